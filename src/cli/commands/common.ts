@@ -1,0 +1,33 @@
+import { UsageError } from '../../core/errors.js'
+import type { ProfileRef } from '../../core/profile.js'
+import { DEFAULT_MIN_TTL_MS } from '../../core/token-cache.js'
+import { getProvider } from '../../providers/registry.js'
+import type { Provider } from '../../providers/types.js'
+import type { CliContext } from '../context.js'
+
+export interface Target {
+  provider: Provider
+  ref: ProfileRef
+}
+
+/** Provider (id or alias) plus the active profile. */
+export function target(ctx: CliContext, providerName: string): Target {
+  const provider = getProvider(providerName)
+  return { provider, ref: { provider: provider.id, profile: ctx.profile } }
+}
+
+/** `--min-ttl` (seconds), else AUTHCTL_MIN_TTL, else 300. */
+export function minTtlMs(ctx: CliContext, flag: string | undefined): number {
+  const raw = flag ?? ctx.env.AUTHCTL_MIN_TTL
+  if (raw === undefined || raw === '') return DEFAULT_MIN_TTL_MS
+  if (!/^\d{1,7}$/.test(raw)) throw new UsageError(`--min-ttl must be a whole number of seconds, got ${JSON.stringify(raw.slice(0, 40))}`)
+  return Number(raw) * 1000
+}
+
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value]
+}
+
+export function profileSuffix(profile: string): string {
+  return profile === 'default' ? '' : ` --profile ${profile}`
+}

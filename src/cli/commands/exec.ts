@@ -1,0 +1,76 @@
+import type { Command } from 'commander'
+import { UsageError } from '../../core/errors.js'
+import { buildChildEnv } from '../../exec/env.js'
+import { allProviders, getProvider } from '../../providers/registry.js'
+import type { Provider } from '../../providers/types.js'
+import type { CliContext } from '../context.js'
+import { collect, minTtlMs } from './common.js'
+import { tokensForEnv } from './token.js'
+
+export interface ExecOptions {
+  providers: string[]
+  scopes: string[]
+  minTtl?: string
+  command: string[]
+}
+
+export function registerExec(parent: Command, ctx: CliContext, runF = runExec): Command {
+  return parent
+    .command('exec')
+    .description('run a command with fresh tokens in its environment')
+    .option('--provider <provider>', 'only this provider, repeatable (default: all with credentials)', collect)
+    .option('--scope <scope>', 'Lucidworks scope, repeatable (first → LUCIDWORKS_ACCESS_TOKEN)', collect)
+    .option('--min-ttl <seconds>', 'tokens handed over have at least this long left (default 300)')
+    .argument('<command...>', 'the command and its arguments, after --')
+    .addHelpText(
+      'after',
+      `
+Login secrets (client secrets, passwords, refresh tokens) are never passed on, and inherited
+LUCIDWORKS_CLIENT_SECRET, LUPA_PASSWORD, HAUT_PASSWORD and LUCID_CLIENT_SECRET are removed.
+
+Examples:
+  authctl exec -- curl -H "Authorization: Bearer $LUCIDWORKS_ACCESS_TOKEN" https://...
+  authctl exec --provider lucidworks --scope machinelearning.model -- ./sync-models.sh`,
+    )
+    .action(async (command: string[], o: { provider?: string[]; scope?: string[]; minTtl?: string }) =>
+      runF({ providers: o.provider ?? [], scopes: o.scope ?? [], minTtl: o.minTtl, command }, ctx),
+    )
+}
+
+/** Providers named with --provider, or every provider with credentials in the profile or env. */
+function selectProviders(ctx: CliContext, names: readonly string[]): Provider[] {
+  if (names.length > 0) return [...new Map(names.map((n) => getProvider(n)).map((p) => [p.id, p])).values()]
+  const stored = new Set(ctx.config().list().filter((r) => r.profile === ctx.profile).map((r) => r.provider))
+  return allProviders().filter((p) => stored.has(p.id) || p.fromEnv(ctx.env))
+}
+
+export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void> {
+  const [command, ...args] = opts.command
+  if (!command) throw new UsageError('missing command', { hint: 'authctl exec -- COMMAND [ARGS...]' })
+  const minTtl = minTtlMs(ctx, opts.minTtl)
+  const providers = selectProviders(ctx, opts.providers)
+  if (providers.length === 0) {
+    ctx.warn(`no credentials in profile ${ctx.profile}; running the command without tokens`)
+  }
+  const inject: Record<string, string> = {}
+  // Every provider's tokens are fetched before anything runs: one failure names its provider
+  // and exits with its code, and the command never starts half-equipped.
+  for (const provider of providers) {
+    const ref = { provider: provider.id, profile: ctx.profile }
+    const cred = await ctx.tokens().resolve(provider, ref)
+    const tokens = await tokensForEnv(ctx, { provider, ref }, cred, opts.scopes, minTtl)
+    Object.assign(inject, provider.envVars(cred, tokens))
+  }
+  const env = buildChildEnv(ctx.env, inject, { unset: allProviders().flatMap((p) => p.loginSecretEnv), profile: ctx.profile })
+  const { runChild } = await import('../../exec/run.js')
+  // On a terminal, Ctrl-C already reaches the child through the process group: forwarding it
+  // too would deliver it twice, so authctl only survives it and waits for the child.
+  const tty = ctx.io.stdinIsTTY
+  const result = await runChild(command, args, {
+    env,
+    forward: tty ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'],
+    ignore: tty ? ['SIGINT', 'SIGQUIT'] : [],
+  })
+  if (result.error) ctx.io.err(`authctl: ${result.error}\n`)
+  ctx.exitCode = result.code
+}

@@ -1,0 +1,89 @@
+import type { Command } from 'commander'
+import { allProviders } from '../../providers/registry.js'
+import type { CliContext } from '../context.js'
+import { formatTable, isoOrNull, printJson, relativeTime } from '../output.js'
+
+export interface StatusEntry {
+  provider: string
+  profile: string
+  kind: string
+  source: string
+  identity: string | null
+  /** A stored login hidden by environment credentials for the same provider. */
+  overridden_by_environment: boolean
+  tokens: Array<{ scope: string; scopes: string[]; expires_at: string | null; expired: boolean }>
+}
+
+export function registerStatus(parent: Command, ctx: CliContext, runF = runStatus): Command {
+  return parent
+    .command('status')
+    .description('every provider/profile with its credential kind, source and cached token expiry')
+    .addHelpText('after', '\nNever prints a secret, and makes no network request.\n\nExamples:\n  authctl status\n  authctl status --json | jq \'.profiles[] | select(.source == "environment")\'')
+    .action(async () => runF(ctx))
+}
+
+function identityOf(data: Readonly<Record<string, unknown>>): string | null {
+  const v = data.email ?? data.clientId ?? data.username ?? data.context
+  return typeof v === 'string' ? v : null
+}
+
+export function collectStatus(ctx: CliContext): StatusEntry[] {
+  const now = ctx.clock.now()
+  const cache = ctx.cache()
+  const entries: StatusEntry[] = []
+  const tokensOf = (provider: string, profile: string) =>
+    cache.list({ provider, profile }).map((m) => ({
+      scope: m.slot,
+      scopes: m.scopes,
+      expires_at: isoOrNull(m.expiresAt),
+      expired: m.expiresAt !== undefined && m.expiresAt <= now,
+    }))
+  const envProviders = new Set<string>()
+  for (const p of allProviders()) {
+    const cred = p.fromEnv(ctx.env)
+    if (!cred) continue
+    envProviders.add(p.id)
+    entries.push({
+      provider: p.id,
+      profile: ctx.profile,
+      kind: cred.kind,
+      source: 'environment',
+      identity: identityOf(cred.data),
+      overridden_by_environment: false,
+      tokens: tokensOf(p.id, ctx.profile),
+    })
+  }
+  for (const r of ctx.config().list()) {
+    entries.push({
+      provider: r.provider,
+      profile: r.profile,
+      kind: r.kind,
+      source: r.store,
+      identity: identityOf(r.data),
+      overridden_by_environment: envProviders.has(r.provider) && r.profile === ctx.profile,
+      tokens: tokensOf(r.provider, r.profile),
+    })
+  }
+  return entries
+}
+
+export async function runStatus(ctx: CliContext): Promise<void> {
+  const entries = collectStatus(ctx)
+  if (ctx.globals.json) return printJson(ctx.io, { profiles: entries })
+  if (entries.length === 0) {
+    ctx.info('No credentials. Run `authctl login <provider>`, or set a provider\'s environment variables.')
+    return
+  }
+  const now = ctx.clock.now()
+  const rows = entries.map((e) => [
+    e.provider,
+    e.profile,
+    e.kind,
+    e.overridden_by_environment ? `${e.source} (overridden by environment)` : e.source,
+    e.identity ?? '-',
+    e.tokens.length === 0
+      ? '-'
+      : e.tokens.map((t) => `${t.scope}: ${t.expires_at ? relativeTime(Date.parse(t.expires_at), now) : 'no expiry'}`).join('; '),
+  ])
+  ctx.io.out(formatTable(['PROVIDER', 'PROFILE', 'KIND', 'SOURCE', 'IDENTITY', 'TOKENS'], rows))
+}

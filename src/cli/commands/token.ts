@@ -1,0 +1,95 @@
+import type { Command } from 'commander'
+import { UsageError } from '../../core/errors.js'
+import type { Credential, Provider, TokenSet } from '../../providers/types.js'
+import type { CliContext } from '../context.js'
+import { isoOrNull, printJson, shellQuote } from '../output.js'
+import { minTtlMs, target, type Target } from './common.js'
+
+export type TokenFormat = 'raw' | 'json' | 'header' | 'env'
+
+export interface TokenOptions {
+  provider: string
+  scope?: string
+  format: TokenFormat
+  minTtl?: string
+  forceRefresh: boolean
+}
+
+export function registerToken(parent: Command, ctx: CliContext, runF = runToken): Command {
+  return parent
+    .command('token')
+    .description('print a fresh access token (cached until less than --min-ttl seconds remain)')
+    .argument('<provider>', 'provider id or alias')
+    .option('--scope <scope>', 'scope of the token (Lucidworks; default: the first scope given at login)')
+    .option('--format <format>', 'raw | json | header | env', 'raw')
+    .option('--min-ttl <seconds>', 'renew when fewer seconds remain (default 300, env AUTHCTL_MIN_TTL)')
+    .option('--force-refresh', 'renew even if the cached token is fresh')
+    .addHelpText(
+      'after',
+      `
+stdout gets the token and a newline, nothing else; --format json gives
+{"provider","profile","access_token","token_type","expires_at","scopes"}.
+
+Examples:
+  authctl token lucidworks --scope machinelearning.model
+  curl -H "$(authctl token lucidworks --format header)" https://APP.applications.lucidworks.com/...
+  eval "$(authctl token lucidworks --format env)"`,
+    )
+    .action(async (provider: string, o: { scope?: string; format: string; minTtl?: string; forceRefresh?: boolean }) => {
+      const format = ctx.globals.json && o.format === 'raw' ? 'json' : o.format
+      if (!['raw', 'json', 'header', 'env'].includes(format)) {
+        throw new UsageError(`--format must be raw, json, header or env; got ${JSON.stringify(format)}`)
+      }
+      await runF({ provider, scope: o.scope, format: format as TokenFormat, minTtl: o.minTtl, forceRefresh: Boolean(o.forceRefresh) }, ctx)
+    })
+}
+
+/** Tokens for the slots `exec` / `--format env` fill, each renewed if needed. */
+export async function tokensForEnv(
+  ctx: CliContext,
+  t: Target,
+  cred: Credential,
+  scopes: readonly string[],
+  minTtl: number,
+): Promise<Array<{ slot: string | undefined; token: TokenSet }>> {
+  const out: Array<{ slot: string | undefined; token: TokenSet }> = []
+  for (const scope of t.provider.execSlots(cred, scopes)) {
+    const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope, minTtlMs: minTtl })
+    out.push({ slot: scope, token })
+  }
+  return out
+}
+
+export function envLines(vars: Record<string, string>): string {
+  return Object.entries(vars)
+    .map(([k, v]) => `export ${k}=${shellQuote(v)}\n`)
+    .join('')
+}
+
+export async function runToken(opts: TokenOptions, ctx: CliContext): Promise<void> {
+  const t = target(ctx, opts.provider)
+  const minTtl = minTtlMs(ctx, opts.minTtl)
+  const cred = await ctx.tokens().resolve(t.provider, t.ref)
+  if (opts.format === 'env') {
+    const tokens = await tokensForEnv(ctx, t, cred, opts.scope ? [opts.scope] : [], minTtl)
+    ctx.io.out(envLines(t.provider.envVars(cred, tokens)))
+    return
+  }
+  const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope: opts.scope, minTtlMs: minTtl, forceRefresh: opts.forceRefresh })
+  printToken(ctx, t.provider, cred, token, opts.format)
+}
+
+function printToken(ctx: CliContext, provider: Provider, cred: Credential, token: TokenSet, format: Exclude<TokenFormat, 'env'>): void {
+  if (format === 'raw') ctx.io.out(`${token.accessToken}\n`)
+  else if (format === 'header') ctx.io.out(provider.headerLines(cred, token).map((l) => `${l}\n`).join(''))
+  else {
+    printJson(ctx.io, {
+      provider: provider.id,
+      profile: ctx.profile,
+      access_token: token.accessToken,
+      token_type: token.tokenType ?? 'Bearer',
+      expires_at: isoOrNull(token.expiresAt),
+      scopes: [...(token.scopes ?? [])],
+    })
+  }
+}

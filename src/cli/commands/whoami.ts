@@ -1,0 +1,32 @@
+import type { Command } from 'commander'
+import type { CliContext } from '../context.js'
+import { formatFields, printJson } from '../output.js'
+import { minTtlMs, target } from './common.js'
+
+export interface WhoamiOptions {
+  provider: string
+}
+
+export function registerWhoami(parent: Command, ctx: CliContext, runF = runWhoami): Command {
+  return parent
+    .command('whoami')
+    .description('who the credential belongs to, checked against the provider')
+    .argument('<provider>', 'provider id or alias')
+    .addHelpText('after', '\nExamples:\n  authctl whoami lucidworks\n  authctl whoami lucidworks --json | jq -r .client_id')
+    .action(async (provider: string) => runF({ provider }, ctx))
+}
+
+export async function runWhoami(opts: WhoamiOptions, ctx: CliContext): Promise<void> {
+  const t = target(ctx, opts.provider)
+  const tokens = ctx.tokens()
+  const cred = await tokens.resolve(t.provider, t.ref)
+  const token = await tokens.getToken(t.provider, t.ref, cred, { minTtlMs: minTtlMs(ctx, undefined) })
+  const identity = await t.provider.whoami(cred, token, ctx.providerContext())
+  const doc = { provider: t.provider.id, profile: t.ref.profile, ...identity, source: cred.source }
+  if (ctx.globals.json) return printJson(ctx.io, doc)
+  ctx.io.out(
+    formatFields(
+      Object.entries(doc).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v === null ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v)] as const),
+    ),
+  )
+}

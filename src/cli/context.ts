@@ -1,0 +1,207 @@
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import type { Clock } from '../core/clock.js'
+import { systemClock } from '../core/clock.js'
+import { ConfigStore, type StoreBackend } from '../core/config.js'
+import { TokenService } from '../core/credentials.js'
+import { NonInteractiveError, SecretStoreError, UsageError } from '../core/errors.js'
+import { validateProfileName } from '../core/profile.js'
+import { TokenCache } from '../core/token-cache.js'
+import type { HttpClient } from '../providers/http.js'
+import type { ProviderContext } from '../providers/types.js'
+import type { SecretStore } from '../store/types.js'
+import type { IO } from './io.js'
+import { createInquirerPrompter, type Prompter } from './prompter.js'
+
+/** Options every command sees (commander globals). */
+export interface GlobalOptions {
+  profile: string
+  json: boolean
+  verbose: boolean
+  color: boolean
+}
+
+export type Env = Readonly<Record<string, string | undefined>>
+
+/** Overrides for tests (gh cmdutil.Factory): any dependency can be swapped. */
+export interface ContextOverrides {
+  clock?: Clock
+  prompter?: Prompter
+  stores?: Partial<Record<StoreBackend, SecretStore>>
+  platform?: NodeJS.Platform
+}
+
+export type StorePreference = 'auto' | StoreBackend
+
+/**
+ * Everything side-effecting, created on first use so that a cached `token` loads neither the
+ * HTTP client nor the prompt library nor the keychain binding unless it needs them.
+ */
+export class CliContext {
+  readonly clock: Clock
+  readonly platform: NodeJS.Platform
+  globals: GlobalOptions = { profile: 'default', json: false, verbose: false, color: true }
+  /** Set by commands that exit with something other than 0 without an error (exec). */
+  exitCode = 0
+  private cfg?: ConfigStore
+  private tokenCache?: TokenCache
+  private httpClient?: Promise<HttpClient>
+  private prompterImpl?: Prompter
+  private tokenService?: TokenService
+  private readonly stores = new Map<StoreBackend, Promise<SecretStore>>()
+
+  constructor(
+    readonly env: Env,
+    readonly io: IO,
+    private readonly overrides: ContextOverrides = {},
+  ) {
+    this.clock = overrides.clock ?? systemClock
+    this.platform = overrides.platform ?? process.platform
+  }
+
+  /** Prompting is allowed only with a TTY on stdin and CI unset. */
+  get interactive(): boolean {
+    return this.io.stdinIsTTY && !this.env.CI
+  }
+
+  get profile(): string {
+    return validateProfileName(this.globals.profile)
+  }
+
+  configDir(): string {
+    if (this.env.AUTHCTL_CONFIG_DIR) return this.env.AUTHCTL_CONFIG_DIR
+    if (this.platform === 'win32' && this.env.APPDATA) return join(this.env.APPDATA, 'authctl')
+    const base = this.env.XDG_CONFIG_HOME || join(this.env.HOME || homedir(), '.config')
+    return join(base, 'authctl')
+  }
+
+  config(): ConfigStore {
+    this.cfg ??= new ConfigStore(this.configDir())
+    return this.cfg
+  }
+
+  cache(): TokenCache {
+    this.tokenCache ??= new TokenCache(this.configDir())
+    return this.tokenCache
+  }
+
+  tokens(): TokenService {
+    this.tokenService ??= new TokenService({
+      config: this.config(),
+      cache: this.cache(),
+      lockDir: join(this.configDir(), 'locks'),
+      openStore: (b) => this.openStore(b),
+      env: this.env,
+      clock: this.clock,
+      providerContext: () => this.providerContext(),
+      debug: (l) => this.debug(l),
+    })
+    return this.tokenService
+  }
+
+  /** AUTHCTL_STORE, validated: where new logins are stored. */
+  storePreference(): StorePreference {
+    const v = (this.env.AUTHCTL_STORE || 'auto').toLowerCase()
+    if (v === 'auto' || v === 'keychain' || v === 'file' || v === 'memory') return v
+    throw new UsageError(`AUTHCTL_STORE=${JSON.stringify(v)} is not one of auto, keychain, file, memory`)
+  }
+
+  /** The store new logins go to: `auto` means the keychain if it answers, else exit 6 with the fix. */
+  async storeForNewLogin(): Promise<SecretStore> {
+    const pref = this.storePreference()
+    if (pref !== 'auto') return this.openStore(pref)
+    const kc = await this.openStore('keychain')
+    try {
+      await kc.check()
+    } catch (err) {
+      throw new SecretStoreError(`no OS keychain answered: ${(err as Error).message.replace(/^the OS keychain /, '')}`, {
+        hint: 'set AUTHCTL_STORE=file (and AUTHCTL_PASSPHRASE) to keep secrets in an encrypted file instead',
+        cause: err,
+      })
+    }
+    return kc
+  }
+
+  openStore(backend: StoreBackend): Promise<SecretStore> {
+    let s = this.stores.get(backend)
+    if (!s) {
+      s = this.createStore(backend)
+      this.stores.set(backend, s)
+    }
+    return s
+  }
+
+  private async createStore(backend: StoreBackend): Promise<SecretStore> {
+    const injected = this.overrides.stores?.[backend]
+    if (injected) return injected
+    if (backend === 'memory') return (await import('../store/memory.js')).createMemoryStore()
+    if (backend === 'keychain') return (await import('../store/keychain.js')).createKeychainStore({ platform: this.platform })
+    const { createFileStore } = await import('../store/file.js')
+    return createFileStore({
+      dir: this.configDir(),
+      passphrase: async ({ creating }) => {
+        const fromEnv = this.env.AUTHCTL_PASSPHRASE
+        if (fromEnv) return fromEnv
+        if (!this.interactive) {
+          throw new NonInteractiveError('the file store needs a passphrase', { hint: 'set AUTHCTL_PASSPHRASE (or run in a terminal to be asked)' })
+        }
+        const p = await this.prompter().password('Passphrase for the authctl secret file')
+        if (creating) {
+          const again = await this.prompter().password('Repeat the passphrase')
+          if (again !== p) throw new UsageError('the passphrases do not match; nothing was stored')
+        }
+        if (!p) throw new UsageError('the passphrase is empty')
+        return p
+      },
+    })
+  }
+
+  timeoutMs(): number {
+    const raw = this.env.AUTHCTL_TIMEOUT
+    if (raw === undefined || raw === '') return 30_000
+    const n = Number(raw)
+    if (!Number.isFinite(n) || n <= 0 || n > 3600) {
+      throw new UsageError(`AUTHCTL_TIMEOUT=${JSON.stringify(raw)} is not a number of seconds between 0 and 3600`)
+    }
+    return n * 1000
+  }
+
+  http(): Promise<HttpClient> {
+    this.httpClient ??= import('../providers/http.js').then((m) =>
+      m.createHttpClient({ timeoutMs: this.timeoutMs(), env: this.env, debug: (l) => this.debug(l) }),
+    )
+    return this.httpClient
+  }
+
+  prompter(): Prompter {
+    this.prompterImpl ??= this.overrides.prompter ?? createInquirerPrompter({ interactive: this.interactive })
+    return this.prompterImpl
+  }
+
+  providerContext(): ProviderContext {
+    return {
+      http: () => this.http(),
+      clock: this.clock,
+      env: this.env,
+      prompter: this.prompter(),
+      debug: (l) => this.debug(l),
+      warn: (l) => this.warn(l),
+    }
+  }
+
+  debug(line: string): void {
+    if (this.globals.verbose) this.io.err(`debug: ${line}\n`)
+  }
+
+  warn(line: string): void {
+    this.io.err(`warning: ${line}\n`)
+  }
+
+  info(line: string): void {
+    this.io.err(`${line}\n`)
+  }
+
+  async dispose(): Promise<void> {
+    if (this.httpClient) await (await this.httpClient.catch(() => undefined))?.close()
+  }
+}

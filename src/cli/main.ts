@@ -1,0 +1,64 @@
+import { CommanderError } from 'commander'
+import { AuthctlError, ExitCode, errorToExitCode } from '../core/errors.js'
+import { CliContext, type ContextOverrides, type Env } from './context.js'
+import { createProcessIO, StdinTooLargeError, type IO } from './io.js'
+import { createProgram } from './program.js'
+
+/**
+ * Runs one CLI invocation and resolves with its exit code. The only place that turns errors
+ * into stderr text; `main` is the only place that sets process.exitCode.
+ */
+export async function run(argv: readonly string[], env: Env, io: IO, overrides: ContextOverrides = {}): Promise<number> {
+  const ctx = new CliContext(env, io, overrides)
+  ctx.globals.verbose = argv.includes('--verbose')
+  try {
+    const program = createProgram(ctx)
+    await program.parseAsync([...argv], { from: 'user' })
+    return ctx.exitCode
+  } catch (err) {
+    return report(err, ctx)
+  } finally {
+    await ctx.dispose().catch(() => undefined)
+  }
+}
+
+function report(err: unknown, ctx: CliContext): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.Ok
+    // commander has printed its one-line message already (configureOutput in program.ts).
+    return ExitCode.Usage
+  }
+  if (err instanceof StdinTooLargeError) {
+    ctx.io.err(`authctl: ${err.message}\nhint: pass exactly the secret on stdin\n`)
+    return ExitCode.Usage
+  }
+  const verbose = ctx.globals.verbose
+  if (err instanceof AuthctlError) {
+    ctx.io.err(`authctl: ${oneLine(err.message)}\n`)
+    if (err.hint) ctx.io.err(`hint: ${oneLine(err.hint)}\n`)
+  } else {
+    const msg = err instanceof Error ? err.message : String(err)
+    ctx.io.err(`authctl: unexpected error: ${oneLine(msg)}\n`)
+    ctx.io.err('hint: this is a bug in authctl; rerun with --verbose and report the output\n')
+  }
+  if (verbose) printStack(err, ctx)
+  return errorToExitCode(err)
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').slice(0, 500)
+}
+
+function printStack(err: unknown, ctx: CliContext): void {
+  let e: unknown = err
+  for (let depth = 0; e && depth < 5; depth++) {
+    const stack = e instanceof Error ? (e.stack ?? e.message) : String(e)
+    ctx.io.err(`${depth === 0 ? '' : 'caused by: '}${stack}\n`)
+    e = e instanceof Error ? e.cause : undefined
+  }
+}
+
+/** Entry point used by bin/authctl.js. */
+export async function main(argv: readonly string[]): Promise<void> {
+  process.exitCode = await run(argv, process.env, createProcessIO())
+}

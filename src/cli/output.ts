@@ -1,0 +1,45 @@
+import type { IO } from './io.js'
+
+/** One JSON document on stdout (the --json contract). */
+export function printJson(io: IO, value: unknown): void {
+  io.out(`${JSON.stringify(value, null, 2)}\n`)
+}
+
+/** Left-aligned columns, two spaces apart (gh tableprinter without truncation). */
+export function formatTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd()
+  return [line(header), ...rows.map(line)].join('\n') + '\n'
+}
+
+/** "key: value" lines with aligned values, for human-readable single objects. */
+export function formatFields(fields: ReadonlyArray<readonly [string, string]>): string {
+  const w = Math.max(...fields.map(([k]) => k.length))
+  return fields.map(([k, v]) => `${`${k}:`.padEnd(w + 1)} ${v}`).join('\n') + '\n'
+}
+
+/** "in 54 min", "in 2 h 5 min", "expired 3 min ago", for human output only. */
+export function relativeTime(targetMs: number, nowMs: number): string {
+  const diff = targetMs - nowMs
+  const abs = Math.abs(diff)
+  const min = Math.round(abs / 60_000)
+  let span: string
+  if (abs < 60_000) span = `${Math.max(1, Math.round(abs / 1000))} s`
+  else if (min < 60) span = `${min} min`
+  else if (min < 48 * 60) span = `${Math.floor(min / 60)} h${min % 60 ? ` ${min % 60} min` : ''}`
+  else span = `${Math.round(min / 1440)} days`
+  return diff >= 0 ? `in ${span}` : `expired ${span} ago`
+}
+
+/** POSIX single-quoted shell word: safe for any value in `export NAME='value'`. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`
+}
+
+export function isoOrNull(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString()
+}

@@ -1,0 +1,65 @@
+import { Command, Option } from 'commander'
+import type { CliContext } from './context.js'
+import { registerExec } from './commands/exec.js'
+import { registerKeys } from './commands/keys.js'
+import { registerLogin } from './commands/login.js'
+import { registerLogout } from './commands/logout.js'
+import { registerStatus } from './commands/status.js'
+import { registerToken } from './commands/token.js'
+import { registerWhoami } from './commands/whoami.js'
+
+declare const __AUTHCTL_VERSION__: string
+export const VERSION = typeof __AUTHCTL_VERSION__ === 'string' ? __AUTHCTL_VERSION__ : '0.0.0-dev'
+
+/**
+ * The root command. exitOverride and configureOutput come first so that every subcommand made
+ * with `.command()` inherits them: commander never calls process.exit, and its messages go to
+ * stderr as one line with a hint.
+ */
+export function createProgram(ctx: CliContext): Command {
+  const program = new Command('authctl')
+  program
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.io.out(s),
+      writeErr: (s) => ctx.io.err(s),
+      outputError: (s, write) => write(`authctl: ${s.replace(/^error: /, '').trimEnd()}\nhint: see \`authctl --help\` or \`authctl <command> --help\`\n`),
+    })
+    .showSuggestionAfterError()
+    .description('One CLI for the API credentials of Lucidworks AI, LupaSearch, Instabase AI Hub, Lucid and Haut.ai.')
+    .version(VERSION, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .addOption(new Option('--profile <name>', 'named set of credentials (env AUTHCTL_PROFILE)'))
+    .option('--json', 'print the result as one JSON document')
+    .option('--verbose', 'debug lines on stderr (never secrets)')
+    .option('--no-color', 'no colour (also NO_COLOR)')
+    .hook('preAction', (_root, action) => {
+      const o = action.optsWithGlobals()
+      ctx.globals = {
+        profile: (o.profile as string | undefined) ?? ctx.env.AUTHCTL_PROFILE ?? 'default',
+        json: Boolean(o.json),
+        verbose: Boolean(o.verbose),
+        color: o.color !== false && !ctx.env.NO_COLOR && ctx.io.stderrIsTTY,
+      }
+    })
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  authctl login lucidworks --client-id ID --client-secret-stdin < secret.txt
+  authctl token lucidworks --scope machinelearning.predict
+  authctl exec -- curl -H "Authorization: Bearer $LUCIDWORKS_ACCESS_TOKEN" https://...
+  authctl status
+
+Exit codes: 0 ok, 1 bug, 2 usage, 3 not found, 4 auth, 5 provider/network, 6 secret store,
+7 unsupported by provider, 130 interrupted; exec passes the child's code through.`,
+  )
+  registerLogin(program, ctx)
+  registerLogout(program, ctx)
+  registerToken(program, ctx)
+  registerWhoami(program, ctx)
+  registerStatus(program, ctx)
+  registerKeys(program, ctx)
+  registerExec(program, ctx)
+  return program
+}

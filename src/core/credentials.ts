@@ -1,0 +1,133 @@
+import { createHash, randomBytes, scryptSync } from 'node:crypto'
+import { join } from 'node:path'
+import type { Credential, Provider, ProviderContext, TokenSet } from '../providers/types.js'
+import type { SecretStore } from '../store/types.js'
+import { accountFor } from '../store/types.js'
+import type { Clock } from './clock.js'
+import type { ConfigStore, StoreBackend } from './config.js'
+import { AuthRequiredError } from './errors.js'
+import { withFileLock } from './lock.js'
+import type { ProfileRef } from './profile.js'
+import { isFresh, slotId, type TokenCache } from './token-cache.js'
+
+export interface TokenServiceDeps {
+  config: ConfigStore
+  cache: TokenCache
+  /** Directory of the renewal lock files. */
+  lockDir: string
+  openStore(backend: StoreBackend): Promise<SecretStore>
+  env: Readonly<Record<string, string | undefined>>
+  clock: Clock
+  providerContext(): ProviderContext
+  debug(line: string): void
+}
+
+export interface GetTokenOptions {
+  scope?: string
+  minTtlMs: number
+  forceRefresh?: boolean
+}
+
+/** Secret field holding the random key that encrypts a stored login's cached tokens. */
+const CACHE_KEY_FIELD = 'cacheKey'
+
+function profileFlag(profile: string): string {
+  return profile === 'default' ? '' : ` --profile ${profile}`
+}
+
+/**
+ * Credential resolution (environment, then the profile's store) and token renewal with the
+ * on-disk cache and a cross-process lock per provider/profile/slot (Azure chain + google
+ * single-flight, across processes rather than within one).
+ */
+export class TokenService {
+  constructor(private readonly d: TokenServiceDeps) {}
+
+  /** The profile's credential; environment variables win and never touch the store. */
+  async resolve(provider: Provider, ref: ProfileRef): Promise<Credential> {
+    const fromEnv = provider.fromEnv(this.d.env)
+    if (fromEnv) return fromEnv
+    const record = this.d.config.get(ref)
+    if (!record) {
+      throw new AuthRequiredError(`not logged in to ${provider.displayName} (profile ${ref.profile})`, {
+        hint: `run \`authctl login ${provider.id}${profileFlag(ref.profile)}\` or set ${provider.envHint}`,
+      })
+    }
+    const store = await this.d.openStore(record.store)
+    const raw = await store.get(accountFor(ref.provider, ref.profile))
+    let secret: Record<string, string> | undefined
+    try {
+      secret = raw === undefined ? undefined : (JSON.parse(raw) as Record<string, string>)
+    } catch {
+      secret = undefined
+    }
+    if (!secret || typeof secret !== 'object') {
+      throw new AuthRequiredError(`the ${provider.displayName} login (profile ${ref.profile}) has no readable secret in the ${record.store} store`, {
+        hint: `run \`authctl login ${provider.id}${profileFlag(ref.profile)}\` again`,
+      })
+    }
+    return { kind: record.kind, source: record.store, secret, data: record.data }
+  }
+
+  /**
+   * A token with more than `minTtlMs` left: from the cache with no network request, or renewed
+   * under the lock. Waiters re-read the cache after the lock, so N processes make one renewal.
+   */
+  async getToken(provider: Provider, ref: ProfileRef, cred: Credential, opts: GetTokenOptions): Promise<TokenSet> {
+    const slot = provider.slot(cred, opts.scope)
+    if (slot === undefined) {
+      if (!provider.staticToken) throw new Error(`${provider.id}: no slot and no static token`)
+      return provider.staticToken(cred)
+    }
+    const material = cacheKeyMaterial(cred)
+    if (!opts.forceRefresh) {
+      const cached = this.d.cache.read(ref, slot, material)
+      if (cached && isFresh(cached, opts.minTtlMs, this.d.clock.now())) return cached
+    }
+    const startedAt = this.d.clock.now()
+    const lockFile = join(this.d.lockDir, `${ref.provider}-${ref.profile}-${slotId(slot)}.lock`)
+    return withFileLock(
+      lockFile,
+      async () => {
+        const cached = this.d.cache.read(ref, slot, material)
+        // Renewed by another process while we waited: adopt it rather than renewing again
+        // (a second Lucidworks renewal would kill the token that process just handed out).
+        if (cached && ((cached.obtainedAt ?? 0) >= startedAt || (!opts.forceRefresh && isFresh(cached, opts.minTtlMs, this.d.clock.now())))) {
+          this.d.debug(`adopted a token renewed by another process (${provider.id}/${ref.profile}/${slot})`)
+          return cached
+        }
+        const { token, secretUpdate } = await provider.issue(cred, slot, this.d.providerContext())
+        if (secretUpdate && cred.source !== 'environment') {
+          // Store a rotated grant before handing out the token: a crash must not lose it.
+          await this.storeSecret(ref, cred.source, { ...cred.secret, ...secretUpdate })
+        }
+        const stamped = { ...token, obtainedAt: token.obtainedAt ?? this.d.clock.now() }
+        this.d.cache.write(ref, slot, material, stamped)
+        return stamped
+      },
+      { onWait: (h) => this.d.debug(`waiting for renewal lock held by pid ${h?.pid ?? '?'}`) },
+    )
+  }
+
+  /** Writes a login's secret fields (plus a fresh cache key) to its store. */
+  async storeSecret(ref: ProfileRef, backend: StoreBackend, secret: Record<string, string>): Promise<Record<string, string>> {
+    const withKey = { ...secret, [CACHE_KEY_FIELD]: secret[CACHE_KEY_FIELD] ?? randomBytes(32).toString('base64') }
+    const store = await this.d.openStore(backend)
+    await store.set(accountFor(ref.provider, ref.profile), JSON.stringify(withKey))
+    return withKey
+  }
+}
+
+/**
+ * Key material for a credential's cached tokens. A stored login carries a random cache key;
+ * an environment credential derives one from the secret itself, so only a holder of the
+ * secret can read the cache and a changed secret misses. Passwords are low-entropy, so theirs
+ * goes through scrypt first (an HKDF alone would let the cache file test password guesses).
+ */
+export function cacheKeyMaterial(cred: Credential): Buffer {
+  const stored = cred.secret[CACHE_KEY_FIELD]
+  if (stored && cred.source !== 'environment') return Buffer.from(stored, 'base64')
+  const canonical = JSON.stringify([cred.kind, Object.entries(cred.secret).sort(), cred.data.clientId ?? cred.data.email ?? null])
+  if (cred.kind === 'password') return scryptSync(canonical, 'authctl env cache v1', 32, { N: 16384, r: 8, p: 1 })
+  return createHash('sha256').update(canonical).digest()
+}

@@ -1,0 +1,137 @@
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
+import { readFileSync, readdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import type { TokenSet } from '../providers/types.js'
+import { writeFileAtomic } from './fsutil.js'
+import type { ProfileRef } from './profile.js'
+
+/** Renew when less than this is left (google DEFAULT_EAGER_REFRESH_THRESHOLD_MILLIS). */
+export const DEFAULT_MIN_TTL_MS = 5 * 60 * 1000
+
+/** What `status` may show without decrypting: slot, scopes and expiry are not secret. */
+export interface CacheEntryMeta {
+  slot: string
+  scopes: string[]
+  expiresAt?: number
+  obtainedAt: number
+}
+
+interface CacheFile {
+  v: 1
+  slot: string
+  scopes: string[]
+  expires_at: number | null
+  obtained_at: number
+  salt: string
+  iv: string
+  tag: string
+  ct: string
+}
+
+/**
+ * On-disk token cache, one file per provider/profile/slot (a slot is a scope or scope set).
+ * Each entry is AES-256-GCM encrypted under a key derived (HKDF-SHA256) from `keyMaterial`,
+ * which comes from the credential itself: only a holder of the secret can read the token, and
+ * a changed secret simply misses (authentication fails, the entry is treated as absent).
+ */
+export class TokenCache {
+  constructor(readonly dir: string) {}
+
+  private profileDir(ref: ProfileRef): string {
+    return join(this.dir, 'cache', ref.provider, ref.profile)
+  }
+
+  private file(ref: ProfileRef, slot: string): string {
+    return join(this.profileDir(ref), `${slotId(slot)}.json`)
+  }
+
+  read(ref: ProfileRef, slot: string, keyMaterial: Buffer): TokenSet | undefined {
+    const entry = readEntry(this.file(ref, slot))
+    if (!entry || entry.slot !== slot) return undefined
+    try {
+      const key = deriveKey(keyMaterial, Buffer.from(entry.salt, 'base64'), info(ref, slot))
+      const d = createDecipheriv('aes-256-gcm', key, Buffer.from(entry.iv, 'base64'))
+      d.setAAD(Buffer.from(info(ref, slot)))
+      d.setAuthTag(Buffer.from(entry.tag, 'base64'))
+      const plain = Buffer.concat([d.update(Buffer.from(entry.ct, 'base64')), d.final()]).toString('utf8')
+      const tok = JSON.parse(plain) as TokenSet
+      return typeof tok.accessToken === 'string' ? tok : undefined
+    } catch {
+      return undefined // another credential's entry, or damaged: a miss, never an error
+    }
+  }
+
+  write(ref: ProfileRef, slot: string, keyMaterial: Buffer, token: TokenSet): void {
+    const salt = randomBytes(16)
+    const iv = randomBytes(12)
+    const c = createCipheriv('aes-256-gcm', deriveKey(keyMaterial, salt, info(ref, slot)), iv)
+    c.setAAD(Buffer.from(info(ref, slot)))
+    const ct = Buffer.concat([c.update(JSON.stringify(token), 'utf8'), c.final()])
+    const entry: CacheFile = {
+      v: 1,
+      slot,
+      scopes: [...(token.scopes ?? [])],
+      expires_at: token.expiresAt ?? null,
+      obtained_at: token.obtainedAt ?? Date.now(),
+      salt: salt.toString('base64'),
+      iv: iv.toString('base64'),
+      tag: c.getAuthTag().toString('base64'),
+      ct: ct.toString('base64'),
+    }
+    writeFileAtomic(this.file(ref, slot), JSON.stringify(entry))
+  }
+
+  /** Entry metadata without decrypting anything (for `status`). */
+  list(ref: ProfileRef): CacheEntryMeta[] {
+    let names: string[]
+    try {
+      names = readdirSync(this.profileDir(ref)).filter((n) => n.endsWith('.json'))
+    } catch {
+      return []
+    }
+    const out: CacheEntryMeta[] = []
+    for (const n of names) {
+      const e = readEntry(join(this.profileDir(ref), n))
+      if (e) {
+        const meta: CacheEntryMeta = { slot: e.slot, scopes: e.scopes, obtainedAt: e.obtained_at }
+        if (e.expires_at !== null) meta.expiresAt = e.expires_at
+        out.push(meta)
+      }
+    }
+    return out.sort((a, b) => a.slot.localeCompare(b.slot))
+  }
+
+  /** Removes every cached token of the profile; true when there was something to remove. */
+  clear(ref: ProfileRef): boolean {
+    const had = this.list(ref).length > 0
+    rmSync(this.profileDir(ref), { recursive: true, force: true })
+    return had
+  }
+}
+
+function readEntry(file: string): CacheFile | undefined {
+  try {
+    const e = JSON.parse(readFileSync(file, 'utf8')) as CacheFile
+    return e.v === 1 && typeof e.ct === 'string' && typeof e.slot === 'string' ? e : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function info(ref: ProfileRef, slot: string): string {
+  return `authctl token cache v1\0${ref.provider}\0${ref.profile}\0${slot}`
+}
+
+function deriveKey(material: Buffer, salt: Buffer, inf: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', material, salt, inf, 32))
+}
+
+/** File-name-safe id for a slot (scopes may contain `:` or `/`). */
+export function slotId(slot: string): string {
+  return createHash('sha256').update(slot).digest('hex').slice(0, 24)
+}
+
+/** True when the token has more than `minTtlMs` left (tokens without expiry always do). */
+export function isFresh(token: TokenSet, minTtlMs: number, now: number): boolean {
+  return token.expiresAt === undefined || token.expiresAt - now > minTtlMs
+}

@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process'
+import { constants } from 'node:os'
+
+export interface RunOptions {
+  env: Record<string, string>
+  /** Forward these signals to the child (the terminal already sends Ctrl-C to the group). */
+  forward: readonly NodeJS.Signals[]
+  /** Survive these while the child runs (it receives them from the terminal itself). */
+  ignore: readonly NodeJS.Signals[]
+}
+
+/**
+ * Spawns `command` with inherited stdio and no shell, forwards signals, and resolves with the
+ * exit code contract: the child's code, 128+N on signal N, 127 not found, 126 not executable.
+ */
+export function runChild(command: string, args: readonly string[], opts: RunOptions): Promise<{ code: number; error?: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, [...args], { stdio: 'inherit', env: opts.env })
+    const handlers = new Map<NodeJS.Signals, () => void>()
+    for (const sig of opts.ignore) {
+      const h = () => {}
+      handlers.set(sig, h)
+      process.on(sig, h)
+    }
+    for (const sig of opts.forward) {
+      const h = () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(sig)
+      }
+      handlers.set(sig, h)
+      process.on(sig, h)
+    }
+    const done = (r: { code: number; error?: string }) => {
+      for (const [sig, h] of handlers) process.off(sig, h)
+      resolve(r)
+    }
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') done({ code: 127, error: `command not found: ${command}` })
+      else if (err.code === 'EACCES' || err.code === 'ENOEXEC' || err.code === 'EISDIR') done({ code: 126, error: `cannot execute ${command}: ${err.code}` })
+      else done({ code: 126, error: `cannot start ${command}: ${err.message}` })
+    })
+    child.on('exit', (code, signal) => {
+      if (signal) done({ code: 128 + (constants.signals[signal] ?? 0) })
+      else done({ code: code ?? 1 })
+    })
+  })
+}

@@ -1,0 +1,245 @@
+import type { Dispatcher } from 'undici'
+import { ProviderHttpError, UsageError } from '../core/errors.js'
+import { redactUrl } from '../core/redact.js'
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+  url: string
+  headers?: Record<string, string>
+  body?: string
+}
+
+export interface HttpResponse {
+  status: number
+  headers: Record<string, string>
+  body: string
+}
+
+export interface HttpClient {
+  request(req: HttpRequest): Promise<HttpResponse>
+  close(): Promise<void>
+}
+
+export interface HttpClientOptions {
+  /** Per-attempt timeout (connect + headers + body). */
+  timeoutMs: number
+  /** Retries after the first attempt for transient failures. */
+  retries?: number
+  env: Readonly<Record<string, string | undefined>>
+  debug(line: string): void
+  /** Injected for tests. */
+  sleep?: (ms: number) => Promise<void>
+}
+
+/** Bodies larger than this are refused: no auth endpoint answers with megabytes. */
+export const MAX_BODY_BYTES = 1024 * 1024
+/** Longest Retry-After we will sit through; a longer one fails at once with the wait named. */
+export const MAX_RETRY_AFTER_MS = 60_000
+const TRANSIENT_STATUS = new Set([429, 502, 503, 504])
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1'])
+
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK.has(hostname.toLowerCase())
+}
+
+/**
+ * Validates a provider URL before any secret is sent: https anywhere, http only on loopback
+ * (the emulators), anything else is a usage error (exit 2). `source` names the variable.
+ */
+export function checkProviderUrl(raw: string, source: string): URL {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new UsageError(`${source} is not a valid URL: ${JSON.stringify(raw.slice(0, 200))}`)
+  }
+  if (url.protocol === 'https:') return url
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url
+  throw new UsageError(`${source} must be an https:// URL (http:// is allowed only for 127.0.0.1, localhost and [::1]); got ${redactUrl(raw)}`, {
+    hint: `fix or unset ${source}`,
+  })
+}
+
+/** Parses Retry-After (seconds or HTTP date) into milliseconds. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+/** Exponential backoff with full jitter: 250 ms, 500 ms, 1 s … capped at 4 s. */
+export function backoffMs(attempt: number): number {
+  const cap = Math.min(4000, 250 * 2 ** attempt)
+  return cap / 2 + Math.random() * (cap / 2)
+}
+
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'ABORT_TIMEOUT',
+])
+
+function errorCode(err: unknown): string | undefined {
+  let e: unknown = err
+  for (let i = 0; i < 4 && e; i++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string') return code
+    e = (e as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+class AttemptTimeout extends Error {
+  readonly code = 'ABORT_TIMEOUT'
+}
+
+/**
+ * An undici-backed client with per-request timeouts, bounded retries for transient failures
+ * (connect errors, timeouts, 429, 502/503/504) and a response size cap. Non-2xx answers are
+ * returned, not thrown: each adapter knows its provider's error shape.
+ */
+export async function createHttpClient(opts: HttpClientOptions): Promise<HttpClient> {
+  const undici = await import('undici')
+  const retries = opts.retries ?? 3
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
+  const direct = new undici.Agent({ keepAliveTimeout: 1000, connect: { timeout: opts.timeoutMs } })
+  const proxyVars = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']
+  const proxied = proxyVars.some((v) => opts.env[v])
+    ? new undici.EnvHttpProxyAgent({
+        httpsProxy: opts.env.HTTPS_PROXY ?? opts.env.https_proxy,
+        httpProxy: opts.env.HTTP_PROXY ?? opts.env.http_proxy,
+        noProxy: opts.env.NO_PROXY ?? opts.env.no_proxy,
+      })
+    : undefined
+
+  async function attempt(req: HttpRequest, url: URL): Promise<HttpResponse> {
+    // Loopback never goes through a proxy: a proxy cannot reach this machine's 127.0.0.1.
+    const dispatcher: Dispatcher = proxied && !isLoopbackHost(url.hostname) ? proxied : direct
+    const ac = new AbortController()
+    const timer = setTimeout(() => ac.abort(new AttemptTimeout('timeout')), opts.timeoutMs)
+    try {
+      const res = await undici.request(url, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+        dispatcher,
+        signal: ac.signal,
+        headersTimeout: opts.timeoutMs,
+        bodyTimeout: opts.timeoutMs,
+      })
+      const chunks: Buffer[] = []
+      let size = 0
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length
+        if (size > MAX_BODY_BYTES) {
+          ac.abort(new Error('too large'))
+          throw new ProviderHttpError(`${url.host} sent a response larger than ${MAX_BODY_BYTES / 1024} KiB`, {
+            status: res.statusCode,
+            hint: 'check the endpoint URL; this is not an auth API response',
+          })
+        }
+        chunks.push(chunk as Buffer)
+      }
+      const headers: Record<string, string> = {}
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v)
+      }
+      return { status: res.statusCode, headers, body: Buffer.concat(chunks).toString('utf8') }
+    } catch (err) {
+      if (ac.signal.aborted && ac.signal.reason instanceof AttemptTimeout) throw ac.signal.reason
+      throw err
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  return {
+    async request(req) {
+      const url = new URL(req.url)
+      const shown = `${req.method} ${redactUrl(req.url)}`
+      for (let n = 0; ; n++) {
+        const t0 = Date.now()
+        let res: HttpResponse | undefined
+        let failure: unknown
+        try {
+          res = await attempt(req, url)
+          opts.debug(`${shown} -> ${res.status} (${Date.now() - t0} ms)`)
+        } catch (err) {
+          if (err instanceof ProviderHttpError) throw err
+          failure = err
+          opts.debug(`${shown} -> ${errorCode(err) ?? 'error'} (${Date.now() - t0} ms)`)
+        }
+        const transient = res ? TRANSIENT_STATUS.has(res.status) : TRANSIENT_CODES.has(errorCode(failure) ?? '')
+        if (!transient) {
+          if (res) return res
+          throw networkError(url, failure)
+        }
+        let waitMs = backoffMs(n)
+        if (res?.status === 429 || res?.status === 503) {
+          const ra = parseRetryAfter(res.headers['retry-after'])
+          if (ra !== undefined) {
+            if (ra > MAX_RETRY_AFTER_MS) {
+              throw new ProviderHttpError(`${url.host} is rate limiting (HTTP ${res.status}); it asks to wait ${Math.ceil(ra / 1000)} s`, {
+                status: res.status,
+                hint: 'try again later',
+              })
+            }
+            waitMs = ra
+          }
+        }
+        if (n >= retries) {
+          if (res) return res
+          throw networkError(url, failure, n + 1)
+        }
+        opts.debug(`retrying in ${Math.round(waitMs)} ms (retry ${n + 1} of ${retries})`)
+        await sleep(waitMs)
+      }
+    },
+    async close() {
+      await Promise.all([direct.close(), proxied?.close()])
+    },
+  }
+}
+
+function networkError(url: URL, err: unknown, attempts?: number): ProviderHttpError {
+  const code = errorCode(err)
+  const after = attempts ? ` after ${attempts} attempts` : ''
+  const what =
+    code === 'ABORT_TIMEOUT' || code?.includes('TIMEOUT')
+      ? 'timed out'
+      : code === 'ECONNREFUSED'
+        ? 'refused the connection'
+        : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+          ? 'could not be resolved'
+          : `failed (${code ?? (err as Error)?.message ?? 'unknown error'})`
+  return new ProviderHttpError(`request to ${url.host} ${what}${after}`, {
+    hint: code?.includes('TIMEOUT') || code === 'ABORT_TIMEOUT' ? 'check the network, or raise AUTHCTL_TIMEOUT (seconds)' : 'check the network, proxy settings and the endpoint URL',
+    cause: err,
+  })
+}
+
+/** Parses a JSON body or throws a one-line "malformed response" error (exit 5). */
+export function parseJsonBody(res: HttpResponse, what: string): unknown {
+  try {
+    return JSON.parse(res.body)
+  } catch {
+    const looksHtml = /^\s*</.test(res.body)
+    throw new ProviderHttpError(`${what}: malformed response (HTTP ${res.status}, ${looksHtml ? 'an HTML page' : 'not JSON'})`, {
+      status: res.status,
+      body: res.body,
+      hint: 'the provider or a proxy answered with something unexpected; try again, or check the endpoint URL',
+    })
+  }
+}

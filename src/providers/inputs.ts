@@ -1,0 +1,53 @@
+import { NonInteractiveError, UsageError } from '../core/errors.js'
+import type { LoginInput, ProviderContext } from './types.js'
+
+/** Secrets longer than this are refused: no real credential is this big. */
+export const MAX_SECRET_BYTES = 16 * 1024
+
+/** Rejects empty, oversized or multi-line secrets before anything is sent or stored. */
+export function validateSecret(value: string, what: string): string {
+  if (value.length === 0) throw new UsageError(`${what} is empty`)
+  if (Buffer.byteLength(value) > MAX_SECRET_BYTES) throw new UsageError(`${what} is longer than ${MAX_SECRET_BYTES / 1024} KiB`)
+  if (/[\r\n\0]/.test(value)) throw new UsageError(`${what} contains a line break or NUL`, { hint: 'pass exactly one line' })
+  return value
+}
+
+/** Strips the one trailing newline `echo` or a heredoc adds. */
+export function stripFinalNewline(s: string): string {
+  return s.replace(/\r?\n$/, '')
+}
+
+export interface ValueSpec {
+  value: string | undefined
+  envVar: string
+  flag: string
+  message: string
+}
+
+/** A non-secret value: flag, then environment, then a prompt on a TTY, else exit 2. */
+export async function collectValue(input: LoginInput, ctx: ProviderContext, spec: ValueSpec): Promise<string> {
+  const v = spec.value ?? ctx.env[spec.envVar]
+  if (v !== undefined && v !== '') return validateSecret(v, spec.message)
+  if (!input.interactive) {
+    throw new NonInteractiveError(`missing ${spec.message}`, { hint: `pass ${spec.flag} or set ${spec.envVar}` })
+  }
+  return validateSecret((await ctx.prompter.input(spec.message)).trim(), spec.message)
+}
+
+export interface SecretSpec {
+  stdin: boolean
+  envVar: string
+  flag: string
+  message: string
+}
+
+/** A secret: `--*-stdin`, then environment, then a masked prompt on a TTY, else exit 2. */
+export async function collectSecret(input: LoginInput, ctx: ProviderContext, spec: SecretSpec): Promise<string> {
+  if (spec.stdin) return validateSecret(stripFinalNewline(await input.readStdin()), spec.message)
+  const env = ctx.env[spec.envVar]
+  if (env !== undefined && env !== '') return validateSecret(env, `${spec.message} (from ${spec.envVar})`)
+  if (!input.interactive) {
+    throw new NonInteractiveError(`missing ${spec.message}`, { hint: `pipe it to ${spec.flag} or set ${spec.envVar}` })
+  }
+  return validateSecret(await ctx.prompter.password(spec.message), spec.message)
+}

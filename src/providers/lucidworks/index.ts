@@ -1,0 +1,172 @@
+import { decodeJwtClaims, jwtExpiryMs } from '../../core/jwt.js'
+import { maskSecret } from '../../core/redact.js'
+import { checkProviderUrl } from '../http.js'
+import { parseTokenResponse, tokenEndpointError } from '../oauth.js'
+import type { Credential, IssueResult, LoginInput, LoginResult, Provider, ProviderContext, TokenSet } from '../types.js'
+import { collectSecret, collectValue } from '../inputs.js'
+
+export const LUCIDWORKS_TOKEN_URL = 'https://identity.lucidworks.com/oauth2/ausao8uveaPmyhv0v357/v1/token'
+export const DEFAULT_SCOPE = 'machinelearning.predict'
+const TOKEN_URL_VAR = 'AUTHCTL_LUCIDWORKS_TOKEN_URL'
+
+function tokenUrl(ctx: ProviderContext): URL {
+  const raw = ctx.env[TOKEN_URL_VAR] || LUCIDWORKS_TOKEN_URL
+  return checkProviderUrl(raw, ctx.env[TOKEN_URL_VAR] ? TOKEN_URL_VAR : 'the Lucidworks token URL')
+}
+
+function clientId(cred: Credential): string {
+  return String(cred.data.clientId)
+}
+
+function loginScopes(cred: Credential): string[] {
+  const s = cred.data.scopes
+  return Array.isArray(s) && s.length > 0 ? s.map(String) : [DEFAULT_SCOPE]
+}
+
+/** Upper-cased env suffix for a scope: machinelearning.predict → MACHINELEARNING_PREDICT. */
+export function scopeEnvSuffix(scope: string): string {
+  return scope.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '')
+}
+
+/**
+ * One client-credentials request (Basic auth; scope and grant_type as query parameters, no body).
+ * Lucidworks keeps only the newest token per client and scope, which is why callers hold the
+ * renewal lock around this.
+ */
+async function requestToken(cred: Credential, scope: string, ctx: ProviderContext): Promise<TokenSet> {
+  const url = tokenUrl(ctx)
+  url.searchParams.set('scope', scope)
+  url.searchParams.set('grant_type', 'client_credentials')
+  const basic = Buffer.from(`${clientId(cred)}:${cred.secret.clientSecret}`).toString('base64')
+  const http = await ctx.http()
+  const res = await http.request({
+    method: 'POST',
+    url: url.toString(),
+    headers: {
+      accept: 'application/json',
+      authorization: `Basic ${basic}`,
+      'cache-control': 'no-cache',
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+  })
+  const who = `Lucidworks client ${maskSecret(clientId(cred))}`
+  if (res.status !== 200) {
+    throw tokenEndpointError(
+      res,
+      who,
+      cred.source === 'environment' ? 'check LUCIDWORKS_CLIENT_ID and LUCIDWORKS_CLIENT_SECRET' : 'run `authctl login lucidworks` again with the right client secret',
+    )
+  }
+  const body = parseTokenResponse(res, `${who} token`)
+  const now = ctx.clock.now()
+  const expiresAt = body.expires_in ? now + body.expires_in * 1000 : (jwtExpiryMs(body.access_token) ?? now + 3600_000)
+  return {
+    accessToken: body.access_token,
+    tokenType: typeof body.token_type === 'string' ? body.token_type : 'Bearer',
+    expiresAt,
+    obtainedAt: now,
+    scopes: typeof body.scope === 'string' && body.scope ? body.scope.split(' ') : [scope],
+  }
+}
+
+export const lucidworks: Provider = {
+  id: 'lucidworks',
+  aliases: [],
+  displayName: 'Lucidworks AI',
+  envHint: 'LUCIDWORKS_CLIENT_ID and LUCIDWORKS_CLIENT_SECRET',
+  loginSecretEnv: ['LUCIDWORKS_CLIENT_SECRET'],
+  knownScopes: ['machinelearning.predict', 'machinelearning.model', 'commercestudio.rules', 'commercestudio.rewrites'],
+  loginFlags: [
+    { flags: '--client-id <id>', description: 'OAuth client ID (env LUCIDWORKS_CLIENT_ID)' },
+    { flags: '--client-secret-stdin', description: 'read the client secret from stdin (env LUCIDWORKS_CLIENT_SECRET)' },
+    { flags: '--scope <scope>', description: `scope to request, repeatable (default ${DEFAULT_SCOPE})`, repeatable: true },
+    { flags: '--application-id <id>', description: 'Application ID, passed to exec as LUCIDWORKS_APPLICATION_ID' },
+    { flags: '--customer-id <id>', description: 'Customer ID, passed to exec as LUCIDWORKS_CUSTOMER_ID' },
+  ],
+  keysElsewhere:
+    'Lucidworks has no API for client credentials: manage them in the Platform UI under Models > Integrations > (your integration); to regenerate a client secret, contact Lucidworks support',
+
+  fromEnv(env) {
+    const id = env.LUCIDWORKS_CLIENT_ID
+    const secret = env.LUCIDWORKS_CLIENT_SECRET
+    if (!id || !secret) return undefined
+    const data: Record<string, unknown> = { clientId: id, scopes: [DEFAULT_SCOPE] }
+    if (env.LUCIDWORKS_APPLICATION_ID) data.applicationId = env.LUCIDWORKS_APPLICATION_ID
+    if (env.LUCIDWORKS_CUSTOMER_ID) data.customerId = env.LUCIDWORKS_CUSTOMER_ID
+    return { kind: 'client-credentials', source: 'environment', secret: { clientSecret: secret }, data }
+  },
+
+  slot(cred, scope) {
+    return scope ?? loginScopes(cred)[0]
+  },
+
+  async issue(cred, slot, ctx): Promise<IssueResult> {
+    return { token: await requestToken(cred, slot, ctx) }
+  },
+
+  execSlots(cred, scopes) {
+    return scopes.length > 0 ? [...scopes] : loginScopes(cred)
+  },
+
+  async login(input: LoginInput, ctx): Promise<LoginResult> {
+    const o = input.options
+    const id = await collectValue(input, ctx, {
+      value: o.clientId as string | undefined,
+      envVar: 'LUCIDWORKS_CLIENT_ID',
+      flag: '--client-id',
+      message: 'Lucidworks client ID',
+    })
+    const secret = await collectSecret(input, ctx, {
+      stdin: Boolean(o.clientSecretStdin),
+      envVar: 'LUCIDWORKS_CLIENT_SECRET',
+      flag: '--client-secret-stdin',
+      message: 'Lucidworks client secret',
+    })
+    const scopes = Array.isArray(o.scope) && o.scope.length > 0 ? [...new Set(o.scope.map(String))] : [DEFAULT_SCOPE]
+    const data: Record<string, unknown> = { clientId: id, scopes }
+    if (o.applicationId) data.applicationId = String(o.applicationId)
+    if (o.customerId) data.customerId = String(o.customerId)
+    const cred: Credential = { kind: 'client-credentials', source: 'memory', secret: { clientSecret: secret }, data }
+    const tokens: Array<{ slot: string; token: TokenSet }> = []
+    for (const scope of scopes) tokens.push({ slot: scope, token: await requestToken(cred, scope, ctx) })
+    return {
+      kind: 'client-credentials',
+      secret: { clientSecret: secret },
+      data,
+      tokens,
+      summary: `Logged in to Lucidworks AI as client ${id} (scopes: ${scopes.join(', ')})`,
+    }
+  },
+
+  async whoami(cred, token) {
+    const claims = decodeJwtClaims(token.accessToken) ?? {}
+    const scp = claims.scp ?? claims.scope
+    const scopes = Array.isArray(scp) ? scp.map(String) : typeof scp === 'string' ? scp.split(' ') : [...(token.scopes ?? [])]
+    const exp = typeof claims.exp === 'number' ? claims.exp * 1000 : token.expiresAt
+    const out: Record<string, unknown> = {
+      client_id: typeof claims.cid === 'string' ? claims.cid : clientId(cred),
+      scopes,
+      expires_at: exp === undefined ? null : new Date(exp).toISOString(),
+    }
+    if (typeof claims.iss === 'string') out.issuer = claims.iss
+    if (cred.data.applicationId) out.application_id = cred.data.applicationId
+    if (cred.data.customerId) out.customer_id = cred.data.customerId
+    return out
+  },
+
+  headerLines(_cred, token) {
+    return [`Authorization: Bearer ${token.accessToken}`]
+  },
+
+  envVars(cred, tokens) {
+    const out: Record<string, string> = {}
+    const first = tokens[0]
+    if (first) out.LUCIDWORKS_ACCESS_TOKEN = first.token.accessToken
+    for (const { slot, token } of tokens) {
+      if (slot) out[`LUCIDWORKS_ACCESS_TOKEN_${scopeEnvSuffix(slot)}`] = token.accessToken
+    }
+    if (cred.data.applicationId) out.LUCIDWORKS_APPLICATION_ID = String(cred.data.applicationId)
+    if (cred.data.customerId) out.LUCIDWORKS_CUSTOMER_ID = String(cred.data.customerId)
+    return out
+  },
+}

@@ -1,0 +1,24 @@
+import { UsageError } from '../core/errors.js'
+import { lucidworks } from './lucidworks/index.js'
+import type { Provider } from './types.js'
+
+/** Every provider, keyed by canonical id. Adding a platform: one folder and one line here. */
+export const PROVIDERS = {
+  lucidworks,
+} as const satisfies Record<string, Provider>
+
+export type ProviderId = keyof typeof PROVIDERS
+
+export function allProviders(): Provider[] {
+  return Object.values(PROVIDERS)
+}
+
+/** Resolves an id or alias (case-insensitive); unknown → exit 2 listing the valid names. */
+export function getProvider(name: string): Provider {
+  const n = name.toLowerCase()
+  for (const p of allProviders()) {
+    if (p.id === n || p.aliases.includes(n)) return p
+  }
+  const names = allProviders().flatMap((p) => [p.id, ...p.aliases])
+  throw new UsageError(`unknown provider ${JSON.stringify(name.slice(0, 64))}`, { hint: `use one of: ${names.join(', ')}` })
+}

@@ -1,0 +1,138 @@
+import type { Clock } from '../core/clock.js'
+import type { StoreBackend } from '../core/config.js'
+import type { Prompter } from '../cli/prompter.js'
+import type { HttpClient } from './http.js'
+
+/** A token as handed to users. Times are epoch milliseconds. */
+export interface TokenSet {
+  accessToken: string
+  /** `Bearer` unless the provider says otherwise. */
+  tokenType?: string
+  /** Absolute expiry (epoch ms), computed at receipt. Undefined = does not expire. */
+  expiresAt?: number
+  /** When it was obtained (epoch ms); lets `--force-refresh` waiters adopt a newer token. */
+  obtainedAt?: number
+  scopes?: readonly string[]
+}
+
+/** Where a credential was found. Environment credentials never touch the secret store. */
+export type CredentialSource = 'environment' | StoreBackend
+
+/** One provider/profile's credentials, resolved from the environment or the secret store. */
+export interface Credential {
+  /** e.g. `client-credentials`, `password`, `api-key`, `token`, `oauth`. */
+  kind: string
+  source: CredentialSource
+  /** Secret fields (client secret, password, refresh token, key). Never logged or printed. */
+  secret: Readonly<Record<string, string>>
+  /** Non-secret fields (client id, scopes, org, context). Safe to print and to store in config. */
+  data: Readonly<Record<string, unknown>>
+}
+
+/** Dependencies a provider may use; everything side-effecting is passed in. */
+export interface ProviderContext {
+  /** The HTTP client; created (and undici loaded) on first call. */
+  http(): Promise<HttpClient>
+  clock: Clock
+  env: Readonly<Record<string, string | undefined>>
+  prompter: Prompter
+  /** A debug line for --verbose (stderr); never pass a secret. */
+  debug(line: string): void
+  /** A warning on stderr. */
+  warn(line: string): void
+}
+
+/** What a renewal produced: the new token, and secret fields that changed (rotated refresh token). */
+export interface IssueResult {
+  token: TokenSet
+  /** Stored before the token is handed out, so that a crash cannot lose a rotated grant. */
+  secretUpdate?: Record<string, string>
+}
+
+/** A flag of `authctl login` that this provider accepts. */
+export interface LoginFlag {
+  /** commander flag spec, e.g. `--client-id <id>`. */
+  flags: string
+  description: string
+  /** Repeatable (collects into an array). */
+  repeatable?: boolean
+}
+
+/** Parsed `login` flags plus the non-interactive helpers the adapter may need. */
+export interface LoginInput {
+  options: Readonly<Record<string, unknown>>
+  /** Reads all of stdin once (for `--*-stdin` flags). */
+  readStdin(): Promise<string>
+  /** True when prompting is allowed (stdin is a TTY and CI is unset). */
+  interactive: boolean
+}
+
+/** The result of a successful login: what to store, and tokens fetched while verifying. */
+export interface LoginResult {
+  kind: string
+  secret: Record<string, string>
+  data: Record<string, unknown>
+  /** Tokens obtained during verification, cached under their slot. */
+  tokens?: ReadonlyArray<{ slot: string; token: TokenSet }>
+  /** One line for stderr, e.g. "Logged in to Lucidworks as client ****abcd". */
+  summary: string
+}
+
+export interface Provider {
+  /** Canonical id, e.g. `lucidworks`; used in config keys, JSON output and keychain accounts. */
+  readonly id: string
+  readonly aliases: readonly string[]
+  readonly displayName: string
+  /** `authctl login …` flags this provider accepts (validated, completed). */
+  readonly loginFlags: readonly LoginFlag[]
+  /** Hint naming the env variables that supply credentials, e.g. for exit-4 messages. */
+  readonly envHint: string
+  /** Login-secret variables removed from an `exec` child's environment. */
+  readonly loginSecretEnv: readonly string[]
+  /** Scope completion candidates. */
+  readonly knownScopes: readonly string[]
+
+  /** Credentials from environment variables, or undefined when they are not (fully) set. */
+  fromEnv(env: Readonly<Record<string, string | undefined>>): Credential | undefined
+
+  /**
+   * Cache slot for a token request, or undefined when the credential *is* the token (API keys,
+   * stored tokens): such tokens are served from the credential without cache or network.
+   */
+  slot(cred: Credential, scope: string | undefined): string | undefined
+  /** The credential's own token, for slot-less credentials. */
+  staticToken?(cred: Credential): TokenSet
+  /** Obtains a new token for `slot` (client credentials, refresh, or stored-password login). */
+  issue(cred: Credential, slot: string, ctx: ProviderContext): Promise<IssueResult>
+  /** The slots `exec` and `token --format env` fill, given `--scope` values (possibly empty). */
+  execSlots(cred: Credential, scopes: readonly string[]): Array<string | undefined>
+
+  login(input: LoginInput, ctx: ProviderContext): Promise<LoginResult>
+  /** Identity as a flat JSON object (without provider/profile, which the caller adds). */
+  whoami(cred: Credential, token: TokenSet, ctx: ProviderContext): Promise<Record<string, unknown>>
+
+  /** Header lines for `token --format header`. */
+  headerLines(cred: Credential, token: TokenSet): string[]
+  /** Variables for `exec` / `token --format env`, one token per slot from `execSlots`. */
+  envVars(cred: Credential, tokens: ReadonlyArray<{ slot: string | undefined; token: TokenSet }>): Record<string, string>
+
+  /** Present iff the provider has a key-management API. */
+  readonly keys?: KeyManager
+  /** Where keys are managed instead, for the exit-7 message when `keys` is absent. */
+  readonly keysElsewhere?: string
+}
+
+/** A long-lived key as listed; never carries the secret. */
+export interface ApiKey {
+  id: string
+  name: string
+  maskedKey: string
+  expiresAt: string | null
+  access?: string
+}
+
+export interface KeyManager {
+  create(cred: Credential, token: TokenSet, opts: Readonly<Record<string, unknown>>, ctx: ProviderContext): Promise<ApiKey & { secret: string; raw: unknown }>
+  list(cred: Credential, token: TokenSet, opts: Readonly<Record<string, unknown>>, ctx: ProviderContext): Promise<ApiKey[]>
+  revoke(cred: Credential, token: TokenSet, id: string, opts: Readonly<Record<string, unknown>>, ctx: ProviderContext): Promise<void>
+}

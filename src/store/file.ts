@@ -1,0 +1,133 @@
+import { createCipheriv, createDecipheriv, randomBytes, scrypt } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { SecretStoreError } from '../core/errors.js'
+import { writeFileAtomic } from '../core/fsutil.js'
+import { withFileLock } from '../core/lock.js'
+import type { SecretStore } from './types.js'
+
+/**
+ * scrypt cost for the file store key. N=2^14, r=8 (16 MiB, ~40 ms here) is the scrypt paper's
+ * interactive setting; it is paid once per process and dominates a cached `token` from this
+ * store. The parameters are written into the file, so they can be raised without a migration.
+ */
+export const SCRYPT = { N: 16384, r: 8, p: 1 } as const
+
+interface StoreFile {
+  v: 1
+  kdf: { alg: 'scrypt'; N: number; r: number; p: number; salt: string }
+  iv: string
+  tag: string
+  ct: string
+}
+
+export interface FileStoreOptions {
+  dir: string
+  /** Supplies the passphrase (env or prompt); called at most once per process. */
+  passphrase(opts: { creating: boolean }): Promise<string>
+}
+
+function deriveKey(pass: string, kdf: StoreFile['kdf']): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(pass, Buffer.from(kdf.salt, 'base64'), 32, { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
+  )
+}
+
+/**
+ * Secrets in `<dir>/secrets.enc`: one AES-256-GCM blob of all items, key from scrypt over the
+ * passphrase. Writes are read-modify-write under a lock and atomic, so a wrong passphrase or a
+ * crash never loses what was there.
+ */
+export function createFileStore(opts: FileStoreOptions): SecretStore & { file: string } {
+  const file = join(opts.dir, 'secrets.enc')
+  let pass: Promise<string> | undefined
+  const keys = new Map<string, Promise<Buffer>>()
+
+  function getPass(creating: boolean): Promise<string> {
+    pass ??= opts.passphrase({ creating })
+    return pass
+  }
+
+  function key(kdf: StoreFile['kdf'], creating: boolean): Promise<Buffer> {
+    const id = `${kdf.salt}:${kdf.N}:${kdf.r}:${kdf.p}`
+    let k = keys.get(id)
+    if (!k) {
+      k = getPass(creating).then((p) => deriveKey(p, kdf))
+      keys.set(id, k)
+    }
+    return k
+  }
+
+  function readRaw(): StoreFile | undefined {
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw new SecretStoreError(`cannot read ${file}: ${(err as Error).message}`, { cause: err })
+    }
+    try {
+      const f = JSON.parse(text) as StoreFile
+      if (f.v !== 1 || f.kdf?.alg !== 'scrypt' || typeof f.ct !== 'string') throw new Error('shape')
+      return f
+    } catch {
+      throw new SecretStoreError(`the secret file ${file} is corrupt`, {
+        hint: 'restore it from a backup, or move it away and log in again',
+      })
+    }
+  }
+
+  async function readItems(): Promise<{ items: Record<string, string>; kdf?: StoreFile['kdf'] }> {
+    const f = readRaw()
+    if (!f) return { items: {} }
+    const k = await key(f.kdf, false)
+    try {
+      const d = createDecipheriv('aes-256-gcm', k, Buffer.from(f.iv, 'base64'))
+      d.setAuthTag(Buffer.from(f.tag, 'base64'))
+      const plain = Buffer.concat([d.update(Buffer.from(f.ct, 'base64')), d.final()]).toString('utf8')
+      return { items: JSON.parse(plain) as Record<string, string>, kdf: f.kdf }
+    } catch {
+      throw new SecretStoreError(`cannot unlock ${file}: wrong passphrase`, {
+        hint: 'set AUTHCTL_PASSPHRASE to the passphrase used when the file was created; the file was not changed',
+      })
+    }
+  }
+
+  async function modify(fn: (items: Record<string, string>) => boolean): Promise<boolean> {
+    return withFileLock(join(opts.dir, 'locks', 'secrets.lock'), async () => {
+      const { items, kdf: existing } = await readItems()
+      if (!fn(items)) return false
+      const kdf = existing ?? { alg: 'scrypt' as const, ...SCRYPT, salt: randomBytes(16).toString('base64') }
+      const k = await key(kdf, existing === undefined)
+      const iv = randomBytes(12)
+      const c = createCipheriv('aes-256-gcm', k, iv)
+      const ct = Buffer.concat([c.update(JSON.stringify(items), 'utf8'), c.final()])
+      const out: StoreFile = { v: 1, kdf, iv: iv.toString('base64'), tag: c.getAuthTag().toString('base64'), ct: ct.toString('base64') }
+      writeFileAtomic(file, JSON.stringify(out))
+      return true
+    })
+  }
+
+  return {
+    backend: 'file',
+    file,
+    async get(account) {
+      return (await readItems()).items[account]
+    },
+    async set(account, value) {
+      await modify((items) => {
+        items[account] = value
+        return true
+      })
+    },
+    async delete(account) {
+      return modify((items) => (account in items ? delete items[account] : false))
+    },
+    async check() {
+      await readItems() // unlocks (or creates the key for) the file now, before any login step
+      if (!readRaw()) await getPass(true)
+    },
+  }
+}
