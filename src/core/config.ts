@@ -79,7 +79,8 @@ export class ConfigStore {
   async remove(ref: ProfileRef): Promise<boolean> {
     let removed = false
     await this.update((cfg) => {
-      removed = delete cfg.profiles[refKey(ref)]
+      removed = refKey(ref) in cfg.profiles
+      delete cfg.profiles[refKey(ref)]
     })
     return removed
   }

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest'
+import { maskSecret, redactUrl, scrubSecrets } from '../../../src/core/redact.js'
+import { validateProfileName } from '../../../src/core/profile.js'
+
+describe('maskSecret', () => {
+  it('shows at most the last 4 characters', () => {
+    expect(maskSecret('sk-abcdefghijwxyz')).toBe('****wxyz')
+    expect(maskSecret('short')).toBe('****')
+  })
+})
+
+describe('redactUrl', () => {
+  it('hides secret query values and userinfo', () => {
+    const out = redactUrl('https://u:p@h.example/t?scope=a&client_secret=s3cret&code=abc')
+    expect(out).not.toContain('s3cret')
+    expect(out).not.toContain('abc')
+    expect(out).not.toContain('u:p')
+    expect(out).toContain('scope=a')
+  })
+})
+
+describe('scrubSecrets', () => {
+  it('replaces every occurrence', () => {
+    expect(scrubSecrets('a tok1234 b tok1234', ['tok1234'])).toBe('a *** b ***')
+  })
+})
+
+describe('validateProfileName', () => {
+  it.each(['default', 'ci-prod', 'a.b_c', 'X1'])('accepts %s', (n) => expect(validateProfileName(n)).toBe(n))
+  it.each(['', '../x', 'a/b', 'a\0b', '.hidden', 'a..b', 'x'.repeat(65)])('refuses %j', (n) => {
+    expect(() => validateProfileName(n)).toThrow(/invalid profile name/)
+  })
+})

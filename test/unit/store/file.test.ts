@@ -1,0 +1,50 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { SecretStoreError } from '../../../src/core/errors.js'
+import { createFileStore } from '../../../src/store/file.js'
+
+const open = (dir: string, pass: string) => {
+  let asked = 0
+  const store = createFileStore({ dir, passphrase: async () => (asked++, pass) })
+  return { store, asked: () => asked }
+}
+
+describe('file store', () => {
+  it('round-trips, is 0600, holds no clear text, and asks for the passphrase once per process', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fs-'))
+    const { store, asked } = open(dir, 'correct horse')
+    await store.set('lucidworks:default', '{"clientSecret":"very-secret-value"}')
+    await store.set('lucidworks:ci', 'second')
+    expect(await store.get('lucidworks:default')).toBe('{"clientSecret":"very-secret-value"}')
+    expect(asked()).toBe(1)
+    const file = join(dir, 'secrets.enc')
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    expect(readFileSync(file, 'utf8')).not.toContain('very-secret-value')
+    expect(await store.delete('lucidworks:ci')).toBe(true)
+    expect(await store.delete('lucidworks:ci')).toBe(false)
+    expect(await open(dir, 'correct horse').store.get('lucidworks:default')).toContain('very-secret-value')
+  })
+
+  it('a wrong passphrase is a clear exit-6 error and changes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fs-'))
+    await open(dir, 'right').store.set('a', 'keep me')
+    const before = readFileSync(join(dir, 'secrets.enc'), 'utf8')
+    const wrong = open(dir, 'wrong').store
+    const err = await wrong.set('b', 'x').catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(SecretStoreError)
+    expect((err as SecretStoreError).message).toMatch(/wrong passphrase/)
+    expect((err as SecretStoreError).exitCode).toBe(6)
+    await expect(wrong.get('a')).rejects.toThrow(/wrong passphrase/)
+    expect(readFileSync(join(dir, 'secrets.enc'), 'utf8')).toBe(before)
+    expect(await open(dir, 'right').store.get('a')).toBe('keep me')
+  })
+
+  it('keeps every item under concurrent writers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fs-'))
+    const { store } = open(dir, 'p')
+    await Promise.all(Array.from({ length: 10 }, (_, i) => store.set(`k${i}`, `v${i}`)))
+    for (let i = 0; i < 10; i++) expect(await store.get(`k${i}`)).toBe(`v${i}`)
+  })
+})
