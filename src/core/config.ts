@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { UsageError } from './errors.js'
-import { ensurePrivateDir, writeFileAtomic } from './fsutil.js'
+import { ensurePrivateDir, fsError, writeFileAtomic } from './fsutil.js'
 import { withFileLock } from './lock.js'
 import type { ProfileRef } from './profile.js'
 import { refKey } from './profile.js'
@@ -45,7 +45,7 @@ export class ConfigStore {
       text = readFileSync(this.file, 'utf8')
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return structuredClone(EMPTY)
-      throw new UsageError(`cannot read config file ${this.file}: ${(err as Error).message}`, { cause: err })
+      throw fsError(err, this.file, 'read')
     }
     return parseConfig(text, this.file)
   }

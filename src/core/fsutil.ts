@@ -41,20 +41,21 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
 }
 
 /** Turns an fs failure into a one-line usage error naming the path (exit 2). */
-export function fsError(err: unknown, path: string): Error {
+export function fsError(err: unknown, path: string, verb: 'read' | 'write' = 'write'): Error {
   const code = (err as NodeJS.ErrnoException)?.code
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new UsageError(`cannot write ${path}: permission denied`, {
+    return new UsageError(`cannot ${verb} ${path}: permission denied`, {
       hint: 'fix the directory permissions or point AUTHCTL_CONFIG_DIR at a writable directory',
       cause: err,
     })
   }
-  if (code === 'ENOSPC') return new UsageError(`cannot write ${path}: no space left on device`, { cause: err })
+  if (code === 'ENOSPC') return new UsageError(`cannot write ${path}: no space left on device`, { hint: 'free some disk space', cause: err })
   if (code === 'ENOTDIR' || code === 'EEXIST') {
     return new UsageError(`cannot use ${path}: a path component is not a directory`, {
       hint: 'point AUTHCTL_CONFIG_DIR at a directory',
       cause: err,
     })
   }
+  if (code === 'EISDIR') return new UsageError(`cannot ${verb} ${path}: it is a directory`, { hint: 'move it away', cause: err })
   return err instanceof Error ? err : new Error(String(err))
 }

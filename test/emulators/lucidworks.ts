@@ -86,19 +86,20 @@ export async function startLucidworks(opts: LucidworksOptions = {}): Promise<Luc
     return res.json(404, { error: 'not_found' })
   })
 
-  return Object.assign(emu, {
+  const out = Object.assign(emu, {
     tokenUrl: `${emu.url}/oauth2/${LW_AUTH_SERVER}/v1/token`,
     clients,
-    get tokenTtlSeconds() {
-      return state.tokenTtlSeconds
-    },
-    set tokenTtlSeconds(v: number) {
-      state.tokenTtlSeconds = v
-    },
+    tokenTtlSeconds: 0,
     isValid,
     tokenRequests: () => emu.count('/v1/token', 'POST'),
     expireAll() {
       for (const t of issued.values()) t.exp = 0
     },
   })
+  // An accessor, not a copied value (Object.assign would flatten a getter).
+  Object.defineProperty(out, 'tokenTtlSeconds', {
+    get: () => state.tokenTtlSeconds,
+    set: (v: number) => void (state.tokenTtlSeconds = v),
+  })
+  return out
 }

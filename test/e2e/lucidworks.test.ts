@@ -1,0 +1,224 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
+import { baseEnv, BIN, runCli } from '../helpers/cli.js'
+
+const SECRET = 'lw-secret-0123456789'
+let lw: LucidworksEmulator
+
+beforeAll(async () => {
+  lw = await startLucidworks()
+})
+afterAll(() => lw.close())
+
+function fileEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return baseEnv({
+    AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'e2e-')),
+    AUTHCTL_STORE: 'file',
+    AUTHCTL_PASSPHRASE: 'e2e passphrase',
+    AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+    ...extra,
+  })
+}
+
+async function loggedIn(extra: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEnv> {
+  const env = fileEnv(extra)
+  const r = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', '--scope', 'machinelearning.predict', '--scope', 'machinelearning.model'], { env, input: `${SECRET}\n` })
+  expect(r.stderr).toContain('Logged in')
+  expect(r.code).toBe(0)
+  return env
+}
+
+function allFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name))
+}
+
+describe('the built CLI against the Lucidworks emulator', () => {
+  it('login → token → whoami → exec → status → logout, with nothing secret on disk in clear text', async () => {
+    const env = await loggedIn()
+    const tok = await runCli(['token', 'lucidworks'], { env })
+    expect(tok.code).toBe(0)
+    const token = tok.stdout.trim()
+    expect(lw.isValid(token)).toBe(true)
+    const who = JSON.parse((await runCli(['whoami', 'lucidworks', '--json'], { env })).stdout)
+    expect(who.client_id).toBe('lw-client')
+    const dir = env.AUTHCTL_CONFIG_DIR as string
+    expect(statSync(dir).mode & 0o777).toBe(0o700)
+    for (const f of allFiles(dir)) {
+      expect(statSync(f).mode & 0o077).toBe(0)
+      const text = readFileSync(f, 'utf8')
+      expect(text).not.toContain(SECRET)
+      expect(text).not.toContain(token)
+    }
+    const ex = await runCli(['exec', '--', process.execPath, '-e', 'const e=process.env; console.log(JSON.stringify({t:e.LUCIDWORKS_ACCESS_TOKEN, m:e.LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_MODEL, p:e.AUTHCTL_PROFILE, s:e.LUCIDWORKS_CLIENT_SECRET ?? null}))'], {
+      env: { ...env, LUCIDWORKS_CLIENT_SECRET: '' },
+    })
+    expect(ex.code).toBe(0)
+    const seen = JSON.parse(ex.stdout)
+    expect(seen.t).toBe(token)
+    expect(lw.isValid(seen.m)).toBe(true)
+    expect(seen.p).toBe('default')
+    expect(seen.s).toBeNull()
+    expect((await runCli(['status'], { env })).stdout).toMatch(/lucidworks\s+default\s+client-credentials\s+file\s+lw-client/)
+    expect((await runCli(['logout', 'lucidworks'], { env })).code).toBe(0)
+    expect((await runCli(['token', 'lucidworks'], { env })).code).toBe(4)
+  })
+
+  it('12 parallel `token` processes with a stale cache make exactly one token request, and all print the same valid token', async () => {
+    lw.tokenTtlSeconds = 200 // the login caches tokens with less than the 300 s minimum left
+    const env = await loggedIn().finally(() => (lw.tokenTtlSeconds = 3600))
+    const before = lw.tokenRequests()
+    const runs = await Promise.all(Array.from({ length: 12 }, () => runCli(['token', 'lucidworks'], { env })))
+    expect(runs.map((r) => r.code)).toEqual(Array(12).fill(0))
+    expect(lw.tokenRequests() - before).toBe(1)
+    const tokens = new Set(runs.map((r) => r.stdout))
+    expect(tokens.size).toBe(1)
+    expect(lw.isValid([...tokens][0]!.trim())).toBe(true)
+  })
+
+  it('CI: 12 parallel processes with env credentials and no login make one request; a broken keychain does not matter', async () => {
+    const env = baseEnv({
+      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'e2e-ci-')),
+      AUTHCTL_STORE: 'keychain',
+      DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus',
+      CI: 'true',
+      AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+      LUCIDWORKS_CLIENT_ID: 'lw-client',
+      LUCIDWORKS_CLIENT_SECRET: SECRET,
+    })
+    const before = lw.tokenRequests()
+    const runs = await Promise.all(Array.from({ length: 12 }, () => runCli(['token', 'lucidworks'], { env })))
+    expect(runs.map((r) => r.code)).toEqual(Array(12).fill(0))
+    expect(new Set(runs.map((r) => r.stdout)).size).toBe(1)
+    expect(lw.tokenRequests() - before).toBe(1)
+    const again = await runCli(['token', 'lucidworks'], { env })
+    expect(again.stdout).toBe(runs[0]!.stdout)
+    expect(lw.tokenRequests() - before).toBe(1)
+    for (const f of allFiles(env.AUTHCTL_CONFIG_DIR as string)) expect(readFileSync(f, 'utf8')).not.toContain(again.stdout.trim())
+  })
+
+  it('a process killed with -9 while holding the renewal lock does not wedge the next call', async () => {
+    const env = await loggedIn()
+    lw.faults.push({ path: '/v1/token', delayMs: 20_000 })
+    const holder = spawn(process.execPath, [BIN, 'token', 'lucidworks', '--force-refresh'], { env, stdio: 'ignore' })
+    const lockDir = join(env.AUTHCTL_CONFIG_DIR as string, 'locks')
+    const deadline = Date.now() + 10_000
+    while (!(readdirSync(lockDir).some((n) => n.startsWith('lucidworks-')) && lw.faults.length === 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    expect(lw.faults.length).toBe(0) // the holder's request is in flight
+    holder.kill('SIGKILL')
+    await new Promise((r) => holder.on('exit', r))
+    const before = lw.tokenRequests()
+    const r = await runCli(['token', 'lucidworks', '--force-refresh'], { env })
+    expect(r.code).toBe(0)
+    expect(r.ms).toBeLessThan(5000)
+    expect(lw.tokenRequests() - before).toBe(1)
+    expect(lw.isValid(r.stdout.trim())).toBe(true)
+  })
+
+  it('transient failures are retried: two 503s then a token', async () => {
+    const env = await loggedIn()
+    const before = lw.tokenRequests()
+    lw.faults.push({ path: '/v1/token', status: 503, times: 2 })
+    const r = await runCli(['token', 'lucidworks', '--force-refresh', '--verbose'], { env })
+    expect(r.code).toBe(0)
+    expect(lw.tokenRequests() - before).toBe(3)
+    expect(r.stderr).toContain('retrying')
+    expect(r.stderr).not.toContain(SECRET)
+    expect(r.stderr).not.toContain(r.stdout.trim())
+  })
+
+  it('a timeout is exit 5 after bounded retries, and the cached token is untouched', async () => {
+    const env = await loggedIn({ AUTHCTL_TIMEOUT: '0.3' })
+    const cached = (await runCli(['token', 'lucidworks'], { env })).stdout
+    const before = lw.tokenRequests()
+    lw.faults.push({ path: '/v1/token', delayMs: 1000, times: 4 })
+    const r = await runCli(['token', 'lucidworks', '--force-refresh'], { env })
+    expect(r.code).toBe(5)
+    expect(r.stderr).toMatch(/timed out after 4 attempts/)
+    expect(lw.tokenRequests() - before).toBe(4)
+    expect((await runCli(['token', 'lucidworks'], { env })).stdout).toBe(cached)
+  })
+
+  it('a corrupt config file is exit 2 naming it, and it is left as it was', async () => {
+    const env = await loggedIn()
+    const file = join(env.AUTHCTL_CONFIG_DIR as string, 'config.json')
+    writeFileSync(file, '{"version":1,"profiles":')
+    const r = await runCli(['token', 'lucidworks'], { env })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(file)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    expect(readFileSync(file, 'utf8')).toBe('{"version":1,"profiles":')
+  })
+
+  it('a wrong passphrase is exit 6 and the store is unchanged', async () => {
+    const env = await loggedIn()
+    const file = join(env.AUTHCTL_CONFIG_DIR as string, 'secrets.enc')
+    const before = readFileSync(file, 'utf8')
+    const r = await runCli(['token', 'lucidworks', '--force-refresh'], { env: { ...env, AUTHCTL_PASSPHRASE: 'nope' } })
+    expect(r.code).toBe(6)
+    expect(r.stderr).toMatch(/wrong passphrase/)
+    expect(readFileSync(file, 'utf8')).toBe(before)
+  })
+
+  it('an unwritable config dir is a one-line exit-2 error', async () => {
+    if (process.getuid?.() === 0) {
+      // root ignores mode bits; a file where the directory should be is the same failure for root
+      const parent = mkdtempSync(join(tmpdir(), 'e2e-ro-'))
+      writeFileSync(join(parent, 'file'), '')
+      const env = fileEnv({ AUTHCTL_CONFIG_DIR: join(parent, 'file', 'authctl') })
+      const r = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], { env, input: SECRET })
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/^authctl: cannot .*\nhint: .*\n$/)
+    } else {
+      const parent = mkdtempSync(join(tmpdir(), 'e2e-ro-'))
+      chmodSync(parent, 0o500)
+      const env = fileEnv({ AUTHCTL_CONFIG_DIR: join(parent, 'authctl') })
+      const r = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], { env, input: SECRET })
+      expect(r.code).toBe(2)
+    }
+  })
+})
+
+describe('exec', () => {
+  let env: NodeJS.ProcessEnv
+  beforeAll(async () => {
+    env = await loggedIn()
+  })
+
+  it.each([
+    ['the child exit code', ['-e', 'process.exit(42)'], 42],
+    ['128+N when the child dies of signal N', ['-e', 'process.kill(process.pid, "SIGTERM")'], 143],
+  ])('passes through %s', async (_n, args, code) => {
+    expect((await runCli(['exec', '--', process.execPath, ...args], { env })).code).toBe(code)
+  })
+
+  it('127 for a missing command, 126 for a non-executable one', async () => {
+    expect((await runCli(['exec', '--', 'no-such-command-xyz'], { env })).code).toBe(127)
+    const f = join(mkdtempSync(join(tmpdir(), 'e2e-x-')), 'script.sh')
+    writeFileSync(f, '#!/bin/sh\necho hi\n')
+    chmodSync(f, 0o644)
+    expect((await runCli(['exec', '--', f], { env })).code).toBe(126)
+  })
+
+  it('forwards SIGTERM to the child (no terminal), and exits with its code', async () => {
+    const child = spawn(process.execPath, [BIN, 'exec', '--', process.execPath, '-e', 'process.on("SIGTERM", () => { console.log("child got SIGTERM"); process.exit(7) }); console.log("ready"); setInterval(() => {}, 1000)'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => ((out += d), out.includes('ready') && resolve())))
+    child.kill('SIGTERM')
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)))
+    expect(out).toContain('child got SIGTERM')
+    expect(code).toBe(7)
+  })
+
+  it('does not interpolate arguments through a shell', async () => {
+    const r = await runCli(['exec', '--', process.execPath, '-e', 'console.log(process.argv[1])', '$HOME; echo pwned'], { env })
+    expect(r.stdout).toBe('$HOME; echo pwned\n')
+  })
+})
