@@ -30,7 +30,7 @@ export function createKeychainStore(opts: { platform: NodeJS.Platform; timeoutMs
     } catch (err) {
       throw new SecretStoreError('the OS keychain binding could not be loaded', { hint, cause: err })
     }
-    const entry = new lib.AsyncEntry(SERVICE, account, { linux: { store: 'secret-service' } })
+    const keyring = lib
     const ac = new AbortController()
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
@@ -40,6 +40,8 @@ export function createKeychainStore(opts: { platform: NodeJS.Platform; timeoutMs
       }, timeoutMs)
     })
     try {
+      // The constructor already talks to D-Bus on Linux and can throw: keep it inside the try.
+      const entry = new keyring.AsyncEntry(SERVICE, account, { linux: { store: 'secret-service' } })
       return await Promise.race([fn(entry, ac.signal), timeout])
     } catch (err) {
       if (err instanceof SecretStoreError) throw err

@@ -1,0 +1,58 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdirSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export interface SecretService {
+  /** Environment that points clients at this private session bus. */
+  env: Record<string, string>
+  /** `secret-tool lookup service authctl username ACCOUNT`, or undefined. */
+  lookup(account: string): string | undefined
+  stop(): Promise<void>
+}
+
+export const SECRET_SERVICE_TOOLS = ['dbus-run-session', 'gnome-keyring-daemon', 'secret-tool']
+
+export function missingTools(): string[] {
+  return SECRET_SERVICE_TOOLS.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0)
+}
+
+/**
+ * A private D-Bus session (dbus-run-session) with an unlocked gnome-keyring-daemon serving the
+ * Secret Service, in a throwaway HOME. Stopping the session's child ends the bus and daemon.
+ */
+export async function startSecretService(): Promise<SecretService> {
+  const home = mkdtempSync(join(tmpdir(), 'keyring-'))
+  const run = join(home, 'run')
+  mkdirSync(run, { mode: 0o700 })
+  const env = { ...process.env, HOME: home, XDG_RUNTIME_DIR: run, XDG_DATA_HOME: join(home, 'data') } as Record<string, string>
+  const script = 'printf test-password | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null 2>&1; echo "$DBUS_SESSION_BUS_ADDRESS"; exec sleep 600'
+  const child: ChildProcess = spawn('dbus-run-session', ['--', 'sh', '-c', script], { env, stdio: ['ignore', 'pipe', 'ignore'], detached: true })
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    const t = setTimeout(() => reject(new Error('dbus-run-session did not start within 10 s')), 10_000)
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (out.includes('\n')) {
+        clearTimeout(t)
+        resolve(out.split('\n')[0] as string)
+      }
+    })
+    child.on('error', reject)
+  })
+  const busEnv = { DBUS_SESSION_BUS_ADDRESS: address, HOME: home, XDG_RUNTIME_DIR: run }
+  return {
+    env: busEnv,
+    lookup(account) {
+      const r = spawnSync('secret-tool', ['lookup', 'service', 'authctl', 'username', account], { env: { ...process.env, ...busEnv }, encoding: 'utf8' })
+      return r.status === 0 ? r.stdout : undefined
+    },
+    async stop() {
+      try {
+        process.kill(-(child.pid as number), 'SIGTERM')
+      } catch {
+        /* already gone */
+      }
+    },
+  }
+}
