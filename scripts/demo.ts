@@ -19,7 +19,8 @@ async function main(): Promise<void> {
   const step = async (title: string, args: string[], input?: string) => {
     process.stdout.write(`\n${bold(`$ authctl ${args.join(' ')}`)}${input ? bold(' <<< "…secret…"') : ''}   # ${title}\n`)
     const r = await runCli(args, { env, input })
-    process.stdout.write(r.stdout)
+    // Tokens are shortened here only to keep the demo readable; `authctl token` prints them whole.
+    process.stdout.write(r.stdout.replace(/eyJ[\w-]+\.[\w-]+\.[\w-]+/g, (t) => `${t.slice(0, 24)}…(${t.length} chars)`))
     process.stdout.write(r.stderr)
     process.stdout.write(`(exit ${r.code})\n`)
     if (r.code !== 0 && !title.includes('expected')) throw new Error(`demo step failed: ${args.join(' ')}`)
