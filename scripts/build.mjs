@@ -14,12 +14,30 @@ const common = {
   legalComments: 'none',
 }
 
-/** Lazily loaded side bundles: `import('x')` in src becomes `require('./x.cjs')` at run time. */
-const sideFiles = { '@inquirer/prompts': 'prompts.cjs', chalk: 'chalk.cjs' }
-const lazySidePlugin = {
-  name: 'lazy-side-files',
+/** ESM-only libraries bundled into CJS side files, loaded on first use. */
+const sideFiles = { '@inquirer/prompts': './prompts.cjs', chalk: './chalk.cjs' }
+/** CJS packages left in node_modules, loaded on first use. */
+const packages = ['undici', '@napi-rs/keyring']
+
+/**
+ * esbuild keeps `await import('x')` for externals, and an ESM import() of CommonJS is both
+ * slower on Node 20 (PERF.md: keyring 2.44x vs 1.17x) and sees no named exports of a bundled
+ * side file. So each lazy external becomes a bundled shim `module.exports = require(target)`,
+ * which esbuild loads lazily as `__toESM(require_shim())`.
+ */
+const lazyRequirePlugin = {
+  name: 'lazy-require',
   setup(b) {
-    b.onResolve({ filter: /^(@inquirer\/prompts|chalk)$/ }, (args) => ({ path: `./${sideFiles[args.path]}`, external: true }))
+    const names = [...Object.keys(sideFiles), ...packages]
+    const filter = new RegExp(`^(${names.map((n) => n.replace(/[/.]/g, '\\$&')).join('|')})$`)
+    b.onResolve({ filter }, (args) =>
+      args.namespace === 'lazy-require' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-require' },
+    )
+    b.onResolve({ filter: /^\.\/(prompts|chalk)\.cjs$/, namespace: 'lazy-require' }, (args) => ({ path: args.path, external: true }))
+    b.onLoad({ filter: /.*/, namespace: 'lazy-require' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(sideFiles[args.path] ?? args.path)})`,
+      loader: 'js',
+    }))
   },
 }
 
@@ -29,12 +47,11 @@ await Promise.all([
     ...common,
     entryPoints: ['src/cli/main.ts'],
     outfile: 'dist/authctl.cjs',
-    external: ['undici', '@napi-rs/keyring'],
-    plugins: [lazySidePlugin],
+    plugins: [lazyRequirePlugin],
     define: { __AUTHCTL_VERSION__: JSON.stringify(pkg.version) },
   }),
   ...Object.entries(sideFiles).map(([mod, file]) =>
-    build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(mod)})`, resolveDir: '.' }, outfile: `dist/${file}` }),
+    build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(mod)})`, resolveDir: '.' }, outfile: `dist/${file.slice(2)}` }),
   ),
   build({ ...common, entryPoints: ['scripts/demo.ts'], outfile: 'dist/demo.cjs', external: ['undici', '@napi-rs/keyring'] }),
 ])

@@ -1,0 +1,65 @@
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
+import { baseEnv, BIN } from '../helpers/cli.js'
+import { hasTmux, startTmux } from '../helpers/tmux.js'
+
+const SECRET = 'lw-secret-0123456789'
+if (!hasTmux()) {
+  const msg = '\n*** SKIPPING the pseudo-terminal tests: tmux not installed (apt-get install tmux) ***\n'
+  if (process.env.CI) throw new Error(msg)
+  process.stderr.write(msg)
+}
+
+describe.skipIf(!hasTmux())('interactive login in a real terminal (tmux)', () => {
+  let lw: LucidworksEmulator
+  beforeAll(async () => {
+    lw = await startLucidworks()
+  })
+  afterAll(() => lw.close())
+
+  const env = () =>
+    baseEnv({
+      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'tty-')),
+      AUTHCTL_STORE: 'file',
+      AUTHCTL_PASSPHRASE: 'tty passphrase',
+      AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+      TERM: 'xterm-256color',
+    })
+
+  it('prompts for the client id and a masked secret, then logs in', async () => {
+    const e = env()
+    const t = startTmux(`authctl-login-${process.pid}`, `${process.execPath} ${BIN} login lucidworks`, e)
+    try {
+      await t.waitFor(/client ID/)
+      t.send('lw-client', 'Enter')
+      await t.waitFor(/client secret/)
+      t.send(SECRET, 'Enter')
+      const screen = await t.waitFor(/EXIT:\d+/)
+      expect(screen).toContain('Logged in to Lucidworks AI as client lw-client')
+      expect(screen).toContain('EXIT:0')
+      expect(screen).not.toContain(SECRET) // masked while typed
+      expect(screen).toMatch(/\*{8,}/)
+      const cfg = JSON.parse(readFileSync(join(e.AUTHCTL_CONFIG_DIR as string, 'config.json'), 'utf8'))
+      expect(cfg.profiles['lucidworks:default'].data.clientId).toBe('lw-client')
+    } finally {
+      t.kill()
+    }
+  })
+
+  it('Ctrl-C at a prompt is exit 130 and writes nothing', async () => {
+    const e = env()
+    const t = startTmux(`authctl-cancel-${process.pid}`, `${process.execPath} ${BIN} login lucidworks`, e)
+    try {
+      await t.waitFor(/client ID/)
+      t.send('C-c')
+      const screen = await t.waitFor(/EXIT:\d+/)
+      expect(screen).toContain('EXIT:130')
+      expect(() => readFileSync(join(e.AUTHCTL_CONFIG_DIR as string, 'config.json'))).toThrow()
+    } finally {
+      t.kill()
+    }
+  })
+})
