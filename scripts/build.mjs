@@ -54,4 +54,5 @@ await Promise.all([
     build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(mod)})`, resolveDir: '.' }, outfile: `dist/${file.slice(2)}` }),
   ),
   build({ ...common, entryPoints: ['scripts/demo.ts'], outfile: 'dist/demo.cjs', external: ['undici', '@napi-rs/keyring'] }),
+  build({ ...common, entryPoints: ['scripts/bench-entry.ts'], outfile: 'dist/bench-kit.cjs' }),
 ])

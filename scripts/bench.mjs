@@ -1,0 +1,94 @@
+// `npm run bench`: start-up cost of the CLI as ratios to `node -e 0` measured in the same run
+// (medians of RUNS runs each). NODE_EXTRA_CA_CERTS is unset for every child: Node 20 parses
+// that file at every start (PERF.md), which would swamp what is measured here.
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const require = createRequire(import.meta.url)
+const kit = require('../dist/bench-kit.cjs')
+const RUNS = Number(process.env.BENCH_RUNS || 15)
+const NODE = process.env.BENCH_NODE || process.execPath
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+function timeSync(args, env) {
+  const t = []
+  for (let i = 0; i < RUNS; i++) {
+    const s = performance.now()
+    const r = spawnSync(NODE, args, { env, stdio: ['ignore', 'ignore', 'pipe'] })
+    t.push(performance.now() - s)
+    if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`)
+  }
+  return median(t)
+}
+function timeAsync(args, env) {
+  const s = performance.now()
+  return new Promise((resolve, reject) => {
+    const c = spawn(NODE, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    c.stdout.on('data', (d) => (out += d))
+    c.on('error', reject)
+    c.on('close', (code) => (code === 0 ? resolve({ ms: performance.now() - s, out }) : reject(new Error(`${args.join(' ')} exited ${code}`))))
+  })
+}
+
+const env0 = kit.baseEnv({})
+delete env0.NODE_EXTRA_CA_CERTS
+const rows = []
+const floor = timeSync(['-e', '0'], env0)
+const row = (name, ms, extra = '') => rows.push({ name, ms, ratio: ms / floor, extra })
+
+const lw = await kit.startLucidworks({ clients: { 'bench-client': 'bench-secret-0123456789' } })
+const bin = kit.BIN
+try {
+  row('--version', timeSync([bin, '--version'], env0))
+
+  // file store, cached token
+  const fileEnv = { ...env0, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'bench', AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl }
+  await kit.runCli(['login', 'lucidworks', '--client-id', 'bench-client', '--client-secret-stdin'], { env: fileEnv, input: 'bench-secret-0123456789' })
+  row('token, cached, file store', timeSync([bin, 'token', 'lucidworks'], fileEnv))
+  row('exec -- true, cached, file store', timeSync([bin, 'exec', '--', 'true'], fileEnv))
+
+  // env credentials (CI), cached
+  const ciEnv = { ...env0, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')), AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl, LUCIDWORKS_CLIENT_ID: 'bench-client', LUCIDWORKS_CLIENT_SECRET: 'bench-secret-0123456789' }
+  await kit.runCli(['token', 'lucidworks'], { env: ciEnv })
+  row('token, cached, env credentials', timeSync([bin, 'token', 'lucidworks'], ciEnv))
+
+  // keychain, cached
+  if (kit.missingTools().length === 0) {
+    const ss = await kit.startSecretService()
+    try {
+      const kcEnv = { ...env0, ...ss.env, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')), AUTHCTL_STORE: 'keychain', AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl }
+      await kit.runCli(['login', 'lucidworks', '--client-id', 'bench-client', '--client-secret-stdin'], { env: kcEnv, input: 'bench-secret-0123456789' })
+      row('token, cached, keychain', timeSync([bin, 'token', 'lucidworks'], kcEnv))
+      row('exec -- true, cached, keychain', timeSync([bin, 'exec', '--', 'true'], kcEnv))
+    } finally {
+      await ss.stop()
+    }
+  } else {
+    rows.push({ name: 'token, cached, keychain', ms: NaN, ratio: NaN, extra: `skipped: ${kit.missingTools().join(', ')} missing` })
+  }
+
+  // one cold token (a request to the loopback emulator), async so the emulator can answer
+  const cold = []
+  for (let i = 0; i < Math.min(RUNS, 9); i++) cold.push((await timeAsync([bin, 'token', 'lucidworks', '--force-refresh'], fileEnv)).ms)
+  row('token, cold (one request)', median(cold))
+
+  // 12 parallel cold calls with env credentials and an empty cache
+  const parEnv = { ...ciEnv, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')) }
+  const before = lw.tokenRequests()
+  const s = performance.now()
+  const outs = await Promise.all(Array.from({ length: 12 }, () => timeAsync([bin, 'token', 'lucidworks'], parEnv)))
+  const wall = performance.now() - s
+  row('12 parallel cold token (wall)', wall, `${lw.tokenRequests() - before} token request(s), ${new Set(outs.map((o) => o.out)).size} distinct token(s)`)
+} finally {
+  await lw.close()
+}
+
+const version = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()
+console.log(`authctl start-up, ${version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; median of ${RUNS} runs; floor \`node -e 0\` = ${floor.toFixed(1)} ms`)
+console.log('| measurement | ms | ratio to node -e 0 | note |')
+console.log('|---|---|---|---|')
+for (const r of rows) console.log(`| ${r.name} | ${Number.isNaN(r.ms) ? '-' : r.ms.toFixed(1)} | ${Number.isNaN(r.ratio) ? '-' : r.ratio.toFixed(2)} | ${r.extra} |`)
