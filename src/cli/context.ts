@@ -95,6 +95,7 @@ export class CliContext {
       clock: this.clock,
       providerContext: () => this.providerContext(),
       debug: (l) => this.debug(l),
+      warn: (l) => this.warn(l),
     })
     return this.tokenService
   }

@@ -20,6 +20,7 @@ export interface TokenServiceDeps {
   clock: Clock
   providerContext(): ProviderContext
   debug(line: string): void
+  warn(line: string): void
 }
 
 export interface GetTokenOptions {
@@ -80,6 +81,7 @@ export class TokenService {
       return provider.staticToken(cred)
     }
     const material = cacheKeyMaterial(cred)
+    if (provider.canRenew && !provider.canRenew(cred)) return this.unrenewable(provider, ref, slot, material, opts)
     if (!opts.forceRefresh) {
       const cached = this.d.cache.read(ref, slot, material)
       if (cached && isFresh(cached, opts.minTtlMs, this.d.clock.now())) return cached
@@ -107,6 +109,24 @@ export class TokenService {
       },
       { onWait: (h) => this.d.debug(`waiting for renewal lock held by pid ${h?.pid ?? '?'}`) },
     )
+  }
+
+  /**
+   * A login kept without its password: serve the cached token until it expires (with a
+   * warning once it is below the minimum TTL); after that only a new login helps.
+   */
+  private unrenewable(provider: Provider, ref: ProfileRef, slot: string, material: Buffer, opts: GetTokenOptions): TokenSet {
+    const cached = this.d.cache.read(ref, slot, material)
+    const now = this.d.clock.now()
+    const again = { hint: `run \`authctl login ${provider.id}${profileFlag(ref.profile)}\` again (or log in without --no-store-password to renew unattended)` }
+    if (!cached || (cached.expiresAt !== undefined && cached.expiresAt <= now)) {
+      throw new AuthRequiredError(`the ${provider.displayName} token of profile ${ref.profile} has expired and the password was not stored`, again)
+    }
+    if (opts.forceRefresh) throw new AuthRequiredError(`cannot renew the ${provider.displayName} token: the password was not stored`, again)
+    if (!isFresh(cached, opts.minTtlMs, now) && cached.expiresAt !== undefined) {
+      this.d.warn(`the ${provider.displayName} token expires in ${Math.max(0, Math.round((cached.expiresAt - now) / 60_000))} min and cannot be renewed without a login`)
+    }
+    return cached
   }
 
   /** Writes a login's secret fields (plus a fresh cache key) to its store. */

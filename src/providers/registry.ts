@@ -1,10 +1,14 @@
 import { UsageError } from '../core/errors.js'
+import { haut } from './haut/index.js'
 import { lucidworks } from './lucidworks/index.js'
+import { lupasearch } from './lupasearch/index.js'
 import type { Provider } from './types.js'
 
 /** Every provider, keyed by canonical id. Adding a platform: one folder and one line here. */
 export const PROVIDERS = {
   lucidworks,
+  lupasearch,
+  haut,
 } as const satisfies Record<string, Provider>
 
 export type ProviderId = keyof typeof PROVIDERS

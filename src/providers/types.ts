@@ -13,6 +13,8 @@ export interface TokenSet {
   /** When it was obtained (epoch ms); lets `--force-refresh` waiters adopt a newer token. */
   obtainedAt?: number
   scopes?: readonly string[]
+  /** Non-secret facts learned when the token was issued (e.g. Haut.ai company_id). */
+  info?: Readonly<Record<string, string>>
 }
 
 /** Where a credential was found. Environment credentials never touch the secret store. */
@@ -104,6 +106,11 @@ export interface Provider {
   staticToken?(cred: Credential): TokenSet
   /** Obtains a new token for `slot` (client credentials, refresh, or stored-password login). */
   issue(cred: Credential, slot: string, ctx: ProviderContext): Promise<IssueResult>
+  /**
+   * False when the credential cannot renew unattended (a password login made with
+   * `--no-store-password`): a cached token is then served until it expires. Default true.
+   */
+  canRenew?(cred: Credential): boolean
   /** The slots `exec` and `token --format env` fill, given `--scope` values (possibly empty). */
   execSlots(cred: Credential, scopes: readonly string[]): Array<string | undefined>
 
@@ -131,8 +138,22 @@ export interface ApiKey {
   access?: string
 }
 
+/** A key just created: listed fields, its secret (shown once), and the provider's raw object. */
+export interface CreatedKey extends ApiKey {
+  secret: string
+  raw: Record<string, unknown>
+}
+
+/** Options of `keys create|list|revoke` as parsed (camelCase), only those given. */
+export type KeyOptions = Readonly<Record<string, unknown>>
+
 export interface KeyManager {
-  create(cred: Credential, token: TokenSet, opts: Readonly<Record<string, unknown>>, ctx: ProviderContext): Promise<ApiKey & { secret: string; raw: unknown }>
-  list(cred: Credential, token: TokenSet, opts: Readonly<Record<string, unknown>>, ctx: ProviderContext): Promise<ApiKey[]>
-  revoke(cred: Credential, token: TokenSet, id: string, opts: Readonly<Record<string, unknown>>, ctx: ProviderContext): Promise<void>
+  /** `keys` flags this provider accepts (camelCase option names); others are exit 2. */
+  readonly flags: readonly string[]
+  create(cred: Credential, token: TokenSet, opts: KeyOptions, ctx: ProviderContext): Promise<CreatedKey>
+  list(cred: Credential, token: TokenSet, opts: KeyOptions, ctx: ProviderContext): Promise<ApiKey[]>
+  /** Unknown id → NotFoundError (exit 3). */
+  revoke(cred: Credential, token: TokenSet, id: string, opts: KeyOptions, ctx: ProviderContext): Promise<void>
+  /** How `--save` stores a created key in the profile: secret fields and non-secret data to merge. */
+  save(key: CreatedKey): { secret: Record<string, string>; data: Record<string, unknown> }
 }

@@ -1,8 +1,9 @@
 import type { Command } from 'commander'
-import { UnsupportedOperationError } from '../../core/errors.js'
-import type { KeyManager, Provider } from '../../providers/types.js'
+import { CancelledError, NonInteractiveError, UnsupportedOperationError, UsageError } from '../../core/errors.js'
+import type { ApiKey, KeyManager, Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
-import { collect, target } from './common.js'
+import { formatTable, printJson, relativeTime } from '../output.js'
+import { collect, minTtlMs, target, type Target } from './common.js'
 
 /**
  * The one choke point for key management (STYLE rule 4): providers without a key API fail
@@ -15,42 +16,135 @@ export function keyManagerOf(provider: Provider, operation: string): KeyManager 
   })
 }
 
+export interface KeysOptions {
+  provider: string
+  id?: string
+  /** Flags as parsed (camelCase), only those given on the command line. */
+  flags: Record<string, unknown>
+}
+
+type Op = 'create' | 'list' | 'revoke'
+
+function givenFlags(self: Command): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const opt of self.options) {
+    const key = opt.attributeName()
+    if (self.getOptionValueSource(key) === 'cli') out[key] = self.getOptionValue(key)
+  }
+  return out
+}
+
+const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+
+/** Manager, credential and a usable token for a key operation; flags the provider does not take are exit 2. */
+async function prepare(ctx: CliContext, opts: KeysOptions, op: Op) {
+  const t: Target = target(ctx, opts.provider)
+  const km = keyManagerOf(t.provider, op)
+  for (const key of Object.keys(opts.flags)) {
+    if (!km.flags.includes(key)) throw new UsageError(`--${kebab(key)} does not apply to ${t.provider.id} keys`, { hint: `see \`authctl keys ${op} --help\`` })
+  }
+  const cred = await ctx.tokens().resolve(t.provider, t.ref)
+  const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { minTtlMs: minTtlMs(ctx, undefined) })
+  return { t, km, cred, token }
+}
+
+function keyJson(k: ApiKey): Record<string, unknown> {
+  return { id: k.id, name: k.name, masked_key: k.maskedKey, expires_at: k.expiresAt, ...(k.access ? { access: k.access } : {}) }
+}
+
+export async function runKeysCreate(opts: KeysOptions, ctx: CliContext): Promise<void> {
+  const { t, km, cred, token } = await prepare(ctx, opts, 'create')
+  if (opts.flags.save && cred.source === 'environment') {
+    throw new UsageError('--save stores the key in a logged-in profile, but these credentials come from the environment', { hint: `run \`authctl login ${t.provider.id}\` first, or drop --save` })
+  }
+  const key = await km.create(cred, token, opts.flags, ctx.providerContext())
+  // The secret goes to stdout exactly once, before anything that could fail.
+  if (ctx.globals.json) printJson(ctx.io, key.raw)
+  else ctx.io.out(`${key.secret}\n`)
+  ctx.info(`Created ${t.provider.displayName} key ${key.id}${key.name ? ` (${key.name})` : ''}, ${key.expiresAt ? `expires ${key.expiresAt}` : 'no expiry'}. The secret is shown only this once.`)
+  if (opts.flags.save && cred.source !== 'environment') {
+    const saved = km.save(key)
+    await ctx.tokens().storeSecret(t.ref, cred.source, { ...cred.secret, ...saved.secret })
+    await ctx.config().update((cfg) => {
+      const rec = cfg.profiles[`${t.ref.provider}:${t.ref.profile}`]
+      if (rec) rec.data = { ...rec.data, ...saved.data }
+    })
+    ctx.info(`Saved it in profile ${t.ref.profile}; \`authctl token\` and \`exec\` use it from now on.`)
+  }
+}
+
+export async function runKeysList(opts: KeysOptions, ctx: CliContext): Promise<void> {
+  const { km, cred, token } = await prepare(ctx, opts, 'list')
+  const keys = await km.list(cred, token, opts.flags, ctx.providerContext())
+  if (ctx.globals.json) return printJson(ctx.io, keys.map(keyJson))
+  if (keys.length === 0) return ctx.info('No keys.')
+  const now = ctx.clock.now()
+  const withAccess = keys.some((k) => k.access)
+  const header = ['ID', 'NAME', 'KEY', ...(withAccess ? ['ACCESS'] : []), 'EXPIRES']
+  const rows = keys.map((k) => [
+    k.id,
+    k.name,
+    k.maskedKey,
+    ...(withAccess ? [k.access ?? '-'] : []),
+    k.expiresAt ? `${k.expiresAt.slice(0, 10)} (${relativeTime(Date.parse(k.expiresAt), now)})` : 'never',
+  ])
+  ctx.io.out(formatTable(header, rows))
+}
+
+export async function runKeysRevoke(opts: KeysOptions, ctx: CliContext): Promise<void> {
+  const id = opts.id ?? ''
+  const t = target(ctx, opts.provider)
+  keyManagerOf(t.provider, 'revoke')
+  if (!opts.flags.yes) {
+    if (!ctx.interactive) throw new NonInteractiveError(`revoking ${t.provider.displayName} key ${id} needs confirmation`, { hint: 'pass --yes' })
+    const ok = await ctx.prompter().confirm(`Revoke ${t.provider.displayName} key ${id}? Anything using it stops working.`, { default: false })
+    if (!ok) throw new CancelledError('not revoked')
+  }
+  const { km, cred, token } = await prepare(ctx, opts, 'revoke')
+  await km.revoke(cred, token, id, opts.flags, ctx.providerContext())
+  ctx.info(`Revoked ${t.provider.displayName} key ${id}.`)
+  if (ctx.globals.json) printJson(ctx.io, { provider: t.provider.id, profile: t.ref.profile, id, revoked: true })
+}
+
 export function registerKeys(parent: Command, ctx: CliContext): Command {
-  const keys = parent.command('keys').description('long-lived API keys, where the provider has an API for them')
+  const keys = parent.command('keys').description('long-lived API keys, where the provider has an API for them (LupaSearch, Haut.ai)')
   keys
     .command('create')
-    .description('create a key; prints its secret once on stdout')
+    .description('create a key; prints its secret once on stdout (--json: the whole object)')
     .argument('<provider>', 'provider id or alias')
-    .option('--org <slug>', 'LupaSearch organization (default: from login)')
+    .option('--org <slug>', 'LupaSearch organization (default: from login, or your only one)')
     .option('--project <slug>', 'LupaSearch project (default: from login)')
-    .option('--description <text>', 'LupaSearch key description')
-    .option('--access <level>', 'LupaSearch access: read | full (default read)')
-    .option('--index <id>', 'LupaSearch index id, repeatable', collect)
-    .option('--name <name>', 'Haut.ai key name')
-    .option('--expires <when>', 'ISO-8601 date, a duration like 30d, or never')
-    .option('--save', 'also store the new key in the profile')
-    .action(async (provider: string) => {
-      keyManagerOf(target(ctx, provider).provider, 'create')
-    })
+    .option('--description <text>', 'LupaSearch: what the key is for (required)')
+    .option('--access <level>', 'LupaSearch: read | full (default read)')
+    .option('--index <id>', 'LupaSearch: restrict to this index id, repeatable', collect)
+    .option('--name <name>', 'Haut.ai: key name (required)')
+    .option('--expires <when>', 'ISO-8601 date or never (LupaSearch, default never); ISO-8601 or 30d/12h/2w (Haut.ai, default 90d)')
+    .option('--save', 'also store the new key in the profile for token/exec')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  authctl keys create lupasearch --org acme --project shop --description "staging import" --access full --save
+  authctl keys create haut --name ci --expires 30d > haut-token.txt`,
+    )
+    .action(async (provider: string, _o: unknown, self: Command) => runKeysCreate({ provider, flags: givenFlags(self) }, ctx))
   keys
     .command('list')
-    .description('list keys (masked)')
+    .description('list keys with masked values (all pages)')
     .argument('<provider>', 'provider id or alias')
     .option('--org <slug>', 'LupaSearch organization')
     .option('--project <slug>', 'LupaSearch project')
-    .action(async (provider: string) => {
-      keyManagerOf(target(ctx, provider).provider, 'list')
-    })
+    .addHelpText('after', '\nExamples:\n  authctl keys list lupasearch --project shop\n  authctl keys list haut --json | jq -r \'.[] | select(.expires_at < "2027") | .id\'')
+    .action(async (provider: string, _o: unknown, self: Command) => runKeysList({ provider, flags: givenFlags(self) }, ctx))
   keys
     .command('revoke')
     .description('revoke a key (asks first on a terminal; --yes otherwise)')
     .argument('<provider>', 'provider id or alias')
-    .argument('<id>', 'key id')
+    .argument('<id>', 'key id (see `keys list`)')
     .option('--org <slug>', 'LupaSearch organization')
     .option('--project <slug>', 'LupaSearch project')
     .option('--yes', 'do not ask for confirmation')
-    .action(async (provider: string) => {
-      keyManagerOf(target(ctx, provider).provider, 'revoke')
-    })
+    .addHelpText('after', '\nExamples:\n  authctl keys revoke haut 42 --yes\n  authctl keys revoke lupa b2381908-eb9c-47b5-9e3b-a6986e000939 --project shop')
+    .action(async (provider: string, id: string, _o: unknown, self: Command) => runKeysRevoke({ provider, id, flags: givenFlags(self) }, ctx))
   return keys
 }

@@ -13,6 +13,8 @@ export interface TokenOptions {
   format: TokenFormat
   minTtl?: string
   forceRefresh: boolean
+  /** LupaSearch: print the stored API key instead of the JWT. */
+  apiKey: boolean
 }
 
 export function registerToken(parent: Command, ctx: CliContext, runF = runToken): Command {
@@ -24,6 +26,7 @@ export function registerToken(parent: Command, ctx: CliContext, runF = runToken)
     .option('--format <format>', 'raw | json | header | env', 'raw')
     .option('--min-ttl <seconds>', 'renew when fewer seconds remain (default 300, env AUTHCTL_MIN_TTL)')
     .option('--force-refresh', 'renew even if the cached token is fresh')
+    .option('--api-key', 'print the stored long-lived key instead of the session token (LupaSearch API key, saved Haut.ai private token)')
     .addHelpText(
       'after',
       `
@@ -35,12 +38,12 @@ Examples:
   curl -H "$(authctl token lucidworks --format header)" https://APP.applications.lucidworks.com/...
   eval "$(authctl token lucidworks --format env)"`,
     )
-    .action(async (provider: string, o: { scope?: string; format: string; minTtl?: string; forceRefresh?: boolean }) => {
+    .action(async (provider: string, o: { scope?: string; format: string; minTtl?: string; forceRefresh?: boolean; apiKey?: boolean }) => {
       const format = ctx.globals.json && o.format === 'raw' ? 'json' : o.format
       if (!['raw', 'json', 'header', 'env'].includes(format)) {
         throw new UsageError(`--format must be raw, json, header or env; got ${JSON.stringify(format)}`)
       }
-      await runF({ provider, scope: o.scope, format: format as TokenFormat, minTtl: o.minTtl, forceRefresh: Boolean(o.forceRefresh) }, ctx)
+      await runF({ provider, scope: o.scope, format: format as TokenFormat, minTtl: o.minTtl, forceRefresh: Boolean(o.forceRefresh), apiKey: Boolean(o.apiKey) }, ctx)
     })
 }
 
@@ -75,7 +78,13 @@ export async function runToken(opts: TokenOptions, ctx: CliContext): Promise<voi
     ctx.io.out(envLines(t.provider.envVars(cred, tokens)))
     return
   }
-  const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope: opts.scope, minTtlMs: minTtl, forceRefresh: opts.forceRefresh })
+  let token: TokenSet
+  if (opts.apiKey) {
+    if (!t.provider.staticToken) throw new UsageError(`--api-key does not apply to ${t.provider.id}: it has no stored keys`)
+    token = t.provider.staticToken(cred)
+  } else {
+    token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope: opts.scope, minTtlMs: minTtl, forceRefresh: opts.forceRefresh })
+  }
   printToken(ctx, t.provider, cred, token, opts.format)
 }
 

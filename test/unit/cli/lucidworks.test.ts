@@ -1,34 +1,19 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { run } from '../../../src/cli/main.js'
 import { decodeJwtClaims } from '../../../src/core/jwt.js'
-import { createMemoryStore } from '../../../src/store/memory.js'
 import { startLucidworks, type LucidworksEmulator } from '../../emulators/lucidworks.js'
-import { createTestIO } from '../../helpers/io.js'
-import { scriptedPrompter } from '../../helpers/prompter.js'
+import { inProcessCli } from '../../helpers/run.js'
 
 const SECRET = 'lw-secret-0123456789'
 let lw: LucidworksEmulator
-let dir: string
-let store: ReturnType<typeof createMemoryStore>
+const { cli, reset, state } = inProcessCli(() => ({ AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl }))
 
 beforeAll(async () => {
   lw = await startLucidworks()
 })
 afterAll(() => lw.close())
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'cli-'))
-  store = createMemoryStore()
-})
-
-async function cli(argv: string[], opts: { env?: Record<string, string>; stdin?: string; tty?: boolean; answers?: Record<string, string | boolean> } = {}) {
-  const io = createTestIO({ stdin: opts.stdin, stdinTTY: opts.tty })
-  const env = { AUTHCTL_CONFIG_DIR: dir, AUTHCTL_STORE: 'memory', AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl, ...opts.env }
-  const code = await run(argv, env, io, { stores: { memory: store }, ...(opts.answers ? { prompter: scriptedPrompter(opts.answers) } : {}) })
-  return { code, stdout: io.stdout(), stderr: io.stderr() }
-}
+beforeEach(() => reset())
 
 const login = (extra: string[] = []) => cli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', ...extra], { stdin: `${SECRET}\n` })
 
@@ -40,8 +25,8 @@ describe('login', () => {
     expect(r.stdout).toBe('')
     expect(r.stderr).toContain('Logged in to Lucidworks AI as client lw-client')
     expect(lw.tokenRequests() - before).toBe(2)
-    expect(JSON.parse(store.items.get('lucidworks:default') ?? '{}').clientSecret).toBe(SECRET)
-    const cfg = readFileSync(join(dir, 'config.json'), 'utf8')
+    expect(JSON.parse(state.store.items.get('lucidworks:default') ?? '{}').clientSecret).toBe(SECRET)
+    const cfg = readFileSync(join(state.dir, 'config.json'), 'utf8')
     expect(cfg).not.toContain(SECRET)
     expect(JSON.parse(cfg).profiles['lucidworks:default'].data).toEqual({ clientId: 'lw-client', scopes: ['machinelearning.predict', 'machinelearning.model'], applicationId: 'app1' })
     const t = await cli(['token', 'lucidworks', '--scope', 'machinelearning.model'])
@@ -64,7 +49,7 @@ describe('login', () => {
     expect(r.code).toBe(0)
     const again = await cli(['login', 'lucidworks'], { tty: true, answers: { Replace: false } })
     expect(again.code).toBe(130)
-    expect(store.items.has('lucidworks:default')).toBe(true)
+    expect(state.store.items.has('lucidworks:default')).toBe(true)
   })
 
   it('a rejected secret is exit 4 without the secret in the message, and nothing is stored', async () => {
@@ -72,7 +57,7 @@ describe('login', () => {
     expect(r.code).toBe(4)
     expect(r.stderr).toContain('invalid_client')
     expect(r.stderr).not.toContain('wrong-secret-abcdef')
-    expect(store.items.size).toBe(0)
+    expect(state.store.items.size).toBe(0)
   })
 
   it.each([
@@ -138,7 +123,7 @@ describe('token', () => {
     expect(a.code).toBe(0)
     expect(b.stdout).toBe(a.stdout)
     expect(lw.tokenRequests() - before).toBe(1)
-    expect(store.items.size).toBe(0)
+    expect(state.store.items.size).toBe(0)
     // a changed secret misses the cache (and is rejected here)
     const c = await cli(['token', 'lucidworks'], { env: { ...env, LUCIDWORKS_CLIENT_SECRET: 'rotated-secret-xyz' } })
     expect(c.code).toBe(4)
@@ -159,7 +144,7 @@ describe('token', () => {
       const r = await cli(['token', 'lucidworks', '--force-refresh'])
       expect(r.code).toBe(4)
       expect(r.stderr.split('\n').filter(Boolean).length).toBeLessThanOrEqual(2)
-      expect(store.items.has('lucidworks:default')).toBe(true)
+      expect(state.store.items.has('lucidworks:default')).toBe(true)
     } finally {
       lw.clients.set('lw-client', SECRET)
     }
@@ -221,7 +206,7 @@ describe('whoami, status, keys, logout', () => {
   it('logout removes secret, tokens and profile; a second logout is exit 3', async () => {
     await login()
     expect((await cli(['logout', 'lucidworks'])).code).toBe(0)
-    expect(store.items.size).toBe(0)
+    expect(state.store.items.size).toBe(0)
     expect((await cli(['status', '--json'])).stdout).toContain('"profiles": []')
     expect((await cli(['logout', 'lucidworks'])).code).toBe(3)
   })

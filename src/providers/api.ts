@@ -1,0 +1,90 @@
+import { AuthRequiredError, NotFoundError, ProviderHttpError, UsageError } from '../core/errors.js'
+import { checkProviderUrl, parseJsonBody, type HttpRequest, type HttpResponse } from './http.js'
+import type { ProviderContext } from './types.js'
+
+/** A provider's base URL: its override variable (validated) or the default. */
+export function baseUrl(ctx: ProviderContext, variable: string, fallback: string): string {
+  const raw = ctx.env[variable] || fallback
+  return checkProviderUrl(raw, ctx.env[variable] ? variable : `the default URL of ${variable}`).toString().replace(/\/+$/, '')
+}
+
+export interface ApiCall {
+  method: HttpRequest['method']
+  url: string
+  headers?: Record<string, string>
+  json?: unknown
+}
+
+/** Sends a JSON request; the response is returned whatever its status. */
+export async function send(ctx: ProviderContext, call: ApiCall): Promise<HttpResponse> {
+  const http = await ctx.http()
+  const headers: Record<string, string> = { accept: 'application/json', ...call.headers }
+  let body: string | undefined
+  if (call.json !== undefined) {
+    headers['content-type'] = 'application/json'
+    body = JSON.stringify(call.json)
+  }
+  return http.request({ method: call.method, url: call.url, headers, ...(body === undefined ? {} : { body }) })
+}
+
+/** Extracts a readable one-line reason from a provider error body. */
+export type ErrorReader = (res: HttpResponse) => { code?: string; detail?: string }
+
+export interface FailureContext {
+  /** e.g. "LupaSearch login" */
+  what: string
+  /** Hint for 401/403 (usually the login command). */
+  authHint: string
+  /** Hint for 404 (e.g. "see `authctl keys list lupasearch`"). */
+  notFoundHint?: string
+}
+
+/**
+ * Maps a non-2xx answer to the documented exit codes: 401/403 → 4, 404 → 3, other 4xx → 2
+ * (a value we sent was refused), 5xx and the rest → 5.
+ */
+export function failure(res: HttpResponse, read: ErrorReader, c: FailureContext): Error {
+  const { code, detail } = read(res)
+  const reason = [code, detail].filter(Boolean).join(': ').replace(/\s+/g, ' ').slice(0, 240)
+  const msg = `${c.what} failed: HTTP ${res.status}${reason ? ` (${reason})` : ''}`
+  if (res.status === 401 || res.status === 403) return new AuthRequiredError(msg, { hint: c.authHint })
+  if (res.status === 404) return new NotFoundError(msg, { hint: c.notFoundHint ?? 'check the id and the endpoint URL' })
+  if (res.status >= 400 && res.status < 500 && res.status !== 429) return new UsageError(msg, { hint: 'check the values given' })
+  return new ProviderHttpError(msg, {
+    status: res.status,
+    ...(code ? { providerError: code } : {}),
+    body: res.body,
+    hint: res.status >= 500 ? 'the provider is failing; try again later' : 'try again later',
+  })
+}
+
+/** Parses a 2xx JSON body that must be an object (or an array when `array`). */
+export function jsonObject(res: HttpResponse, what: string): Record<string, unknown> {
+  const body = parseJsonBody(res, what)
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ProviderHttpError(`${what}: malformed response (not a JSON object)`, { status: res.status, hint: 'try again, or check the endpoint URL' })
+  }
+  return body as Record<string, unknown>
+}
+
+export function jsonArray(res: HttpResponse, what: string): unknown[] {
+  const body = parseJsonBody(res, what)
+  if (!Array.isArray(body)) {
+    throw new ProviderHttpError(`${what}: malformed response (not a JSON array)`, { status: res.status, hint: 'try again, or check the endpoint URL' })
+  }
+  return body
+}
+
+export function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v : typeof v === 'number' ? String(v) : undefined
+}
+
+/** ISO-8601 date-time in the future, or exit 2. */
+export function parseIsoDate(value: string, flag: string, now: number): string {
+  const t = Date.parse(value)
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) {
+    throw new UsageError(`${flag} must be an ISO-8601 date like 2027-01-31 or 2027-01-31T12:00:00Z; got ${JSON.stringify(value.slice(0, 60))}`)
+  }
+  if (t <= now) throw new UsageError(`${flag} ${value} is in the past`)
+  return new Date(t).toISOString()
+}
