@@ -24,9 +24,16 @@ export async function runWhoami(opts: WhoamiOptions, ctx: CliContext): Promise<v
   const identity = await t.provider.whoami(cred, token, ctx.providerContext())
   const doc = { provider: t.provider.id, profile: t.ref.profile, ...identity, source: cred.source }
   if (ctx.globals.json) return printJson(ctx.io, doc)
-  ctx.io.out(
-    formatFields(
-      Object.entries(doc).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v === null ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v)] as const),
-    ),
-  )
+  ctx.io.out(formatFields(Object.entries(doc).map(([k, v]) => [k, humanValue(v)] as const)))
+}
+
+/** `["a","b"]` → "a, b"; `[{slug:"acme",role:"ADMIN"}]` → "acme (ADMIN)"; null → "-". */
+function humanValue(v: unknown): string {
+  if (v === null || v === undefined) return '-'
+  if (Array.isArray(v)) return v.length ? v.map(humanValue).join(', ') : '-'
+  if (typeof v === 'object') {
+    const [first, ...rest] = Object.values(v as Record<string, unknown>).map(humanValue)
+    return rest.length ? `${first} (${rest.join(', ')})` : (first ?? '-')
+  }
+  return String(v)
 }
