@@ -187,6 +187,7 @@ export class CliContext {
       prompter: this.prompter(),
       debug: (l) => this.debug(l),
       warn: (l) => this.warn(l),
+      info: (l) => this.info(l),
     }
   }
 

@@ -5,7 +5,7 @@ import type { SecretStore } from '../store/types.js'
 import { accountFor } from '../store/types.js'
 import type { Clock } from './clock.js'
 import type { ConfigStore, StoreBackend } from './config.js'
-import { AuthRequiredError } from './errors.js'
+import { AuthRequiredError, InvalidGrantError } from './errors.js'
 import { withFileLock } from './lock.js'
 import type { ProfileRef } from './profile.js'
 import { isFresh, slotId, type TokenCache } from './token-cache.js'
@@ -46,9 +46,15 @@ export class TokenService {
 
   /** The profile's credential; environment variables win and never touch the store. */
   async resolve(provider: Provider, ref: ProfileRef): Promise<Credential> {
-    const fromEnv = provider.fromEnv(this.d.env)
-    if (fromEnv) return fromEnv
+    return provider.fromEnv(this.d.env) ?? this.resolveStored(provider, ref, true)
+  }
+
+  /** The stored login only (ignoring the environment); undefined when there is none. */
+  async resolveStored(provider: Provider, ref: ProfileRef): Promise<Credential | undefined>
+  async resolveStored(provider: Provider, ref: ProfileRef, required: true): Promise<Credential>
+  async resolveStored(provider: Provider, ref: ProfileRef, required = false): Promise<Credential | undefined> {
     const record = this.d.config.get(ref)
+    if (!record && !required) return undefined
     if (!record) {
       throw new AuthRequiredError(`not logged in to ${provider.displayName} (profile ${ref.profile})`, {
         hint: `run \`authctl login ${provider.id}${profileFlag(ref.profile)}\` or set ${provider.envHint}`,
@@ -98,17 +104,36 @@ export class TokenService {
           this.d.debug(`adopted a token renewed by another process (${provider.id}/${ref.profile}/${slot})`)
           return cached
         }
-        const { token, secretUpdate } = await provider.issue(cred, slot, this.d.providerContext())
-        if (secretUpdate && cred.source !== 'environment') {
-          // Store a rotated grant before handing out the token: a crash must not lose it.
-          await this.storeSecret(ref, cred.source, { ...cred.secret, ...secretUpdate })
-        }
-        const stamped = { ...token, obtainedAt: token.obtainedAt ?? this.d.clock.now() }
-        this.d.cache.write(ref, slot, material, stamped)
-        return stamped
+        return this.renew(provider, ref, cred, slot, material)
       },
       { onWait: (h) => this.d.debug(`waiting for renewal lock held by pid ${h?.pid ?? '?'}`) },
     )
+  }
+
+  /** One renewal, inside the lock. A refused refresh grant is checked against the store first. */
+  private async renew(provider: Provider, ref: ProfileRef, cred: Credential, slot: string, material: Buffer): Promise<TokenSet> {
+    let used = cred
+    let issued
+    try {
+      issued = await provider.issue(used, slot, this.d.providerContext())
+    } catch (err) {
+      if (!(err instanceof InvalidGrantError) || cred.source === 'environment') throw err
+      // Another process (or machine) may have rotated the grant already: adopt its newer one.
+      const latest = await this.resolveStored(provider, ref, true)
+      if (JSON.stringify(latest.secret) === JSON.stringify(cred.secret)) throw err
+      this.d.debug(`the stored grant changed while we held an older one; retrying with the newer (${provider.id}/${ref.profile})`)
+      const cached = this.d.cache.read(ref, slot, cacheKeyMaterial(latest))
+      if (cached && isFresh(cached, 0, this.d.clock.now())) return cached
+      used = latest
+      issued = await provider.issue(used, slot, this.d.providerContext())
+    }
+    if (issued.secretUpdate && used.source !== 'environment') {
+      // Store a rotated grant before handing out the token: a crash must not lose it.
+      await this.storeSecret(ref, used.source, { ...used.secret, ...issued.secretUpdate })
+    }
+    const stamped = { ...issued.token, obtainedAt: issued.token.obtainedAt ?? this.d.clock.now() }
+    this.d.cache.write(ref, slot, used === cred ? material : cacheKeyMaterial(used), stamped)
+    return stamped
   }
 
   /**

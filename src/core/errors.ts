@@ -60,6 +60,14 @@ export class AuthRequiredError extends AuthctlError {
 }
 
 /**
+ * A refresh token was refused as `invalid_grant`: it was rotated by someone else, revoked, or
+ * expired. The token service re-reads the store before believing the login is dead. Exit 4.
+ */
+export class InvalidGrantError extends AuthRequiredError {
+  override readonly code: string = 'AUTHCTL_INVALID_GRANT'
+}
+
+/**
  * A provider answered with an error, or could not be reached, after retries. Exit 5.
  * `status` is undefined for network failures. The raw body is kept non-enumerable so that it
  * never ends up in a JSON dump of the error.

@@ -1,5 +1,7 @@
 import { UsageError } from '../core/errors.js'
 import { haut } from './haut/index.js'
+import { instabase } from './instabase/index.js'
+import { lucid } from './lucid/index.js'
 import { lucidworks } from './lucidworks/index.js'
 import { lupasearch } from './lupasearch/index.js'
 import type { Provider } from './types.js'
@@ -8,6 +10,8 @@ import type { Provider } from './types.js'
 export const PROVIDERS = {
   lucidworks,
   lupasearch,
+  instabase,
+  lucid,
   haut,
 } as const satisfies Record<string, Provider>
 

@@ -42,6 +42,8 @@ export interface ProviderContext {
   debug(line: string): void
   /** A warning on stderr. */
   warn(line: string): void
+  /** A progress or instruction line on stderr (e.g. the URL to open). */
+  info(line: string): void
 }
 
 /** What a renewal produced: the new token, and secret fields that changed (rotated refresh token). */
@@ -115,6 +117,8 @@ export interface Provider {
   execSlots(cred: Credential, scopes: readonly string[]): Array<string | undefined>
 
   login(input: LoginInput, ctx: ProviderContext): Promise<LoginResult>
+  /** Provider-side clean-up before `logout` deletes local state (Lucid revokes its OAuth grant). */
+  logout?(cred: Credential, ctx: ProviderContext): Promise<void>
   /** Identity as a flat JSON object (without provider/profile, which the caller adds). */
   whoami(cred: Credential, token: TokenSet, ctx: ProviderContext): Promise<Record<string, unknown>>
 

@@ -39,6 +39,7 @@ export interface Reply {
   json(status: number, body: unknown, headers?: Record<string, string>): void
   empty(status: number): void
   text(status: number, body: string, contentType?: string): void
+  redirect(location: string): void
 }
 
 export interface Emulator {
@@ -123,6 +124,10 @@ export async function startEmulator(handler: Handler): Promise<Emulator> {
       text: (status, body, contentType = 'text/plain') => {
         res.writeHead(status, { 'content-type': contentType })
         res.end(body)
+      },
+      redirect: (location) => {
+        res.writeHead(302, { location })
+        res.end()
       },
     }
     try {

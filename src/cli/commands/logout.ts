@@ -26,6 +26,20 @@ export async function runLogout(opts: LogoutOptions, ctx: CliContext): Promise<v
   const { provider, ref } = target(ctx, opts.provider)
   const record = ctx.config().get(ref)
   let removedSecret = false
+  let revoked: boolean | undefined
+  if (record && provider.logout) {
+    // Revoke provider-side first; a failure is reported but does not keep the local secret.
+    const cred = await ctx.tokens().resolveStored(provider, ref).catch(() => undefined)
+    if (cred) {
+      try {
+        await provider.logout(cred, ctx.providerContext())
+        revoked = true
+      } catch (err) {
+        revoked = false
+        ctx.warn(`could not revoke the ${provider.displayName} grant: ${(err as Error).message}; revoke the app in ${provider.displayName} if it matters`)
+      }
+    }
+  }
   if (record) {
     const store = await ctx.openStore(record.store)
     removedSecret = await store.delete(accountFor(ref.provider, ref.profile))
@@ -40,6 +54,6 @@ export async function runLogout(opts: LogoutOptions, ctx: CliContext): Promise<v
   ctx.info(`Logged out of ${provider.displayName} (profile ${ref.profile}).`)
   if (provider.fromEnv(ctx.env)) ctx.warn(`${provider.envHint} are still set in this environment`)
   if (ctx.globals.json) {
-    printJson(ctx.io, { provider: provider.id, profile: ref.profile, removed_secret: removedSecret, removed_tokens: removedTokens, removed_profile: removedProfile })
+    printJson(ctx.io, { provider: provider.id, profile: ref.profile, removed_secret: removedSecret, removed_tokens: removedTokens, removed_profile: removedProfile, ...(revoked === undefined ? {} : { revoked }) })
   }
 }

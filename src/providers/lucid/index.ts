@@ -1,0 +1,253 @@
+import { AuthRequiredError, InvalidGrantError, NonInteractiveError, UsageError } from '../../core/errors.js'
+import { maskSecret } from '../../core/redact.js'
+import { baseUrl, failure, jsonObject, send, str, type ErrorReader } from '../api.js'
+import { checkProviderUrl } from '../http.js'
+import { collectSecret, collectValue, stripFinalNewline, validateSecret } from '../inputs.js'
+import { parseTokenResponse, readOAuthError, tokenEndpointError } from '../oauth.js'
+import type { Credential, IssueResult, LoginInput, LoginResult, Provider, ProviderContext, TokenSet } from '../types.js'
+import { buildAuthorizeUrl, newState, openBrowser, waitForCallback } from './oauth-flow.js'
+
+const API_VAR = 'AUTHCTL_LUCID_API_URL'
+const DEFAULT_API = 'https://api.lucid.co'
+const AUTHORIZE_VAR = 'AUTHCTL_LUCID_AUTHORIZE_URL'
+const DEFAULT_AUTHORIZE = 'https://lucid.app/oauth2/authorize'
+export const DEFAULT_PORT = 8976
+const OAUTH_SLOT = 'oauth'
+const VERSION_HEADER = { 'lucid-api-version': '1' }
+
+const api = (ctx: ProviderContext) => baseUrl(ctx, API_VAR, DEFAULT_API)
+
+const readLucidError: ErrorReader = (res) => {
+  const { error, description } = readOAuthError(res)
+  return { code: error, detail: description }
+}
+
+function tokenFrom(body: ReturnType<typeof parseTokenResponse>, now: number): TokenSet {
+  const scopes = Array.isArray(body.scopes) ? body.scopes.map(String) : typeof body.scope === 'string' ? body.scope.split(' ') : []
+  const expires = typeof body.expires === 'number' ? body.expires : undefined // epoch ms in Lucid's answer
+  return {
+    accessToken: body.access_token,
+    tokenType: 'Bearer',
+    expiresAt: body.expires_in ? now + body.expires_in * 1000 : (expires ?? now + 3600_000),
+    obtainedAt: now,
+    scopes,
+  }
+}
+
+/** POST /oauth2/token with a JSON body (Lucid's documented form). */
+async function tokenRequest(ctx: ProviderContext, json: Record<string, string>, who: string, hint: string) {
+  const res = await send(ctx, { method: 'POST', url: `${api(ctx)}/oauth2/token`, json })
+  if (res.status !== 200) {
+    if (json.grant_type === 'refresh_token' && readOAuthError(res).error === 'invalid_grant') {
+      throw new InvalidGrantError(`${who}: the refresh token was refused (invalid_grant): it was revoked, expired, or already used`, { hint })
+    }
+    throw tokenEndpointError(res, who, hint)
+  }
+  return parseTokenResponse(res, `${who} token`)
+}
+
+async function profile(token: string, ctx: ProviderContext, hint: string): Promise<Record<string, unknown>> {
+  const res = await send(ctx, { method: 'GET', url: `${api(ctx)}/users/me/profile`, headers: { authorization: `Bearer ${token}`, ...VERSION_HEADER } })
+  if (res.status !== 200) throw failure(res, readLucidError, { what: 'Lucid users/me/profile', authHint: hint })
+  return jsonObject(res, 'Lucid users/me/profile')
+}
+
+function parsePort(v: unknown): number {
+  if (v === undefined) return DEFAULT_PORT
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--port must be a port number; got ${JSON.stringify(String(v))}`)
+  return n
+}
+
+/** Authorization code via the loopback redirect (browser or printed URL) or, with --manual, pasted. */
+async function obtainCode(
+  input: LoginInput,
+  ctx: ProviderContext,
+  clientId: string,
+  scopes: string[],
+  stdinRest: () => Promise<string | undefined>,
+): Promise<{ code: string; redirectUri: string }> {
+  const o = input.options
+  const authorizeUrl = checkProviderUrl(ctx.env[AUTHORIZE_VAR] || DEFAULT_AUTHORIZE, AUTHORIZE_VAR).toString()
+  const state = newState()
+  if (o.manual) {
+    const redirectUri = `https://lucid.app/oauth2/clients/${encodeURIComponent(clientId)}/redirect`
+    const url = buildAuthorizeUrl({ authorizeUrl, clientId, scopes, redirectUri, state })
+    ctx.info(`Open this URL, approve, and copy the code Lucid shows:\n  ${url}`)
+    const fromStdin = await stdinRest()
+    if (fromStdin !== undefined) return { code: validateSecret(fromStdin.trim(), 'authorization code'), redirectUri }
+    if (!input.interactive) throw new NonInteractiveError('missing the authorization code', { hint: 'pipe it on stdin (after the client secret when --client-secret-stdin is used)' })
+    return { code: validateSecret((await ctx.prompter.input('Paste the authorization code')).trim(), 'authorization code'), redirectUri }
+  }
+  const port = parsePort(o.port)
+  const redirectUri = `http://localhost:${port}/callback`
+  const url = buildAuthorizeUrl({ authorizeUrl, clientId, scopes, redirectUri, state })
+  const code = await waitForCallback(port, state, () => {
+    if (o.browser === false) {
+      ctx.info(`Open this URL in a browser to authorize authctl (waiting up to 5 min for the redirect to ${redirectUri}):\n  ${url}`)
+    } else {
+      ctx.info(`Opening the browser to authorize authctl. If it does not open, visit:\n  ${url}`)
+      openBrowser(url, ctx)
+    }
+  })
+  return { code, redirectUri }
+}
+
+async function apiKeyLogin(input: LoginInput, ctx: ProviderContext): Promise<LoginResult> {
+  const key = await collectSecret(input, ctx, { stdin: Boolean(input.options.apiKeyStdin), envVar: 'LUCID_API_KEY', flag: '--api-key-stdin', message: 'Lucid API key' })
+  const data: Record<string, unknown> = {}
+  if (input.options.verify !== false) {
+    const p = await profile(key, ctx, 'check the key, and that it has the User grant (developer portal > API Keys)')
+    Object.assign(data, { userId: str(p.id), email: str(p.email), username: str(p.username) })
+  }
+  return { kind: 'api-key', secret: { apiKey: key }, data, summary: `Stored Lucid API key ${maskSecret(key)}${data.email ? ` of ${String(data.email)}` : ' (not verified)'}` }
+}
+
+async function oauthLogin(input: LoginInput, ctx: ProviderContext): Promise<LoginResult> {
+  const o = input.options
+  const clientId = await collectValue(input, ctx, { value: o.clientId as string | undefined, envVar: 'LUCID_CLIENT_ID', flag: '--client-id', message: 'Lucid OAuth client ID' })
+  // With --manual and --client-secret-stdin, stdin carries the secret, then the code.
+  let stdinLines: string[] | undefined
+  const lines = async () => (stdinLines ??= stripFinalNewline(await input.readStdin()).split(/\r?\n/))
+  let clientSecret: string
+  if (o.clientSecretStdin) clientSecret = validateSecret((await lines())[0] ?? '', 'Lucid client secret')
+  else clientSecret = await collectSecret(input, ctx, { stdin: false, envVar: 'LUCID_CLIENT_SECRET', flag: '--client-secret-stdin', message: 'Lucid client secret' })
+  const asked = Array.isArray(o.scope) ? o.scope.map(String) : []
+  const scopes = [...new Set([...(asked.length ? asked : ['user.profile']), 'offline_access'])]
+  const stdinRest = async () => {
+    if (input.interactive) return undefined
+    const l = await lines()
+    return o.clientSecretStdin ? l[1] : l[0]
+  }
+  const { code, redirectUri } = await obtainCode(input, ctx, clientId, scopes, stdinRest)
+  const who = `Lucid client ${maskSecret(clientId)}`
+  const body = await tokenRequest(ctx, { grant_type: 'authorization_code', code, client_id: clientId, client_secret: clientSecret, redirect_uri: redirectUri }, who, 'check the client ID and secret, and that the redirect URI is registered for the client')
+  const token = tokenFrom(body, ctx.clock.now())
+  const secret: Record<string, string> = { clientSecret }
+  if (typeof body.refresh_token === 'string' && body.refresh_token) secret.refreshToken = body.refresh_token
+  else ctx.warn('Lucid returned no refresh token (offline_access not granted): the token cannot be renewed after it expires')
+  const data: Record<string, unknown> = { clientId, scopes: token.scopes?.length ? [...token.scopes] : scopes }
+  if (body.user_id !== undefined) data.userId = String(body.user_id)
+  if (token.scopes?.includes('user.profile') || scopes.includes('user.profile')) {
+    const p = await profile(token.accessToken, ctx, 'the new token was refused; try again').catch(() => undefined)
+    if (p) Object.assign(data, { email: str(p.email), username: str(p.username), userId: str(p.id) ?? data.userId })
+  }
+  return {
+    kind: 'oauth',
+    secret,
+    data,
+    tokens: [{ slot: OAUTH_SLOT, token }],
+    summary: `Logged in to Lucid${data.email ? ` as ${String(data.email)}` : ''} with OAuth client ${clientId} (scopes: ${(data.scopes as string[]).join(' ')})`,
+  }
+}
+
+export const lucid: Provider = {
+  id: 'lucid',
+  aliases: [],
+  displayName: 'Lucid',
+  envHint: 'LUCID_API_KEY',
+  loginSecretEnv: ['LUCID_CLIENT_SECRET'],
+  knownScopes: ['user.profile', 'offline_access', 'account.info', 'account.user', 'account.user:readonly', 'folder', 'folder:readonly', 'lucidchart.document.content', 'lucidchart.document.content:readonly', 'lucidchart.document.app', 'lucid.document.content', 'lucid.document.content:readonly'],
+  loginFlags: [
+    { flags: '--api-key-stdin', description: 'store an API key read from stdin' },
+    { flags: '--client-id <id>', description: 'OAuth client ID' },
+    { flags: '--client-secret-stdin', description: 'read the client secret from stdin' },
+    { flags: '--scope <scope>', description: 'scope to request, repeatable', repeatable: true },
+    { flags: '--port <n>', description: `Lucid: local port of the redirect http://localhost:PORT/callback (default ${DEFAULT_PORT})` },
+    { flags: '--no-browser', description: 'Lucid: print the authorize URL instead of opening a browser' },
+    { flags: '--manual', description: "Lucid: use Lucid's own redirect page and paste the code (headless)" },
+    { flags: '--no-verify', description: 'store without checking it with the provider' },
+  ],
+  keysElsewhere: 'Lucid API keys are made only in the developer portal: API Keys section (developer.lucid.co)',
+
+  fromEnv(env): Credential | undefined {
+    return env.LUCID_API_KEY ? { kind: 'api-key', source: 'environment', secret: { apiKey: env.LUCID_API_KEY }, data: {} } : undefined
+  },
+
+  slot(cred) {
+    return cred.kind === 'oauth' ? OAUTH_SLOT : undefined
+  },
+
+  staticToken(cred): TokenSet {
+    const key = cred.secret.apiKey
+    if (!key) throw new AuthRequiredError('no Lucid API key is stored in this profile', { hint: 'run `authctl login lucid --api-key-stdin`' })
+    return { accessToken: key, tokenType: 'Bearer', scopes: [] }
+  },
+
+  canRenew(cred) {
+    return cred.kind !== 'oauth' || Boolean(cred.secret.refreshToken)
+  },
+
+  /**
+   * Refresh with rotation: the answer carries a new refresh token and the old access and refresh
+   * tokens die, so the new refresh token is returned as a secret update, stored before the
+   * access token is handed out (token service), all under the renewal lock.
+   */
+  async issue(cred, _slot, ctx): Promise<IssueResult> {
+    const clientId = String(cred.data.clientId)
+    const refresh = cred.secret.refreshToken
+    if (!refresh) throw new AuthRequiredError('the Lucid login has no refresh token', { hint: 'run `authctl login lucid` again' })
+    const body = await tokenRequest(
+      ctx,
+      { grant_type: 'refresh_token', refresh_token: refresh, client_id: clientId, client_secret: cred.secret.clientSecret ?? '' },
+      `Lucid client ${maskSecret(clientId)}`,
+      'run `authctl login lucid` again',
+    )
+    const token = tokenFrom(body, ctx.clock.now())
+    const rotated = typeof body.refresh_token === 'string' && body.refresh_token ? { refreshToken: body.refresh_token } : undefined
+    return rotated ? { token, secretUpdate: rotated } : { token }
+  },
+
+  execSlots(cred) {
+    return [this.slot(cred, undefined)]
+  },
+
+  async login(input, ctx) {
+    const o = input.options
+    const wantsKey = o.apiKeyStdin || (!o.clientId && !o.clientSecretStdin && !ctx.env.LUCID_CLIENT_ID && ctx.env.LUCID_API_KEY)
+    if (wantsKey) {
+      if (o.clientId || o.clientSecretStdin || o.manual) throw new UsageError('--api-key-stdin cannot be combined with the OAuth flags')
+      return apiKeyLogin(input, ctx)
+    }
+    if (!o.clientId && !ctx.env.LUCID_CLIENT_ID) {
+      if (!input.interactive) {
+        throw new NonInteractiveError('missing Lucid credentials', { hint: 'pipe an API key to --api-key-stdin (or set LUCID_API_KEY), or pass --client-id for OAuth' })
+      }
+      const how = await ctx.prompter.select('How do you want to log in to Lucid?', [
+        { name: 'Personal API key (made in the developer portal)', value: 'key' },
+        { name: 'OAuth 2.0 client (browser sign-in)', value: 'oauth' },
+      ])
+      if (how === 'key') return apiKeyLogin(input, ctx)
+    }
+    return oauthLogin(input, ctx)
+  },
+
+  async logout(cred, ctx) {
+    if (cred.kind !== 'oauth' || !cred.secret.refreshToken) return
+    const form = new URLSearchParams({ client_id: String(cred.data.clientId), client_secret: cred.secret.clientSecret ?? '', token: cred.secret.refreshToken })
+    const http = await ctx.http()
+    const res = await http.request({
+      method: 'POST',
+      url: `${api(ctx)}/oauth2/token/revoke`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: form.toString(),
+    })
+    if (res.status !== 200 && res.status !== 204) {
+      throw failure(res, readLucidError, { what: 'revoking the Lucid grant', authHint: 'the client credentials were refused; revoke the app in Lucid if needed' })
+    }
+  },
+
+  async whoami(cred, token, ctx) {
+    const p = await profile(token.accessToken, ctx, cred.source === 'environment' ? 'check LUCID_API_KEY' : 'run `authctl login lucid` again')
+    return { id: str(p.id) ?? null, email: str(p.email) ?? null, username: str(p.username) ?? null, kind: cred.kind }
+  },
+
+  headerLines(_cred, token) {
+    return [`Authorization: Bearer ${token.accessToken}`, 'Lucid-Api-Version: 1']
+  },
+
+  envVars(_cred, tokens): Record<string, string> {
+    const first = tokens[0]
+    return first ? { LUCID_ACCESS_TOKEN: first.token.accessToken, LUCID_API_VERSION: '1' } : {}
+  },
+}

@@ -1,0 +1,127 @@
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { createServer, type Server } from 'node:http'
+import { AuthRequiredError, UsageError } from '../../core/errors.js'
+import type { ProviderContext } from '../types.js'
+
+/** How long `login` waits for the browser to come back (CONTRACT: 5 min). */
+export const CALLBACK_TIMEOUT_MS = 5 * 60 * 1000
+
+export interface AuthorizeRequest {
+  authorizeUrl: string
+  clientId: string
+  scopes: readonly string[]
+  redirectUri: string
+  state: string
+}
+
+export function buildAuthorizeUrl(r: AuthorizeRequest): string {
+  const url = new URL(r.authorizeUrl)
+  url.searchParams.set('client_id', r.clientId)
+  url.searchParams.set('redirect_uri', r.redirectUri)
+  url.searchParams.set('response_type', 'code')
+  url.searchParams.set('scope', r.scopes.join(' '))
+  url.searchParams.set('state', r.state)
+  return url.toString()
+}
+
+export function newState(): string {
+  return randomBytes(18).toString('base64url')
+}
+
+/** Opens `url` with $BROWSER or the platform opener; failures only matter as a hint. */
+export function openBrowser(url: string, ctx: ProviderContext, platform: NodeJS.Platform = process.platform): void {
+  const browser = ctx.env.BROWSER
+  const [cmd, args] = browser
+    ? [browser, [url]]
+    : platform === 'darwin'
+      ? ['open', [url]]
+      : platform === 'win32'
+        ? ['cmd', ['/c', 'start', '""', url.replace(/&/g, '^&')]]
+        : ['xdg-open', [url]]
+  try {
+    const child = spawn(cmd, args, { stdio: 'ignore', detached: true })
+    child.on('error', () => ctx.warn('could not open a browser; open the URL above yourself'))
+    child.unref()
+  } catch {
+    ctx.warn('could not open a browser; open the URL above yourself')
+  }
+}
+
+const PAGE = (title: string, text: string) =>
+  `<!doctype html><meta charset="utf-8"><title>${title}</title><body style="font-family:sans-serif;margin:3em"><h1>${title}</h1><p>${text}</p></body>`
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+}
+
+/**
+ * Listens on http://localhost:PORT/callback (127.0.0.1, and ::1 when available) and resolves
+ * with the authorization code of the redirect whose `state` matches. A wrong state is answered
+ * 400 and ignored (it is not our redirect); `error=` ends the login; nothing arrives → exit 4.
+ */
+export async function waitForCallback(port: number, state: string, onListening: () => void, timeoutMs = CALLBACK_TIMEOUT_MS): Promise<string> {
+  let settle: { resolve: (code: string) => void; reject: (e: Error) => void } | undefined
+  const result = new Promise<string>((resolve, reject) => (settle = { resolve, reject }))
+  const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    if (url.pathname !== '/callback') {
+      res.writeHead(404).end()
+      return
+    }
+    const error = url.searchParams.get('error')
+    if (url.searchParams.get('state') !== state) {
+      res.writeHead(400, { 'content-type': 'text/html' }).end(PAGE('Login failed', 'The state does not match this login. Start again from the terminal.'))
+      return
+    }
+    if (error) {
+      res.writeHead(400, { 'content-type': 'text/html' }).end(PAGE('Login failed', 'Lucid did not authorize authctl. You can close this tab.'))
+      const desc = url.searchParams.get('error_description')
+      settle?.reject(new AuthRequiredError(`Lucid did not authorize authctl: ${error}${desc ? ` (${desc.slice(0, 200)})` : ''}`, { hint: 'run `authctl login lucid` again and approve the request' }))
+      return
+    }
+    const code = url.searchParams.get('code')
+    if (!code) {
+      res.writeHead(400).end()
+      return
+    }
+    res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE('authctl is logged in to Lucid', 'You can close this tab and return to the terminal.'))
+    settle?.resolve(code)
+  }
+  const v4 = createServer(handler)
+  const v6 = createServer(handler)
+  try {
+    await listen(v4, port, '127.0.0.1')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new UsageError(`cannot listen on localhost:${port} for the Lucid redirect (${code ?? 'error'})`, {
+      hint: 'pass --port with a free port that is registered as a redirect URI of your Lucid OAuth client, or use --manual',
+    })
+  }
+  await listen(v6, port, '::1').catch(() => undefined) // browsers may resolve localhost to ::1
+  const timer = setTimeout(
+    () =>
+      settle?.reject(
+        new AuthRequiredError(`no redirect from Lucid arrived within ${Math.round(timeoutMs / 60_000)} min`, {
+          hint: 'run `authctl login lucid` again; on a machine without a browser use --manual',
+        }),
+      ),
+    timeoutMs,
+  )
+  try {
+    onListening()
+    return await result
+  } finally {
+    clearTimeout(timer)
+    for (const s of [v4, v6]) {
+      s.closeAllConnections()
+      s.close()
+    }
+  }
+}

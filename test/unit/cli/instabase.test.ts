@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { startInstabase, type InstabaseEmulator } from '../../emulators/instabase.js'
+import { inProcessCli } from '../../helpers/run.js'
+
+const TOKEN = 'ib-token-abcdefghijklmnopqrst'
+let ib: InstabaseEmulator
+const { cli, reset } = inProcessCli(() => ({ AUTHCTL_INSTABASE_API_URL: ib.apiUrl }))
+beforeAll(async () => {
+  ib = await startInstabase({ tokens: { [TOKEN]: { contexts: ['john.doe_acme.com', 'acme-org'] }, 'ib-broke-token-0000': { contexts: ['u'], units: false } } })
+})
+afterAll(() => ib.close())
+beforeEach(() => reset())
+
+describe('instabase', () => {
+  it('stores a token with a context after GET /v2/batches?limit=1; header adds IB-Context; exec vars', async () => {
+    const r = await cli(['login', 'aihub', '--token-stdin', '--context', 'acme-org'], { stdin: `${TOKEN}\n` })
+    expect(r.code).toBe(0)
+    const check = ib.requests.at(-1)!
+    expect(check.path).toBe('/api/v2/batches')
+    expect(check.query.get('limit')).toBe('1')
+    expect(check.headers['ib-context']).toBe('acme-org')
+    expect((await cli(['token', 'instabase'])).stdout).toBe(`${TOKEN}\n`)
+    expect((await cli(['token', 'instabase', '--format', 'header'])).stdout).toBe(`Authorization: Bearer ${TOKEN}\nIB-Context: acme-org\n`)
+    expect((await cli(['token', 'instabase', '--format', 'env'])).stdout).toBe(`export INSTABASE_API_TOKEN='${TOKEN}'\nexport INSTABASE_CONTEXT='acme-org'\n`)
+    const j = JSON.parse((await cli(['token', 'instabase', '--json'])).stdout)
+    expect(j).toMatchObject({ provider: 'instabase', expires_at: null, scopes: [] })
+    expect(JSON.parse((await cli(['whoami', 'instabase', '--json'])).stdout)).toMatchObject({ provider: 'instabase', context: 'acme-org', valid: true })
+  })
+
+  it('several contexts of one token are several profiles', async () => {
+    await cli(['--profile', 'personal', 'login', 'instabase', '--token-stdin', '--context', 'john.doe_acme.com'], { stdin: TOKEN })
+    await cli(['--profile', 'org', 'login', 'instabase', '--token-stdin', '--context', 'acme-org'], { stdin: TOKEN })
+    expect((await cli(['--profile', 'personal', 'token', 'instabase', '--format', 'header'])).stdout).toContain('IB-Context: john.doe_acme.com')
+    expect((await cli(['--profile', 'org', 'token', 'instabase', '--format', 'header'])).stdout).toContain('IB-Context: acme-org')
+  })
+
+  it('401 → exit 4 naming token or context; 403 → consumption units; --no-verify skips the check', async () => {
+    const bad = await cli(['login', 'instabase', '--token-stdin', '--context', 'someone-else'], { stdin: TOKEN })
+    expect(bad.code).toBe(4)
+    expect(bad.stderr).toMatch(/token or the context someone-else/)
+    const broke = await cli(['login', 'instabase', '--token-stdin', '--context', 'u'], { stdin: 'ib-broke-token-0000' })
+    expect(broke.code).toBe(4)
+    expect(broke.stderr).toContain('consumption units')
+    const before = ib.requests.length
+    expect((await cli(['login', 'instabase', '--token-stdin', '--no-verify'], { stdin: 'whatever-token-1234' })).code).toBe(0)
+    expect(ib.requests.length).toBe(before)
+  })
+
+  it('keys → exit 7 naming Settings > APIs; env credentials work with no login', async () => {
+    const k = await cli(['keys', 'list', 'instabase'])
+    expect(k.code).toBe(7)
+    expect(k.stderr).toContain('Settings > APIs')
+    const r = await cli(['token', 'instabase', '--format', 'header'], { env: { INSTABASE_API_TOKEN: TOKEN, INSTABASE_CONTEXT: 'acme-org' } })
+    expect(r.stdout).toBe(`Authorization: Bearer ${TOKEN}\nIB-Context: acme-org\n`)
+  })
+})

@@ -1,0 +1,92 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ConfigStore } from '../../../src/core/config.js'
+import { TokenService } from '../../../src/core/credentials.js'
+import { AuthRequiredError, InvalidGrantError } from '../../../src/core/errors.js'
+import { TokenCache } from '../../../src/core/token-cache.js'
+import type { Credential, Provider, ProviderContext } from '../../../src/providers/types.js'
+import { createMemoryStore } from '../../../src/store/memory.js'
+
+/** A rotating-refresh provider: only the newest refresh token works; each use rotates it. */
+function rotatingProvider(state: { live: string; issued: number; calls: string[] }): Provider {
+  return {
+    id: 'fake', aliases: [], displayName: 'Fake', loginFlags: [], envHint: 'FAKE', loginSecretEnv: [], knownScopes: [],
+    fromEnv: () => undefined,
+    slot: () => 'oauth',
+    async issue(cred: Credential) {
+      state.calls.push(cred.secret.refreshToken as string)
+      if (cred.secret.refreshToken !== state.live) throw new InvalidGrantError('refresh token refused')
+      state.issued++
+      state.live = `r${state.issued + 1}`
+      return { token: { accessToken: `a${state.issued}`, expiresAt: Date.now() + 3600_000 }, secretUpdate: { refreshToken: state.live } }
+    },
+    execSlots: () => ['oauth'],
+    login: async () => ({ kind: 'oauth', secret: {}, data: {}, summary: '' }),
+    whoami: async () => ({}),
+    headerLines: () => [],
+    envVars: () => ({}),
+  }
+}
+
+async function setup(store = createMemoryStore()) {
+  const dir = mkdtempSync(join(tmpdir(), 'ts-'))
+  const config = new ConfigStore(dir)
+  await config.put({ provider: 'fake', profile: 'default', kind: 'oauth', store: 'memory', data: {}, createdAt: '', updatedAt: '' })
+  const svc = new TokenService({
+    config, cache: new TokenCache(dir), lockDir: join(dir, 'locks'), openStore: async () => store, env: {},
+    clock: { now: () => Date.now() }, providerContext: () => ({}) as ProviderContext, debug: () => {}, warn: () => {},
+  })
+  const ref = { provider: 'fake', profile: 'default' }
+  return { svc, store, ref }
+}
+
+describe('TokenService with rotating refresh tokens', () => {
+  it('stores the rotated refresh token before returning the access token', async () => {
+    const { svc, store, ref } = await setup()
+    const state = { live: 'r1', issued: 0, calls: [] as string[] }
+    const p = rotatingProvider(state)
+    await svc.storeSecret(ref, 'memory', { refreshToken: 'r1' })
+    const tok = await svc.getToken(p, ref, await svc.resolve(p, ref), { minTtlMs: 0, forceRefresh: true })
+    expect(tok.accessToken).toBe('a1')
+    expect(JSON.parse(store.items.get('fake:default')!).refreshToken).toBe('r2')
+  })
+
+  it('on invalid_grant, re-reads the store and adopts the token another process just obtained', async () => {
+    const { svc, store, ref } = await setup()
+    const state = { live: 'r1', issued: 0, calls: [] as string[] }
+    const p = rotatingProvider(state)
+    await svc.storeSecret(ref, 'memory', { refreshToken: 'r1' })
+    const stale = await svc.resolve(p, ref) // this process read r1 …
+    await svc.getToken(p, ref, await svc.resolve(p, ref), { minTtlMs: 0, forceRefresh: true }) // … another rotated r1 → r2
+    const tok = await svc.getToken(p, ref, stale, { minTtlMs: 0, forceRefresh: true })
+    expect(state.calls).toEqual(['r1', 'r1'])
+    expect(tok.accessToken).toBe('a1')
+    expect(JSON.parse(store.items.get('fake:default')!).refreshToken).toBe('r2')
+  })
+
+  it('on invalid_grant with no shared cache (another machine rotated), retries once with the newer grant', async () => {
+    const a = await setup()
+    const b = await setup(a.store) // same secret store, separate config dir and cache
+    const state = { live: 'r1', issued: 0, calls: [] as string[] }
+    const p = rotatingProvider(state)
+    await a.svc.storeSecret(a.ref, 'memory', { refreshToken: 'r1' })
+    const stale = await a.svc.resolve(p, a.ref)
+    await b.svc.getToken(p, b.ref, await b.svc.resolve(p, b.ref), { minTtlMs: 0, forceRefresh: true })
+    const tok = await a.svc.getToken(p, a.ref, stale, { minTtlMs: 0, forceRefresh: true })
+    expect(state.calls).toEqual(['r1', 'r1', 'r2'])
+    expect(tok.accessToken).toBe('a2')
+    expect(JSON.parse(a.store.items.get('fake:default')!).refreshToken).toBe('r3')
+  })
+
+  it('when the store holds the same refused grant, the login is dead: exit 4, and nothing is deleted', async () => {
+    const { svc, store, ref } = await setup()
+    const p = rotatingProvider({ live: 'somebody-else', issued: 0, calls: [] })
+    await svc.storeSecret(ref, 'memory', { refreshToken: 'r1' })
+    const err = await svc.getToken(p, ref, await svc.resolve(p, ref), { minTtlMs: 0, forceRefresh: true }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(AuthRequiredError)
+    expect((err as AuthRequiredError).exitCode).toBe(4)
+    expect(JSON.parse(store.items.get('fake:default')!).refreshToken).toBe('r1')
+  })
+})
