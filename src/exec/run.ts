@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { constants } from 'node:os'
+import { SecretMasker } from './mask.js'
 
 export interface RunOptions {
   env: Record<string, string>
@@ -7,6 +8,8 @@ export interface RunOptions {
   forward: readonly NodeJS.Signals[]
   /** Survive these while the child runs (it receives them from the terminal itself). */
   ignore: readonly NodeJS.Signals[]
+  /** Secrets to mask in the child's stdout/stderr; without it, stdio is inherited untouched. */
+  mask?: readonly string[]
 }
 
 /**
@@ -15,7 +18,16 @@ export interface RunOptions {
  */
 export function runChild(command: string, args: readonly string[], opts: RunOptions): Promise<{ code: number; error?: string }> {
   return new Promise((resolve) => {
-    const child = spawn(command, [...args], { stdio: 'inherit', env: opts.env })
+    const masking = opts.mask !== undefined
+    const child = spawn(command, [...args], { stdio: masking ? ['inherit', 'pipe', 'pipe'] : 'inherit', env: opts.env })
+    const drained: Promise<void>[] = []
+    if (masking) {
+      for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]] as const) {
+        const m = new SecretMasker(opts.mask ?? [])
+        from?.pipe(m).pipe(to, { end: false })
+        drained.push(new Promise((r) => m.on('end', r)))
+      }
+    }
     const handlers = new Map<NodeJS.Signals, () => void>()
     for (const sig of opts.ignore) {
       const h = () => {}
@@ -38,9 +50,12 @@ export function runChild(command: string, args: readonly string[], opts: RunOpti
       else if (err.code === 'EACCES' || err.code === 'ENOEXEC' || err.code === 'EISDIR') done({ code: 126, error: `cannot execute ${command}: ${err.code}` })
       else done({ code: 126, error: `cannot start ${command}: ${err.message}` })
     })
-    child.on('exit', (code, signal) => {
-      if (signal) done({ code: 128 + (constants.signals[signal] ?? 0) })
-      else done({ code: code ?? 1 })
+    // 'close' (not 'exit'): with --mask, every byte must be through the masker before we exit.
+    child.on('close', (code, signal) => {
+      void Promise.all(drained).then(() => {
+        if (signal) done({ code: 128 + (constants.signals[signal] ?? 0) })
+        else done({ code: code ?? 1 })
+      })
     })
   })
 }

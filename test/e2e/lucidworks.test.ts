@@ -203,7 +203,7 @@ describe('the built CLI against the Lucidworks emulator', () => {
 describe('exec', () => {
   let env: NodeJS.ProcessEnv
   beforeAll(async () => {
-    env = await loggedIn()
+    env = await loggedIn({ LUCIDWORKS_APPLICATION_ID: 'my-app' })
   })
 
   it.each([
@@ -229,6 +229,30 @@ describe('exec', () => {
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)))
     expect(out).toContain('child got SIGTERM')
     expect(code).toBe(7)
+  })
+
+  it('--mask replaces injected secrets in stdout and stderr, also when written across writes', async () => {
+    const script = `
+      const t = process.env.LUCIDWORKS_ACCESS_TOKEN
+      const half = Math.floor(t.length / 2)
+      process.stdout.write('token=' + t.slice(0, half))
+      setTimeout(() => { process.stdout.write(t.slice(half) + ' app=' + process.env.LUCIDWORKS_APPLICATION_ID + '\\n'); console.error('err ' + t) }, 50)`
+    const masked = await runCli(['exec', '--mask', '--', process.execPath, '-e', script], { env })
+    expect(masked.code).toBe(0)
+    expect(masked.stdout).toBe('token=*** app=my-app\n')
+    expect(masked.stderr).toBe('err ***\n')
+    const viaEnv = await runCli(['exec', '--', process.execPath, '-e', script], { env: { ...env, AUTHCTL_MASK: '1' } })
+    expect(viaEnv.stdout).toBe('token=*** app=my-app\n')
+    const plain = await runCli(['exec', '--', process.execPath, '-e', script], { env })
+    expect(plain.stdout).toMatch(/^token=eyJ/)
+  })
+
+  it('a provider that fails is named, with its exit code, and the command never runs', async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), 'e2e-x-')), 'ran')
+    const r = await runCli(['exec', '--provider', 'lucidworks', '--provider', 'lupa', '--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`], { env })
+    expect(r.code).toBe(4)
+    expect(r.stderr).toContain('LupaSearch')
+    expect(() => readFileSync(marker)).toThrow()
   })
 
   it('does not interpolate arguments through a shell', async () => {

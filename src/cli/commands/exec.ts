@@ -1,6 +1,8 @@
 import type { Command } from 'commander'
 import { UsageError } from '../../core/errors.js'
 import { buildChildEnv } from '../../exec/env.js'
+import { secretValues } from '../../exec/mask.js'
+import { AuthctlError } from '../../core/errors.js'
 import { allProviders, getProvider } from '../../providers/registry.js'
 import type { Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
@@ -11,6 +13,7 @@ export interface ExecOptions {
   providers: string[]
   scopes: string[]
   minTtl?: string
+  mask: boolean
   command: string[]
 }
 
@@ -21,6 +24,7 @@ export function registerExec(parent: Command, ctx: CliContext, runF = runExec): 
     .option('--provider <provider>', 'only this provider, repeatable (default: all with credentials)', collect)
     .option('--scope <scope>', 'Lucidworks scope, repeatable (first → LUCIDWORKS_ACCESS_TOKEN)', collect)
     .option('--min-ttl <seconds>', 'tokens handed over have at least this long left (default 300)')
+    .option('--mask', "replace injected secrets in the child's output with *** (env AUTHCTL_MASK=1)")
     .argument('<command...>', 'the command and its arguments, after --')
     .addHelpText(
       'after',
@@ -30,10 +34,11 @@ LUCIDWORKS_CLIENT_SECRET, LUPA_PASSWORD, HAUT_PASSWORD and LUCID_CLIENT_SECRET a
 
 Examples:
   authctl exec -- curl -H "Authorization: Bearer $LUCIDWORKS_ACCESS_TOKEN" https://...
-  authctl exec --provider lucidworks --scope machinelearning.model -- ./sync-models.sh`,
+  authctl exec --provider lucidworks --scope machinelearning.model -- ./sync-models.sh
+  authctl exec --mask -- ./deploy.sh          # a leaked token shows as *** in CI logs`,
     )
-    .action(async (command: string[], o: { provider?: string[]; scope?: string[]; minTtl?: string }) =>
-      runF({ providers: o.provider ?? [], scopes: o.scope ?? [], minTtl: o.minTtl, command }, ctx),
+    .action(async (command: string[], o: { provider?: string[]; scope?: string[]; minTtl?: string; mask?: boolean }) =>
+      runF({ providers: o.provider ?? [], scopes: o.scope ?? [], minTtl: o.minTtl, mask: Boolean(o.mask) || ctx.env.AUTHCTL_MASK === '1', command }, ctx),
     )
 }
 
@@ -57,9 +62,13 @@ export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void>
   // and exits with its code, and the command never starts half-equipped.
   for (const provider of providers) {
     const ref = { provider: provider.id, profile: ctx.profile }
-    const cred = await ctx.tokens().resolve(provider, ref)
-    const tokens = await tokensForEnv(ctx, { provider, ref }, cred, opts.scopes, minTtl)
-    Object.assign(inject, provider.envVars(cred, tokens))
+    try {
+      const cred = await ctx.tokens().resolve(provider, ref)
+      const tokens = await tokensForEnv(ctx, { provider, ref }, cred, opts.scopes, minTtl)
+      Object.assign(inject, provider.envVars(cred, tokens))
+    } catch (err) {
+      throw namedFailure(provider, err)
+    }
   }
   const env = buildChildEnv(ctx.env, inject, { unset: allProviders().flatMap((p) => p.loginSecretEnv), profile: ctx.profile })
   const { runChild } = await import('../../exec/run.js')
@@ -70,7 +79,18 @@ export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void>
     env,
     forward: tty ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'],
     ignore: tty ? ['SIGINT', 'SIGQUIT'] : [],
+    ...(opts.mask ? { mask: secretValues(inject) } : {}),
   })
   if (result.error) ctx.io.err(`authctl: ${result.error}\n`)
   ctx.exitCode = result.code
+}
+
+/** The same error, its message prefixed with the provider that failed (nothing has run yet). */
+function namedFailure(provider: Provider, err: unknown): unknown {
+  if (!(err instanceof AuthctlError) || err.message.includes(provider.displayName)) return err
+  const named = Object.create(Object.getPrototypeOf(err) as object) as AuthctlError
+  Object.assign(named, err)
+  Object.defineProperty(named, 'message', { value: `${provider.displayName}: ${err.message}`, enumerable: false, writable: true })
+  Object.defineProperty(named, 'stack', { value: err.stack, enumerable: false, writable: true })
+  return named
 }

@@ -1,0 +1,70 @@
+import { Transform, type TransformCallback } from 'node:stream'
+
+export const MASK = '***'
+
+/**
+ * Replaces every occurrence of the secrets in a byte stream with `***`, also when a secret is
+ * split across writes: a tail that could be the start of a secret is held back until the next
+ * chunk (or the end) decides. Works on latin1 strings, so any byte sequence survives intact.
+ */
+export class SecretMasker extends Transform {
+  private readonly secrets: string[]
+  private readonly maxLen: number
+  private carry = ''
+
+  constructor(secrets: Iterable<string>) {
+    super()
+    // Longest first, so that a secret containing another is masked whole.
+    this.secrets = [...new Set([...secrets].filter((s) => s.length >= 4))].map((s) => Buffer.from(s, 'utf8').toString('latin1')).sort((a, b) => b.length - a.length)
+    this.maxLen = Math.max(0, ...this.secrets.map((s) => s.length))
+  }
+
+  /** Masks `text`; returns what can be emitted now and the tail to hold back. */
+  mask(text: string, final: boolean): [string, string] {
+    let out = ''
+    let i = 0
+    for (;;) {
+      let at = -1
+      let len = 0
+      for (const s of this.secrets) {
+        const j = text.indexOf(s, i)
+        if (j >= 0 && (at < 0 || j < at)) {
+          at = j
+          len = s.length
+        }
+      }
+      if (at < 0) break
+      out += text.slice(i, at) + MASK
+      i = at + len
+    }
+    const rest = text.slice(i)
+    if (final) return [out + rest, '']
+    let keep = Math.min(rest.length, this.maxLen - 1)
+    for (; keep > 0; keep--) {
+      const tail = rest.slice(rest.length - keep)
+      if (this.secrets.some((s) => s.startsWith(tail))) break
+    }
+    return [out + rest.slice(0, rest.length - keep), rest.slice(rest.length - keep)]
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    const [out, carry] = this.mask(this.carry + chunk.toString('latin1'), false)
+    this.carry = carry
+    if (out) this.push(Buffer.from(out, 'latin1'))
+    cb()
+  }
+
+  override _flush(cb: TransformCallback): void {
+    const [out] = this.mask(this.carry, true)
+    this.carry = ''
+    if (out) this.push(Buffer.from(out, 'latin1'))
+    cb()
+  }
+}
+
+/** The injected values that are secrets (tokens, keys), by variable name. */
+export function secretValues(vars: Readonly<Record<string, string>>): string[] {
+  return Object.entries(vars)
+    .filter(([k]) => /TOKEN|KEY|SECRET|PASSWORD/.test(k))
+    .map(([, v]) => v)
+}
