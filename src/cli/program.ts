@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander'
+import { registerComplete } from './complete.js'
 import type { CliContext } from './context.js'
 import { registerExec } from './commands/exec.js'
 import { registerKeys } from './commands/keys.js'
@@ -61,5 +62,6 @@ Exit codes: 0 ok, 1 bug, 2 usage, 3 not found, 4 auth, 5 provider/network, 6 sec
   registerStatus(program, ctx)
   registerKeys(program, ctx)
   registerExec(program, ctx)
+  registerComplete(program, ctx)
   return program
 }
