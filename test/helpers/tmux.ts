@@ -27,7 +27,7 @@ export function startTmux(name: string, shellCommand: string, env: Record<string
   tmux(['new-session', '-d', '-s', name, '-x', '120', '-y', '40', `env -i ${exports} sh -c '${shellCommand.replace(/'/g, `'\\''`)}; echo "EXIT:$?"; sleep 30'`])
   const screen = () => tmux(['capture-pane', '-p', '-t', name])
   return {
-    send: (...keys) => void tmux(['send-keys', '-t', name, ...keys]),
+    send: (...keys) => void tmux(['send-keys', '-t', name, '--', ...keys]),
     screen,
     async waitFor(pattern, timeoutMs = 10_000) {
       const end = Date.now() + timeoutMs
