@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander'
 import { registerComplete } from './complete.js'
 import type { CliContext } from './context.js'
+import { registerDoctor } from './commands/doctor.js'
 import { registerExec } from './commands/exec.js'
 import { registerKeys } from './commands/keys.js'
 import { registerLogin } from './commands/login.js'
@@ -60,6 +61,7 @@ Exit codes: 0 ok, 1 bug, 2 usage, 3 not found, 4 auth, 5 provider/network, 6 sec
   registerToken(program, ctx)
   registerWhoami(program, ctx)
   registerStatus(program, ctx)
+  registerDoctor(program, ctx)
   registerKeys(program, ctx)
   registerExec(program, ctx)
   registerComplete(program, ctx)

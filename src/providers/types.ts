@@ -95,6 +95,8 @@ export interface Provider {
   readonly loginSecretEnv: readonly string[]
   /** Scope completion candidates. */
   readonly knownScopes: readonly string[]
+  /** The endpoint `doctor` probes, and the variable that overrides it. */
+  readonly endpoint: { readonly variable: string; readonly url: string }
 
   /** Credentials from environment variables, or undefined when they are not (fully) set. */
   fromEnv(env: Readonly<Record<string, string | undefined>>): Credential | undefined

@@ -53,6 +53,7 @@ export const instabase: Provider = {
   displayName: 'Instabase AI Hub',
   envHint: 'INSTABASE_API_TOKEN (and INSTABASE_CONTEXT)',
   loginSecretEnv: [],
+  endpoint: { variable: API_VAR, url: DEFAULT_API },
   knownScopes: [],
   loginFlags: [
     { flags: '--token-stdin', description: 'store a token made in the provider UI, read from stdin' },

@@ -75,6 +75,7 @@ export const lucidworks: Provider = {
   displayName: 'Lucidworks AI',
   envHint: 'LUCIDWORKS_CLIENT_ID and LUCIDWORKS_CLIENT_SECRET',
   loginSecretEnv: ['LUCIDWORKS_CLIENT_SECRET'],
+  endpoint: { variable: TOKEN_URL_VAR, url: LUCIDWORKS_TOKEN_URL },
   knownScopes: ['machinelearning.predict', 'machinelearning.model', 'commercestudio.rules', 'commercestudio.rewrites'],
   loginFlags: [
     { flags: '--client-id <id>', description: 'OAuth client ID (env LUCIDWORKS_CLIENT_ID)' },

@@ -157,6 +157,7 @@ export const lupasearch: Provider = {
   displayName: 'LupaSearch',
   envHint: 'LUPA_EMAIL and LUPA_PASSWORD (or LUPA_API_KEY)',
   loginSecretEnv: ['LUPA_PASSWORD'],
+  endpoint: { variable: API_VAR, url: DEFAULT_API },
   knownScopes: [],
   loginFlags: [
     { flags: '--email <email>', description: 'account email (env LUPA_EMAIL / HAUT_EMAIL)' },

@@ -12,7 +12,7 @@ import { createMemoryStore } from '../../../src/store/memory.js'
 /** A rotating-refresh provider: only the newest refresh token works; each use rotates it. */
 function rotatingProvider(state: { live: string; issued: number; calls: string[] }): Provider {
   return {
-    id: 'fake', aliases: [], displayName: 'Fake', loginFlags: [], envHint: 'FAKE', loginSecretEnv: [], knownScopes: [],
+    id: 'fake', aliases: [], displayName: 'Fake', loginFlags: [], envHint: 'FAKE', loginSecretEnv: [], knownScopes: [], endpoint: { variable: 'FAKE_URL', url: 'https://fake.example' },
     fromEnv: () => undefined,
     slot: () => 'oauth',
     async issue(cred: Credential) {

@@ -1,0 +1,195 @@
+import type { Command } from 'commander'
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { type StoreBackend } from '../../core/config.js'
+import { AuthctlError, ExitCode, type ExitCodeValue } from '../../core/errors.js'
+import { isStale } from '../../core/lock.js'
+import { checkProviderUrl } from '../../providers/http.js'
+import { allProviders } from '../../providers/registry.js'
+import { keychainHint } from '../../store/keychain.js'
+import type { CliContext } from '../context.js'
+import { printJson } from '../output.js'
+
+export interface CheckResult {
+  name: string
+  status: 'pass' | 'fail' | 'warn'
+  detail: string
+  fix?: string
+  /** The exit code this problem causes in a normal command. */
+  exit_code?: ExitCodeValue
+}
+
+/** Beyond this, expiry arithmetic is wrong by more than the renewal window. */
+const SKEW_FAIL_MS = 300_000
+const SKEW_WARN_MS = 60_000
+
+export function registerDoctor(parent: Command, ctx: CliContext): Command {
+  return parent
+    .command('doctor')
+    .description('check what can go wrong before it does: store, permissions, endpoints, clock, locks')
+    .addHelpText(
+      'after',
+      `
+Exit 0 when every check passes; otherwise the code the first failure would cause in a normal
+command (2 config dir, 6 secret store, 5 endpoint or clock). --json prints the checks either way.
+
+Examples:
+  authctl doctor
+  AUTHCTL_STORE=file AUTHCTL_PASSPHRASE=… authctl doctor --json | jq '.checks[] | select(.status != "pass")'`,
+    )
+    .action(async () => runDoctor(ctx))
+}
+
+function configDirCheck(ctx: CliContext): CheckResult {
+  const dir = ctx.configDir()
+  let st
+  try {
+    st = statSync(dir)
+  } catch {
+    return { name: 'config dir', status: 'pass', detail: `${dir} does not exist yet (created 0700 on first login)` }
+  }
+  if (!st.isDirectory()) return { name: 'config dir', status: 'fail', detail: `${dir} is not a directory`, fix: 'point AUTHCTL_CONFIG_DIR at a directory', exit_code: ExitCode.Usage }
+  const open: string[] = []
+  const walk = (p: string) => {
+    const s = statSync(p)
+    if ((s.mode & 0o077) !== 0) open.push(p)
+    if (s.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n))
+  }
+  walk(dir)
+  if (open.length) {
+    return { name: 'config dir', status: 'fail', detail: `${open.length} path(s) readable by group or others, e.g. ${open[0]}`, fix: `chmod -R go= ${dir}`, exit_code: ExitCode.Usage }
+  }
+  try {
+    ctx.config().load()
+  } catch (err) {
+    return { name: 'config dir', status: 'fail', detail: (err as Error).message, fix: (err as AuthctlError).hint ?? 'fix the file', exit_code: ExitCode.Usage }
+  }
+  return { name: 'config dir', status: 'pass', detail: `${dir}: 0700, files 0600, config readable` }
+}
+
+async function storeChecks(ctx: CliContext): Promise<CheckResult[]> {
+  const used = new Set<StoreBackend>(ctx.config().list().map((r) => r.store))
+  let pref: string
+  try {
+    pref = ctx.storePreference()
+  } catch (err) {
+    return [{ name: 'secret store', status: 'fail', detail: (err as Error).message, fix: 'set AUTHCTL_STORE to auto, keychain, file or memory', exit_code: ExitCode.Usage }]
+  }
+  if (pref === 'auto' || pref === 'keychain') used.add('keychain')
+  if (pref === 'file') used.add('file')
+  const out: CheckResult[] = []
+  if (used.has('keychain')) {
+    try {
+      await (await ctx.openStore('keychain')).check()
+      out.push({ name: 'keychain', status: 'pass', detail: 'the OS keychain answers and is unlocked (a probe item was written and deleted)' })
+    } catch (err) {
+      out.push({ name: 'keychain', status: 'fail', detail: (err as Error).message, fix: doctorKeychainFix(ctx), exit_code: ExitCode.Store })
+    }
+  }
+  if (used.has('file')) {
+    if (!ctx.env.AUTHCTL_PASSPHRASE) {
+      out.push({ name: 'file store', status: 'warn', detail: 'not checked: AUTHCTL_PASSPHRASE is not set (doctor never prompts)', fix: 'set AUTHCTL_PASSPHRASE to check it' })
+    } else {
+      try {
+        await (await ctx.openStore('file')).get('__doctor__')
+        out.push({ name: 'file store', status: 'pass', detail: 'the encrypted file store opens with AUTHCTL_PASSPHRASE' })
+      } catch (err) {
+        out.push({ name: 'file store', status: 'fail', detail: (err as Error).message, fix: (err as AuthctlError).hint ?? '', exit_code: ExitCode.Store })
+      }
+    }
+  }
+  return out
+}
+
+function doctorKeychainFix(ctx: CliContext): string {
+  if (ctx.platform !== 'linux') return keychainHint(ctx.platform)
+  return 'on a headless Linux box: apt-get install gnome-keyring dbus, then run under `dbus-run-session -- sh` with `printf %s "$PW" | gnome-keyring-daemon --unlock --components=secrets`; or use AUTHCTL_STORE=file with AUTHCTL_PASSPHRASE'
+}
+
+/** Endpoints of providers that have credentials (profiles or env) or an override variable. */
+async function endpointChecks(ctx: CliContext): Promise<{ checks: CheckResult[]; skewMs?: number; skewFrom?: string }> {
+  const stored = new Set(ctx.config().list().map((r) => r.provider))
+  const targets = allProviders().filter((p) => stored.has(p.id) || p.fromEnv(ctx.env) || ctx.env[p.endpoint.variable])
+  const checks: CheckResult[] = []
+  if (targets.length === 0) return { checks: [{ name: 'endpoints', status: 'pass', detail: 'no provider configured yet; nothing to reach' }] }
+  const { createHttpClient } = await import('../../providers/http.js')
+  const http = await createHttpClient({ timeoutMs: Math.min(ctx.timeoutMs(), 10_000), retries: 0, env: ctx.env, debug: (l) => ctx.debug(l) })
+  let skewMs: number | undefined
+  let skewFrom: string | undefined
+  try {
+    for (const p of targets) {
+      const raw = ctx.env[p.endpoint.variable] || p.endpoint.url
+      const name = `endpoint ${p.id}`
+      let url: URL
+      try {
+        url = checkProviderUrl(raw, p.endpoint.variable)
+      } catch (err) {
+        checks.push({ name, status: 'fail', detail: (err as Error).message, fix: `fix or unset ${p.endpoint.variable}`, exit_code: ExitCode.Usage })
+        continue
+      }
+      const t0 = Date.now()
+      try {
+        const res = await http.request({ method: 'GET', url: url.toString() })
+        checks.push({ name, status: 'pass', detail: `${url.host} answered HTTP ${res.status} in ${Date.now() - t0} ms` })
+        const date = Date.parse(res.headers.date ?? '')
+        if (skewMs === undefined && !Number.isNaN(date)) {
+          skewMs = date - (t0 + Date.now()) / 2
+          skewFrom = url.host
+        }
+      } catch (err) {
+        checks.push({ name, status: 'fail', detail: (err as Error).message, fix: (err as AuthctlError).hint ?? 'check the network', exit_code: ExitCode.Provider })
+      }
+    }
+  } finally {
+    await http.close()
+  }
+  return { checks, ...(skewMs === undefined ? {} : { skewMs, skewFrom }) }
+}
+
+function clockCheck(skewMs: number | undefined, from: string | undefined): CheckResult {
+  if (skewMs === undefined) return { name: 'clock', status: 'warn', detail: 'not checked: no provider answered with a Date header' }
+  const s = Math.round(Math.abs(skewMs) / 1000)
+  const detail = `local clock is ${s} s ${skewMs > 0 ? 'behind' : 'ahead of'} ${from}`
+  if (Math.abs(skewMs) > SKEW_FAIL_MS) return { name: 'clock', status: 'fail', detail, fix: 'sync the clock (timedatectl set-ntp true); token expiry is computed locally', exit_code: ExitCode.Provider }
+  if (Math.abs(skewMs) > SKEW_WARN_MS) return { name: 'clock', status: 'warn', detail, fix: 'sync the clock (timedatectl set-ntp true)' }
+  return { name: 'clock', status: 'pass', detail }
+}
+
+function lockCheck(ctx: CliContext): CheckResult {
+  const dir = join(ctx.configDir(), 'locks')
+  let names: string[]
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.lock'))
+  } catch {
+    names = []
+  }
+  const stale = names.map((n) => join(dir, n)).filter((p) => isStale(p, 30_000))
+  if (stale.length === 0) return { name: 'locks', status: 'pass', detail: names.length ? `${names.length} lock(s) held by running processes` : 'no locks held' }
+  return { name: 'locks', status: 'warn', detail: `${stale.length} lock(s) left by dead processes (taken over automatically on next use): ${stale.join(', ')}`, fix: `rm ${stale.join(' ')}` }
+}
+
+export async function runDoctor(ctx: CliContext): Promise<void> {
+  const checks: CheckResult[] = [configDirCheck(ctx)]
+  let configReadable = true
+  try {
+    ctx.config().load()
+  } catch {
+    configReadable = false // reported by the config dir check; the others need the profile index
+  }
+  if (configReadable) {
+    checks.push(...(await storeChecks(ctx)))
+    const ep = await endpointChecks(ctx)
+    checks.push(...ep.checks, clockCheck(ep.skewMs, ep.skewFrom))
+  }
+  checks.push(lockCheck(ctx))
+  const failed = checks.filter((c) => c.status === 'fail')
+  ctx.exitCode = failed[0]?.exit_code ?? (failed.length ? ExitCode.Internal : ExitCode.Ok)
+  if (ctx.globals.json) {
+    printJson(ctx.io, { ok: failed.length === 0, checks })
+  } else {
+    const mark = { pass: 'ok  ', fail: 'FAIL', warn: 'warn' }
+    const lines = checks.map((c) => `${mark[c.status]}  ${c.name}: ${c.detail}${c.fix && c.status !== 'pass' ? `\n      fix: ${c.fix}` : ''}`)
+    ctx.io.out(`${lines.join('\n')}\n`)
+  }
+  if (failed.length) ctx.io.err(`authctl: ${failed.length} check(s) failed\nhint: apply the fixes above, then run \`authctl doctor\` again\n`)
+}

@@ -1,0 +1,85 @@
+import { chmodSync, mkdtempSync, writeFileSync, mkdirSync } from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
+import { baseEnv, runCli } from '../helpers/cli.js'
+
+let lw: LucidworksEmulator
+beforeAll(async () => {
+  lw = await startLucidworks()
+})
+afterAll(() => lw.close())
+
+const env = (extra: NodeJS.ProcessEnv = {}) =>
+  baseEnv({
+    AUTHCTL_CONFIG_DIR: join(mkdtempSync(join(tmpdir(), 'doc-')), 'authctl'),
+    AUTHCTL_STORE: 'file',
+    AUTHCTL_PASSPHRASE: 'doctor',
+    AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+    LUCIDWORKS_CLIENT_ID: 'lw-client',
+    LUCIDWORKS_CLIENT_SECRET: 'lw-secret-0123456789',
+    ...extra,
+  })
+
+const doctor = async (e: NodeJS.ProcessEnv) => {
+  const r = await runCli(['doctor', '--json'], { env: e })
+  return { ...r, doc: JSON.parse(r.stdout) as { ok: boolean; checks: Array<{ name: string; status: string; fix?: string; exit_code?: number }> } }
+}
+const check = (doc: Awaited<ReturnType<typeof doctor>>['doc'], name: string) => doc.checks.find((c) => c.name === name)
+
+describe('authctl doctor', () => {
+  it('all checks pass: exit 0, endpoint reached, clock compared', async () => {
+    const e = env()
+    await runCli(['token', 'lucidworks'], { env: e })
+    const r = await doctor(e)
+    expect(r.doc.ok).toBe(true)
+    expect(r.code).toBe(0)
+    expect(check(r.doc, 'endpoint lucidworks')?.status).toBe('pass')
+    expect(check(r.doc, 'clock')?.status).toBe('pass')
+    const human = await runCli(['doctor'], { env: e })
+    expect(human.stdout).toMatch(/^ok +config dir: /m)
+  })
+
+  it('unreachable endpoint → exit 5 with JSON still printed', async () => {
+    const r = await doctor(env({ AUTHCTL_LUCIDWORKS_TOKEN_URL: 'http://127.0.0.1:9/token' }))
+    expect(r.code).toBe(5)
+    expect(r.doc.ok).toBe(false)
+    expect(check(r.doc, 'endpoint lucidworks')).toMatchObject({ status: 'fail', exit_code: 5 })
+  })
+
+  it('a clock far from the provider Date header → fail', async () => {
+    lw.faults.push({ path: '/v1/token', status: 405, headers: { date: new Date(Date.now() - 3600_000).toUTCString() }, body: '{}' })
+    const r = await doctor(env())
+    expect(check(r.doc, 'clock')).toMatchObject({ status: 'fail' })
+    expect(r.code).toBe(5)
+  })
+
+  it('no Secret Service with the default store → exit 6 with the headless fix', async () => {
+    const r = await doctor(env({ AUTHCTL_STORE: 'auto', DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' }))
+    expect(r.code).toBe(6)
+    expect(check(r.doc, 'keychain')?.fix).toMatch(/dbus-run-session.*AUTHCTL_STORE=file/)
+  })
+
+  it('a wrong passphrase for the file store → exit 6', async () => {
+    const e = env()
+    await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], { env: { ...e, LUCIDWORKS_CLIENT_ID: '', LUCIDWORKS_CLIENT_SECRET: '' }, input: 'lw-secret-0123456789' })
+    const r = await doctor({ ...e, AUTHCTL_PASSPHRASE: 'wrong' })
+    expect(check(r.doc, 'file store')).toMatchObject({ status: 'fail', exit_code: 6 })
+    expect(r.code).toBe(6)
+  })
+
+  it('group-readable files → exit 2 with a chmod fix; stale locks are reported', async () => {
+    const e = env()
+    await runCli(['token', 'lucidworks'], { env: e })
+    const dir = e.AUTHCTL_CONFIG_DIR as string
+    mkdirSync(join(dir, 'locks'), { recursive: true, mode: 0o700 })
+    writeFileSync(join(dir, 'locks', 'x.lock'), JSON.stringify({ pid: 999999, host: hostname(), nonce: 'n' }), { mode: 0o600 })
+    expect(check((await doctor(e)).doc, 'locks')?.status).toBe('warn')
+    writeFileSync(join(dir, 'leaky.json'), '{}')
+    chmodSync(join(dir, 'leaky.json'), 0o644)
+    const r = await doctor(e)
+    expect(check(r.doc, 'config dir')).toMatchObject({ status: 'fail', exit_code: 2, fix: `chmod -R go= ${dir}` })
+    expect(r.code).toBe(2)
+  })
+})
