@@ -11,18 +11,34 @@ import { createProgram } from './program.js'
 export async function run(argv: readonly string[], env: Env, io: IO, overrides: ContextOverrides = {}): Promise<number> {
   const ctx = new CliContext(env, io, overrides)
   ctx.globals.verbose = argv.includes('--verbose')
+  ctx.globals.color = !argv.includes('--no-color') && !env.NO_COLOR && io.stderrIsTTY
   try {
     const program = createProgram(ctx)
     await program.parseAsync([...argv], { from: 'user' })
     return ctx.exitCode
   } catch (err) {
-    return report(err, ctx)
+    return report(err, ctx, await painter(ctx))
   } finally {
     await ctx.dispose().catch(() => undefined)
   }
 }
 
-function report(err: unknown, ctx: CliContext): number {
+type Paint = { error(s: string): string; hint(s: string): string }
+const plain: Paint = { error: (s) => s, hint: (s) => s }
+
+/** Colour for error lines, only on a TTY without NO_COLOR/--no-color; chalk loads only here. */
+async function painter(ctx: CliContext): Promise<Paint> {
+  if (!ctx.globals.color) return plain
+  try {
+    const { Chalk } = await import('chalk')
+    const c = new Chalk({ level: 1 })
+    return { error: (s) => c.red.bold(s), hint: (s) => c.yellow(s) }
+  } catch {
+    return plain
+  }
+}
+
+function report(err: unknown, ctx: CliContext, paint: Paint): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.Ok
     // commander has printed its one-line message already (configureOutput in program.ts).
@@ -34,12 +50,12 @@ function report(err: unknown, ctx: CliContext): number {
   }
   const verbose = ctx.globals.verbose
   if (err instanceof AuthctlError) {
-    ctx.io.err(`authctl: ${oneLine(err.message)}\n`)
-    if (err.hint) ctx.io.err(`hint: ${oneLine(err.hint)}\n`)
+    ctx.io.err(`${paint.error('authctl:')} ${oneLine(err.message)}\n`)
+    if (err.hint) ctx.io.err(`${paint.hint('hint:')} ${oneLine(err.hint)}\n`)
   } else {
     const msg = err instanceof Error ? err.message : String(err)
-    ctx.io.err(`authctl: unexpected error: ${oneLine(msg)}\n`)
-    ctx.io.err('hint: this is a bug in authctl; rerun with --verbose and report the output\n')
+    ctx.io.err(`${paint.error('authctl:')} unexpected error: ${oneLine(msg)}\n`)
+    ctx.io.err(`${paint.hint('hint:')} this is a bug in authctl; rerun with --verbose and report the output\n`)
   }
   if (verbose) printStack(err, ctx)
   return errorToExitCode(err)

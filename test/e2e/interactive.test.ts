@@ -49,6 +49,49 @@ describe.skipIf(!hasTmux())('interactive login in a real terminal (tmux)', () =>
     }
   })
 
+  it('without a provider, login asks which one (arrow keys + Enter)', async () => {
+    const e = env()
+    const t = startTmux(`authctl-choose-${process.pid}`, `${process.execPath} ${BIN} login`, e)
+    try {
+      await t.waitFor(/Log in to which provider\?/)
+      t.send('Enter') // the first choice: Lucidworks AI
+      await t.waitFor(/client ID/)
+      t.send('lw-client', 'Enter')
+      await t.waitFor(/client secret/)
+      t.send(SECRET, 'Enter')
+      expect(await t.waitFor(/EXIT:\d+/)).toContain('EXIT:0')
+    } finally {
+      t.kill()
+    }
+  })
+
+  it('errors are coloured on a terminal, and not with NO_COLOR', async () => {
+    for (const [noColor, coloured] of [[undefined, true], ['1', false]] as const) {
+      const t = startTmux(`authctl-colour-${process.pid}-${coloured}`, `${process.execPath} ${BIN} token nope`, { ...env(), NO_COLOR: noColor })
+      try {
+        await t.waitFor(/EXIT:2/)
+        expect(t.rawScreen().includes('\x1b[')).toBe(coloured)
+      } finally {
+        t.kill()
+      }
+    }
+  })
+
+  it('exec in a terminal: Ctrl-C reaches the child exactly once, and its exit code comes back', async () => {
+    const child = `let n = 0; process.on('SIGINT', () => { n++; console.log('got SIGINT ' + n); setTimeout(() => process.exit(5), 300) }); console.log('ready'); setInterval(() => {}, 1000)`
+    const t = startTmux(`authctl-sigint-${process.pid}`, `${process.execPath} ${BIN} exec -- ${process.execPath} -e "${child}"`, env())
+    try {
+      await t.waitFor(/ready/)
+      t.send('C-c')
+      const screen = await t.waitFor(/EXIT:\d+/)
+      expect(screen).toContain('got SIGINT 1')
+      expect(screen).not.toContain('got SIGINT 2')
+      expect(screen).toContain('EXIT:5')
+    } finally {
+      t.kill()
+    }
+  })
+
   it('Ctrl-C at a prompt is exit 130 and writes nothing', async () => {
     const e = env()
     const t = startTmux(`authctl-cancel-${process.pid}`, `${process.execPath} ${BIN} login lucidworks`, e)

@@ -4,6 +4,8 @@ import { spawnSync } from 'node:child_process'
 export interface TmuxSession {
   send(...keys: string[]): void
   screen(): string
+  /** The screen with its escape sequences (colours). */
+  rawScreen(): string
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>
   kill(): void
 }
@@ -24,9 +26,10 @@ export function startTmux(name: string, shellCommand: string, env: Record<string
     .filter(([k, v]) => v !== undefined && /^[A-Z_][A-Z0-9_]*$/i.test(k))
     .map(([k, v]) => `${k}='${String(v).replace(/'/g, `'\\''`)}'`)
     .join(' ')
-  tmux(['new-session', '-d', '-s', name, '-x', '120', '-y', '40', `env -i ${exports} sh -c '${shellCommand.replace(/'/g, `'\\''`)}; echo "EXIT:$?"; sleep 30'`])
+  tmux(['new-session', '-d', '-s', name, '-x', '120', '-y', '40', `env -i ${exports} sh -c 'trap : INT; ${shellCommand.replace(/'/g, `'\\''`)}; echo "EXIT:$?"; sleep 30'`])
   const screen = () => tmux(['capture-pane', '-p', '-t', name])
   return {
+    rawScreen: () => tmux(['capture-pane', '-p', '-e', '-t', name]),
     send: (...keys) => void tmux(['send-keys', '-t', name, '--', ...keys]),
     screen,
     async waitFor(pattern, timeoutMs = 10_000) {
