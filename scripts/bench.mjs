@@ -63,6 +63,9 @@ try {
       const kcEnv = { ...env0, ...ss.env, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')), AUTHCTL_STORE: 'keychain', AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl }
       await kit.runCli(['login', 'lucidworks', '--client-id', 'bench-client', '--client-secret-stdin'], { env: kcEnv, input: 'bench-secret-0123456789' })
       row('token, cached, keychain', timeSync([bin, 'token', 'lucidworks'], kcEnv))
+      // The floor of any keychain read: the binding alone, one getPassword over D-Bus.
+      const bare = `const {AsyncEntry}=require(${JSON.stringify(require.resolve('@napi-rs/keyring'))});new AsyncEntry('authctl','lucidworks:default',{linux:{store:'secret-service'}}).getPassword().then(()=>{})`
+      row('reference: bare keyring read, no authctl', timeSync(['-e', bare], kcEnv), 'the D-Bus round trip every keychain token pays')
       row('exec -- true, cached, keychain', timeSync([bin, 'exec', '--', 'true'], kcEnv))
     } finally {
       await ss.stop()

@@ -50,6 +50,16 @@ await Promise.all([
     plugins: [lazyRequirePlugin],
     define: { __AUTHCTL_VERSION__: JSON.stringify(pkg.version) },
   }),
+  // The start-up fast path: no commander; falls back to dist/authctl.cjs (see src/cli/fast.ts).
+  build({
+    ...common,
+    entryPoints: ['src/cli/fast.ts'],
+    outfile: 'dist/fast.cjs',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    plugins: [lazyRequirePlugin],
+    define: { __AUTHCTL_VERSION__: JSON.stringify(pkg.version) },
+  }),
   ...Object.entries(sideFiles).map(([mod, file]) =>
     build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(mod)})`, resolveDir: '.' }, outfile: `dist/${file.slice(2)}` }),
   ),

@@ -29,6 +29,8 @@ export interface ContextOverrides {
   prompter?: Prompter
   stores?: Partial<Record<StoreBackend, SecretStore>>
   platform?: NodeJS.Platform
+  /** The fast path: tokens only from the cache (CacheMissError otherwise). */
+  cacheOnly?: boolean
 }
 
 export type StorePreference = 'auto' | StoreBackend
@@ -96,6 +98,7 @@ export class CliContext {
       providerContext: () => this.providerContext(),
       debug: (l) => this.debug(l),
       warn: (l) => this.warn(l),
+      ...(this.overrides.cacheOnly ? { cacheOnly: true } : {}),
     })
     return this.tokenService
   }

@@ -10,8 +10,7 @@ import { registerStatus } from './commands/status.js'
 import { registerToken } from './commands/token.js'
 import { registerWhoami } from './commands/whoami.js'
 
-declare const __AUTHCTL_VERSION__: string
-export const VERSION = typeof __AUTHCTL_VERSION__ === 'string' ? __AUTHCTL_VERSION__ : '0.0.0-dev'
+import { VERSION } from './version.js'
 
 /**
  * The root command. exitOverride and configureOutput come first so that every subcommand made

@@ -10,6 +10,13 @@ import { withFileLock } from './lock.js'
 import type { ProfileRef } from './profile.js'
 import { isFresh, slotId, type TokenCache } from './token-cache.js'
 
+/** Thrown in cache-only mode (the fast path) where a renewal would be needed. */
+export class CacheMissError extends Error {
+  constructor() {
+    super('not served from cache')
+  }
+}
+
 export interface TokenServiceDeps {
   config: ConfigStore
   cache: TokenCache
@@ -21,6 +28,8 @@ export interface TokenServiceDeps {
   providerContext(): ProviderContext
   debug(line: string): void
   warn(line: string): void
+  /** Serve from the cache or throw CacheMissError; never renew, never take a lock. */
+  cacheOnly?: boolean
 }
 
 export interface GetTokenOptions {
@@ -92,6 +101,7 @@ export class TokenService {
       const cached = this.d.cache.read(ref, slot, material)
       if (cached && isFresh(cached, opts.minTtlMs, this.d.clock.now())) return cached
     }
+    if (this.d.cacheOnly) throw new CacheMissError()
     const startedAt = this.d.clock.now()
     const lockFile = join(this.d.lockDir, `${ref.provider}-${ref.profile}-${slotId(slot)}.lock`)
     return withFileLock(
@@ -143,6 +153,7 @@ export class TokenService {
   private unrenewable(provider: Provider, ref: ProfileRef, slot: string, material: Buffer, opts: GetTokenOptions): TokenSet {
     const cached = this.d.cache.read(ref, slot, material)
     const now = this.d.clock.now()
+    if (this.d.cacheOnly && (!cached || !isFresh(cached, opts.minTtlMs, now))) throw new CacheMissError()
     const again = { hint: `run \`authctl login ${provider.id}${profileFlag(ref.profile)}\` again (or log in without --no-store-password to renew unattended)` }
     if (!cached || (cached.expiresAt !== undefined && cached.expiresAt <= now)) {
       throw new AuthRequiredError(`the ${provider.displayName} token of profile ${ref.profile} has expired and the password was not stored`, again)

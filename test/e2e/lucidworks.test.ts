@@ -122,15 +122,15 @@ describe('the built CLI against the Lucidworks emulator', () => {
     expect(lw.isValid(r.stdout.trim())).toBe(true)
   })
 
-  it('a cached token loads no HTTP client, no prompt library and no colour library', async () => {
+  it('a cached token loads no HTTP client, no prompt library, no colour library (nor commander)', async () => {
     const env = await loggedIn()
     const out = join(env.AUTHCTL_CONFIG_DIR as string, '..', `modules-${process.pid}.json`)
     const preload = join(__dirname, '..', 'fixtures', 'record-modules.cjs')
     const cached = await runCli(['token', 'lucidworks'], { env: { ...env, NODE_OPTIONS: `--require ${preload}`, AUTHCTL_TEST_MODULES_OUT: out } })
     expect(cached.code).toBe(0)
     const loaded: string[] = JSON.parse(readFileSync(out, 'utf8'))
-    expect(loaded.some((m) => m.endsWith('authctl.cjs'))).toBe(true) // the recorder works
-    expect(loaded.filter((m) => /undici|@inquirer|prompts\.cjs|chalk|keyring/.test(m))).toEqual([])
+    expect(loaded.some((m) => m.endsWith('fast.cjs'))).toBe(true) // the recorder works
+    expect(loaded.filter((m) => /undici|@inquirer|prompts\.cjs|chalk|keyring|commander|authctl\.cjs/.test(m))).toEqual([])
     // …and a renewal does load undici (so the check above can fail)
     await runCli(['token', 'lucidworks', '--force-refresh'], { env: { ...env, NODE_OPTIONS: `--require ${preload}`, AUTHCTL_TEST_MODULES_OUT: out } })
     expect((JSON.parse(readFileSync(out, 'utf8')) as string[]).some((m) => m.includes('undici'))).toBe(true)

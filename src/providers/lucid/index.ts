@@ -5,7 +5,6 @@ import { checkProviderUrl } from '../http.js'
 import { collectSecret, collectValue, stripFinalNewline, validateSecret } from '../inputs.js'
 import { parseTokenResponse, readOAuthError, tokenEndpointError } from '../oauth.js'
 import type { Credential, IssueResult, LoginInput, LoginResult, Provider, ProviderContext, TokenSet } from '../types.js'
-import { buildAuthorizeUrl, newState, openBrowser, waitForCallback } from './oauth-flow.js'
 
 const API_VAR = 'AUTHCTL_LUCID_API_URL'
 const DEFAULT_API = 'https://api.lucid.co'
@@ -68,6 +67,8 @@ async function obtainCode(
   stdinRest: () => Promise<string | undefined>,
 ): Promise<{ code: string; redirectUri: string }> {
   const o = input.options
+  // Loaded only for a login: it pulls in node:http, which the token path does not need.
+  const { buildAuthorizeUrl, newState, openBrowser, waitForCallback } = await import('./oauth-flow.js')
   const authorizeUrl = checkProviderUrl(ctx.env[AUTHORIZE_VAR] || DEFAULT_AUTHORIZE, AUTHORIZE_VAR).toString()
   const state = newState()
   if (o.manual) {
