@@ -91,6 +91,7 @@ function companyOf(cred: Credential, token?: TokenSet): string | undefined {
 async function checkToken(token: TokenSet, companyId: string, ctx: ProviderContext, cred: Credential): Promise<void> {
   const res = await send(ctx, { method: 'GET', url: `${api(ctx)}/companies/${encodeURIComponent(companyId)}/datasets/?page=1&page_size=1`, headers: bearer(token) })
   if (res.status !== 200) throw hautFailure(res, `Haut.ai token check for company ${companyId}`, cred)
+  jsonObject(res, 'Haut.ai token check') // a 200 HTML page (proxy, portal) is not a valid answer
 }
 
 /** `30d`, `12h`, `2w` or an ISO-8601 date → ISO-8601. */

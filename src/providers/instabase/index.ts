@@ -1,6 +1,6 @@
-import { AuthRequiredError } from '../../core/errors.js'
+import { AuthRequiredError, ProviderHttpError } from '../../core/errors.js'
 import { maskSecret } from '../../core/redact.js'
-import { baseUrl, failure, send, str, type ErrorReader } from '../api.js'
+import { baseUrl, failure, jsonObject, send, str, type ErrorReader } from '../api.js'
 import { collectSecret } from '../inputs.js'
 import type { Credential, LoginInput, LoginResult, Provider, ProviderContext, TokenSet } from '../types.js'
 
@@ -27,7 +27,13 @@ function headers(token: string, context: string | undefined): Record<string, str
  */
 async function verify(token: string, context: string | undefined, ctx: ProviderContext, hint: string): Promise<void> {
   const res = await send(ctx, { method: 'GET', url: `${baseUrl(ctx, API_VAR, DEFAULT_API)}/v2/batches?limit=1`, headers: headers(token, context) })
-  if (res.status === 200) return
+  if (res.status === 200) {
+    // A 200 that is not the API's answer (a proxy or captive portal page) proves nothing.
+    if (!Array.isArray(jsonObject(res, 'AI Hub token check').batches)) {
+      throw new ProviderHttpError('AI Hub token check: malformed response (no batches list)', { status: 200, hint: 'check AUTHCTL_INSTABASE_API_URL and any proxy in between' })
+    }
+    return
+  }
   const detail = readInstabaseError(res).detail
   if (res.status === 401) {
     throw new AuthRequiredError(`AI Hub rejected the token${context ? ` or the context ${context}` : ''} (HTTP 401${detail ? `: ${detail}` : ''})`, {

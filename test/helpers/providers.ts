@@ -1,0 +1,115 @@
+import type { Emulator } from '../emulators/_server.js'
+import { startHaut } from '../emulators/haut.js'
+import { startInstabase } from '../emulators/instabase.js'
+import { startLucid } from '../emulators/lucid.js'
+import { startLucidworks } from '../emulators/lucidworks.js'
+import { startLupaSearch } from '../emulators/lupasearch.js'
+import { runCli } from './cli.js'
+
+/**
+ * One line per provider for tests that cover all five: canary secrets the emulators accept,
+ * how to log in through the built CLI, the command that makes the provider request a renewal
+ * (`renew`, hitting `renewPath`) and one that uses the token (`use`, hitting `usePath`).
+ */
+export interface ProviderCase {
+  id: string
+  /** Login secrets: must never appear outside the secret store. */
+  loginSecrets: string[]
+  /** Long-lived keys/tokens the user gave us: allowed only in `token` output and exec children. */
+  userTokens: string[]
+  start(): Promise<Emulator>
+  env(emu: Emulator): Record<string, string>
+  login(env: NodeJS.ProcessEnv, emu: Emulator): Promise<void>
+  renew: string[]
+  renewPath: string
+  use: string[]
+  usePath: string
+  /** The provider's own body for a revoked token (401). */
+  revokedBody: string
+}
+
+export const CANARY = {
+  lwSecret: 'CANARY-lw-client-secret-7c1e',
+  lupaPassword: 'CANARY-lupa-password-9d2f',
+  hautPassword: 'CANARY-haut-password-3a8b',
+  ibToken: 'CANARYibtoken5e6f7a8b9c0d',
+  lucidSecret: 'CANARY-lucid-client-secret-1b2c',
+} as const
+
+async function ok(p: Promise<{ code: number | null; stderr: string }>, what: string): Promise<void> {
+  const r = await p
+  if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stderr}`)
+}
+
+export const PROVIDER_CASES: ProviderCase[] = [
+  {
+    id: 'lucidworks',
+    loginSecrets: [CANARY.lwSecret],
+    userTokens: [],
+    start: () => startLucidworks({ clients: { 'lw-canary': CANARY.lwSecret } }),
+    env: (e) => ({ AUTHCTL_LUCIDWORKS_TOKEN_URL: (e as Awaited<ReturnType<typeof startLucidworks>>).tokenUrl }),
+    login: (env) => ok(runCli(['login', 'lucidworks', '--client-id', 'lw-canary', '--client-secret-stdin'], { env, input: CANARY.lwSecret }), 'lucidworks login'),
+    renew: ['token', 'lucidworks', '--force-refresh'],
+    renewPath: '/v1/token',
+    use: ['token', 'lucidworks', '--force-refresh'],
+    usePath: '/v1/token',
+    revokedBody: JSON.stringify({ error: 'invalid_client', error_description: 'Client authentication failed.' }),
+  },
+  {
+    id: 'lupasearch',
+    loginSecrets: [CANARY.lupaPassword],
+    userTokens: [],
+    start: () => startLupaSearch({ users: [{ email: 'canary@example.com', password: CANARY.lupaPassword, id: 'u-1', organizations: [{ slug: 'acme', role: 'ORGANIZATION_ADMIN', projects: ['shop'] }] }] }),
+    env: (e) => ({ AUTHCTL_LUPASEARCH_API_URL: `${e.url}/v1` }),
+    login: (env) => ok(runCli(['login', 'lupasearch', '--email', 'canary@example.com', '--password-stdin', '--project', 'shop'], { env, input: CANARY.lupaPassword }), 'lupasearch login'),
+    renew: ['token', 'lupasearch', '--force-refresh'],
+    renewPath: '/users/login',
+    use: ['whoami', 'lupasearch'],
+    usePath: '/users/me',
+    revokedBody: JSON.stringify({ errors: [{ message: 'Unauthorized' }] }),
+  },
+  {
+    id: 'instabase',
+    loginSecrets: [],
+    userTokens: [CANARY.ibToken],
+    start: () => startInstabase({ tokens: { [CANARY.ibToken]: { contexts: ['acme-org'] } } }),
+    env: (e) => ({ AUTHCTL_INSTABASE_API_URL: `${e.url}/api` }),
+    login: (env) => ok(runCli(['login', 'instabase', '--token-stdin', '--context', 'acme-org'], { env, input: CANARY.ibToken }), 'instabase login'),
+    renew: ['whoami', 'instabase'],
+    renewPath: '/v2/batches',
+    use: ['whoami', 'instabase'],
+    usePath: '/v2/batches',
+    revokedBody: JSON.stringify({ message: 'Invalid or expired token' }),
+  },
+  {
+    id: 'lucid',
+    loginSecrets: [CANARY.lucidSecret],
+    userTokens: [],
+    start: () => startLucid({ clients: { 'lucid-canary': { secret: CANARY.lucidSecret } } }),
+    env: (e) => ({ AUTHCTL_LUCID_API_URL: e.url, AUTHCTL_LUCID_AUTHORIZE_URL: `${e.url}/oauth2/authorize` }),
+    async login(env, emu) {
+      const url = new URL(`${emu.url}/oauth2/authorize`)
+      url.search = new URLSearchParams({ client_id: 'lucid-canary', redirect_uri: 'https://lucid.app/oauth2/clients/lucid-canary/redirect', response_type: 'code', scope: 'user.profile offline_access', state: 's' }).toString()
+      const code = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location') as string).searchParams.get('code')
+      await ok(runCli(['login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--manual'], { env, input: `${CANARY.lucidSecret}\n${code}\n` }), 'lucid login')
+    },
+    renew: ['token', 'lucid', '--force-refresh'],
+    renewPath: '/oauth2/token',
+    use: ['whoami', 'lucid'],
+    usePath: '/users/me/profile',
+    revokedBody: JSON.stringify({ error: 'invalid_token', error_description: 'The access token is invalid or expired' }),
+  },
+  {
+    id: 'haut',
+    loginSecrets: [CANARY.hautPassword],
+    userTokens: [],
+    start: () => startHaut({ users: [{ id: 9, email: 'canary@example.com', password: CANARY.hautPassword, companyId: 'c-canary' }] }),
+    env: (e) => ({ AUTHCTL_HAUT_API_URL: `${e.url}/api/v1` }),
+    login: (env) => ok(runCli(['login', 'haut', '--email', 'canary@example.com', '--password-stdin'], { env, input: CANARY.hautPassword }), 'haut login'),
+    renew: ['token', 'haut', '--force-refresh'],
+    renewPath: '/auth/login/',
+    use: ['whoami', 'haut'],
+    usePath: '/datasets/',
+    revokedBody: JSON.stringify({ type: 'client_error', errors: [{ code: 'invalid_token', detail: 'The provided token is expired or invalid.', attr: null, extra: null }] }),
+  },
+]
