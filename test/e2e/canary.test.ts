@@ -1,0 +1,114 @@
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Emulator } from '../emulators/_server.js'
+import { baseEnv, runCli, type CliResult } from '../helpers/cli.js'
+import { CANARY, PROVIDER_CASES } from '../helpers/providers.js'
+
+const LOGIN_SECRETS = PROVIDER_CASES.flatMap((c) => c.loginSecrets)
+const USER_TOKENS = PROVIDER_CASES.flatMap((c) => c.userTokens)
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name))
+}
+
+describe('canary secrets never leak', () => {
+  const emus: Emulator[] = []
+  let env: NodeJS.ProcessEnv
+  let root: string
+  const outputs: Array<{ argv: string[]; r: CliResult }> = []
+  let argvLog: string
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'canary-'))
+    const tmp = join(root, 'tmp')
+    const bin = join(root, 'bin')
+    for (const d of [tmp, bin]) require('node:fs').mkdirSync(d)
+    argvLog = join(root, 'argv.log')
+    // A child that records its own argv (exec's children, the "browser").
+    const recorder = join(bin, 'record-argv')
+    writeFileSync(
+      recorder,
+      `#!${process.execPath}\nrequire('fs').appendFileSync(${JSON.stringify(argvLog)}, JSON.stringify(process.argv) + '\\n')\nif (/^http/.test(process.argv[2] || '')) fetch(process.argv[2]).catch(() => {})\n`,
+    )
+    chmodSync(recorder, 0o755)
+    const overrides: Record<string, string> = {}
+    for (const c of PROVIDER_CASES) {
+      const e = await c.start()
+      emus.push(e)
+      Object.assign(overrides, c.env(e))
+    }
+    env = baseEnv({ AUTHCTL_CONFIG_DIR: join(root, 'config'), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'canary passphrase', TMPDIR: tmp, BROWSER: recorder, ...overrides })
+    for (const [i, c] of PROVIDER_CASES.entries()) await c.login(env, emus[i] as Emulator)
+  }, 60_000)
+  afterAll(async () => {
+    await Promise.all(emus.map((e) => e.close()))
+  })
+
+  const run = async (argv: string[], input?: string) => {
+    const r = await runCli(argv, { env, input })
+    outputs.push({ argv, r })
+    return r
+  }
+
+  it('every command, with --verbose, errors and --help', { timeout: 120_000 }, async () => {
+    const ids = PROVIDER_CASES.map((c) => c.id)
+    for (const id of ids) {
+      for (const extra of [[], ['--verbose']]) {
+        await run([...extra, 'token', id])
+        await run([...extra, 'token', id, '--format', 'json'])
+        await run([...extra, 'token', id, '--format', 'header'])
+        await run([...extra, 'token', id, '--format', 'env'])
+        await run([...extra, 'token', id, '--force-refresh'])
+        await run([...extra, 'whoami', id, '--json'])
+        await run([...extra, 'keys', 'list', id])
+        await run([...extra, 'token', id, '--scope', 'no-such-scope', '--force-refresh'])
+      }
+    }
+    await run(['keys', 'create', 'haut', '--name', 'canary', '--json'])
+    await run(['keys', 'create', 'lupasearch', '--description', 'canary', '--save'])
+    await run(['--verbose', 'status', '--json'])
+    await run(['status'])
+    await run(['--verbose', 'doctor', '--json'])
+    await run(['exec', '--', join(root, 'bin', 'record-argv'), 'arg1'])
+    await run(['exec', '--mask', '--', process.execPath, '-e', 'console.log(JSON.stringify(process.env))'])
+    const port = String(20000 + (process.pid % 20000))
+    const browserLogin = await run(['--verbose', '--profile', 'browser', 'login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--port', port], `${CANARY.lucidSecret}\n`)
+    expect(browserLogin.code, browserLogin.stderr).toBe(0)
+    await run(['--verbose', 'login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--manual'], `${CANARY.lucidSecret}\nnot-a-code\n`)
+    await run(['--verbose', 'login', 'lucidworks', '--client-id', 'lw-canary', '--client-secret-stdin'], 'wrong-secret-\n')
+    await run(['--verbose', 'token', 'lupasearch', '--format', 'yaml'])
+    await run(['--help'])
+    for (const cmd of ['login', 'token', 'exec', 'keys', 'status', 'doctor']) await run([cmd, '--help'])
+    for (const id of ids) await run(['--verbose', 'logout', id])
+    await run(['--profile', 'browser', 'logout', 'lucid'])
+    expect(readFileSync(argvLog, 'utf8')).toContain('oauth2/authorize') // the browser really ran
+    expect(outputs.length).toBeGreaterThan(100)
+  })
+
+  it('no login secret anywhere: stdout, stderr, files under the config and temp dirs, child argv', () => {
+    const places: Array<[string, string]> = outputs.flatMap(({ argv, r }) => [
+      [`stdout of ${argv.join(' ')}`, r.stdout],
+      [`stderr of ${argv.join(' ')}`, r.stderr],
+    ])
+    for (const f of [...filesUnder(join(root, 'config')), ...filesUnder(join(root, 'tmp'))]) places.push([f, readFileSync(f, 'latin1')])
+    places.push(['child argv', readFileSync(argvLog, 'utf8')])
+    for (const secret of LOGIN_SECRETS) for (const [where, text] of places) expect(text, `${secret} leaked into ${where}`).not.toContain(secret)
+  })
+
+  it('user-supplied tokens appear only in `token` output (and exec children), never in stderr or files', () => {
+    for (const t of USER_TOKENS) {
+      for (const { argv, r } of outputs) {
+        expect(r.stderr, `stderr of ${argv.join(' ')}`).not.toContain(t)
+        if (argv.includes('token')) continue
+        expect(r.stdout, `stdout of ${argv.join(' ')}`).not.toContain(t)
+      }
+      for (const f of filesUnder(join(root, 'config'))) expect(readFileSync(f, 'latin1'), f).not.toContain(t)
+    }
+    const masked = outputs.find(({ argv }) => argv.includes('--mask'))
+    expect(masked?.r.stdout).toContain('***')
+  })
+})
