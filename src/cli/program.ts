@@ -24,7 +24,9 @@ export function createProgram(ctx: CliContext): Command {
     .configureOutput({
       writeOut: (s) => ctx.io.out(s),
       writeErr: (s) => ctx.io.err(s),
-      outputError: (s, write) => write(`authctl: ${s.replace(/^error: /, '').trimEnd()}\nhint: see \`authctl --help\` or \`authctl <command> --help\`\n`),
+      // One line (a "Did you mean" suggestion is folded in), then the hint.
+      outputError: (s, write) =>
+        write(`authctl: ${s.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\nhint: see \`authctl --help\` or \`authctl <command> --help\`\n`),
     })
     .showSuggestionAfterError()
     .description('One CLI for the API credentials of Lucidworks AI, LupaSearch, Instabase AI Hub, Lucid and Haut.ai.')

@@ -39,15 +39,26 @@ export interface SecretSpec {
   envVar: string
   flag: string
   message: string
+  /** Sent verbatim in an HTTP header (tokens, API keys): printable ASCII only. */
+  header?: boolean
+}
+
+function checkHeaderSafe(value: string, spec: SecretSpec): string {
+  if (spec.header && /[^\x21-\x7e]/.test(value)) {
+    throw new UsageError(`${spec.message} contains spaces or non-ASCII characters, which an HTTP header cannot carry`, {
+      hint: 'paste the token exactly as the provider showed it',
+    })
+  }
+  return value
 }
 
 /** A secret: `--*-stdin`, then environment, then a masked prompt on a TTY, else exit 2. */
 export async function collectSecret(input: LoginInput, ctx: ProviderContext, spec: SecretSpec): Promise<string> {
-  if (spec.stdin) return validateSecret(stripFinalNewline(await input.readStdin()), spec.message)
+  if (spec.stdin) return checkHeaderSafe(validateSecret(stripFinalNewline(await input.readStdin()), spec.message), spec)
   const env = ctx.env[spec.envVar]
-  if (env !== undefined && env !== '') return validateSecret(env, `${spec.message} (from ${spec.envVar})`)
+  if (env !== undefined && env !== '') return checkHeaderSafe(validateSecret(env, `${spec.message} (from ${spec.envVar})`), spec)
   if (!input.interactive) {
     throw new NonInteractiveError(`missing ${spec.message}`, { hint: `pipe it to ${spec.flag} or set ${spec.envVar}` })
   }
-  return validateSecret(await ctx.prompter.password(spec.message), spec.message)
+  return checkHeaderSafe(validateSecret(await ctx.prompter.password(spec.message), spec.message), spec)
 }

@@ -233,7 +233,7 @@ export const haut: Provider = {
       if (!companyId) {
         throw new NonInteractiveError('a Haut.ai private token needs its company id', { hint: 'pass --company-id ID (shown next to API Keys in the Haut.ai UI) or set HAUT_COMPANY_ID' })
       }
-      const token = await collectSecret(input, ctx, { stdin: Boolean(o.tokenStdin), envVar: 'HAUT_TOKEN', flag: '--token-stdin', message: 'Haut.ai private token' })
+      const token = await collectSecret(input, ctx, { stdin: Boolean(o.tokenStdin), envVar: 'HAUT_TOKEN', flag: '--token-stdin', message: 'Haut.ai private token', header: true })
       const cred: Credential = { kind: 'token', source: 'memory', secret: { token }, data: { companyId } }
       await checkToken({ accessToken: token }, companyId, ctx, cred)
       return { kind: 'token', secret: { token }, data: { companyId }, summary: `Stored Haut.ai private token ${maskSecret(token)} for company ${companyId}` }

@@ -94,7 +94,7 @@ export const instabase: Provider = {
 
   async login(input: LoginInput, ctx): Promise<LoginResult> {
     const o = input.options
-    const token = await collectSecret(input, ctx, { stdin: Boolean(o.tokenStdin), envVar: 'INSTABASE_API_TOKEN', flag: '--token-stdin', message: 'AI Hub API token' })
+    const token = await collectSecret(input, ctx, { stdin: Boolean(o.tokenStdin), envVar: 'INSTABASE_API_TOKEN', flag: '--token-stdin', message: 'AI Hub API token', header: true })
     const context = str(o.context) ?? str(ctx.env.INSTABASE_CONTEXT)
     const verified = o.verify !== false
     if (verified) await verify(token, context, ctx, 'run `authctl login instabase` with the right token')

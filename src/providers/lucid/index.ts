@@ -95,7 +95,7 @@ async function obtainCode(
 }
 
 async function apiKeyLogin(input: LoginInput, ctx: ProviderContext): Promise<LoginResult> {
-  const key = await collectSecret(input, ctx, { stdin: Boolean(input.options.apiKeyStdin), envVar: 'LUCID_API_KEY', flag: '--api-key-stdin', message: 'Lucid API key' })
+  const key = await collectSecret(input, ctx, { stdin: Boolean(input.options.apiKeyStdin), envVar: 'LUCID_API_KEY', flag: '--api-key-stdin', message: 'Lucid API key', header: true })
   const data: Record<string, unknown> = {}
   if (input.options.verify !== false) {
     const p = await profile(key, ctx, 'check the key, and that it has the User grant (developer portal > API Keys)')

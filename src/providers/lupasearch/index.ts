@@ -213,7 +213,7 @@ export const lupasearch: Provider = {
     if (o.project) defaults.project = String(o.project)
     if (o.apiKeyStdin || (!o.email && !o.passwordStdin && ctx.env.LUPA_API_KEY && !ctx.env.LUPA_EMAIL)) {
       if (o.passwordStdin) throw new UsageError('--api-key-stdin and --password-stdin both read stdin; pick one')
-      const key = await collectSecret(input, ctx, { stdin: Boolean(o.apiKeyStdin), envVar: 'LUPA_API_KEY', flag: '--api-key-stdin', message: 'LupaSearch API key' })
+      const key = await collectSecret(input, ctx, { stdin: Boolean(o.apiKeyStdin), envVar: 'LUPA_API_KEY', flag: '--api-key-stdin', message: 'LupaSearch API key', header: true })
       return {
         kind: 'api-key',
         secret: { apiKey: key },
