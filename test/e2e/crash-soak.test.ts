@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
+import { startLupaSearch, type LupaEmulator } from '../emulators/lupasearch.js'
+import { baseEnv, BIN, runCli } from '../helpers/cli.js'
+
+const LW = 'lw-secret-0123456789'
+let lw: LucidworksEmulator
+let lupa: LupaEmulator
+beforeAll(async () => {
+  lw = await startLucidworks()
+  lupa = await startLupaSearch()
+})
+afterAll(async () => {
+  await lw.close()
+  await lupa.close()
+})
+
+const freshEnv = () =>
+  baseEnv({
+    AUTHCTL_CONFIG_DIR: join(mkdtempSync(join(tmpdir(), 'soak-')), 'authctl'),
+    AUTHCTL_STORE: 'file',
+    AUTHCTL_PASSPHRASE: 'soak',
+    AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+    AUTHCTL_LUPASEARCH_API_URL: lupa.apiUrl,
+  })
+
+const lwLogin = (env: NodeJS.ProcessEnv, profile: string, scopes = ['machinelearning.predict']) =>
+  runCli(['--profile', profile, 'login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', ...scopes.flatMap((s) => ['--scope', s])], { env, input: LW })
+
+describe('crash safety', () => {
+  it('kill -9 at random points of logins never corrupts the config or the secret file, nor loses earlier logins', async () => {
+    const env = freshEnv()
+    expect((await lwLogin(env, 'base')).code).toBe(0)
+    const done = new Set(['base'])
+    for (let i = 0; i < 16; i++) {
+      const profile = `p${i}`
+      const child = spawn(process.execPath, [BIN, '--profile', profile, 'login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], { env, stdio: ['pipe', 'ignore', 'ignore'] })
+      child.stdin.end(LW)
+      const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)))
+      await new Promise((r) => setTimeout(r, 40 + Math.random() * 200))
+      child.kill('SIGKILL')
+      if ((await exited) === 0) done.add(profile)
+      const status = await runCli(['status', '--json'], { env })
+      expect(status.code, status.stderr).toBe(0) // config.json parses
+      const profiles = new Set((JSON.parse(status.stdout).profiles as Array<{ profile: string }>).map((p) => p.profile))
+      for (const p of done) expect(profiles.has(p), `${p} lost after kill ${i}`).toBe(true)
+      const tok = await runCli(['--profile', 'base', 'token', 'lucidworks', '--force-refresh'], { env })
+      expect(tok.code, tok.stderr).toBe(0) // secrets.enc decrypts, the base login is intact
+    }
+  }, 120_000)
+})
+
+describe('soak: 50 processes at once on one config dir', () => {
+  it('mixing token, exec, status, login and logout: no corrupt file, no lost profile, one renewal per expiry per scope', async () => {
+    const env = freshEnv()
+    lw.tokenTtlSeconds = 200 // cached tokens are stale for everyone
+    try {
+      expect((await lwLogin(env, 'default', ['machinelearning.predict', 'machinelearning.model'])).code).toBe(0)
+      for (let i = 0; i < 5; i++) expect((await lwLogin(env, `old${i}`)).code).toBe(0)
+    } finally {
+      lw.tokenTtlSeconds = 3600
+    }
+    const before = lw.tokenRequests()
+    const jobs: Array<Promise<{ kind: string; code: number | null; stdout: string; stderr: string }>> = []
+    const job = (kind: string, argv: string[], input?: string) => jobs.push(runCli(argv, { env, input, timeoutMs: 60_000 }).then((r) => ({ kind, ...r })))
+    for (let i = 0; i < 15; i++) job('predict', ['token', 'lucidworks', '--scope', 'machinelearning.predict'])
+    for (let i = 0; i < 10; i++) job('model', ['token', 'lucidworks', '--scope', 'machinelearning.model'])
+    for (let i = 0; i < 8; i++) job('exec', ['exec', '--provider', 'lucidworks', '--', process.execPath, '-e', 'process.stdout.write(process.env.LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_PREDICT + " " + process.env.LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_MODEL)'])
+    for (let i = 0; i < 7; i++) job('status', ['status', '--json'])
+    for (let i = 0; i < 5; i++) job('login', ['--profile', `new${i}`, 'login', 'lupasearch', '--email', 'dev@example.com', '--password-stdin'], 'lupa-password-123')
+    for (let i = 0; i < 5; i++) job('logout', ['--profile', `old${i}`, 'logout', 'lucidworks'])
+    const results = await Promise.all(jobs)
+    expect(results.length).toBe(50)
+    for (const r of results) expect(r.code, `${r.kind}: ${r.stderr}`).toBe(0)
+    expect(lw.tokenRequests() - before).toBe(2) // one per scope
+    const predict = new Set(results.filter((r) => r.kind === 'predict').map((r) => r.stdout.trim()))
+    const model = new Set(results.filter((r) => r.kind === 'model').map((r) => r.stdout.trim()))
+    expect(predict.size).toBe(1)
+    expect(model.size).toBe(1)
+    for (const r of results.filter((x) => x.kind === 'exec')) expect(r.stdout).toBe(`${[...predict][0]} ${[...model][0]}`)
+    expect(lw.isValid([...predict][0] as string)).toBe(true)
+    expect(lw.isValid([...model][0] as string)).toBe(true)
+    const profiles = (JSON.parse((await runCli(['status', '--json'], { env })).stdout).profiles as Array<{ provider: string; profile: string }>).map((p) => `${p.provider}:${p.profile}`).sort()
+    expect(profiles).toEqual(['lucidworks:default', ...[0, 1, 2, 3, 4].map((i) => `lupasearch:new${i}`)].sort())
+    for (let i = 0; i < 5; i++) expect((await runCli(['--profile', `new${i}`, 'token', 'lupa'], { env })).code).toBe(0)
+  }, 120_000)
+})
