@@ -17,7 +17,7 @@ const common = {
 /** ESM-only libraries bundled into CJS side files, loaded on first use. */
 const sideFiles = { '@inquirer/prompts': './prompts.cjs', chalk: './chalk.cjs' }
 /** CJS packages left in node_modules, loaded on first use. */
-const packages = ['undici', '@napi-rs/keyring']
+const packages = ['undici', '@napi-rs/keyring', 'ioredis']
 
 /**
  * esbuild keeps `await import('x')` for externals, and an ESM import() of CommonJS is both

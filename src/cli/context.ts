@@ -10,6 +10,7 @@ import { TokenCache } from '../core/token-cache.js'
 import type { HttpClient } from '../providers/http.js'
 import type { ProviderContext } from '../providers/types.js'
 import type { SecretStore } from '../store/types.js'
+import type { SharedCache } from '../core/shared-cache.js'
 import type { IO } from './io.js'
 import { createInquirerPrompter, type Prompter } from './prompter.js'
 
@@ -35,6 +36,9 @@ export interface ContextOverrides {
 
 export type StorePreference = 'auto' | StoreBackend
 
+/** Connect and command timeout of the shared cache: a slow Redis must not slow every call much. */
+export const SHARED_CACHE_TIMEOUT_MS = 1500
+
 /**
  * Everything side-effecting, created on first use so that a cached `token` loads neither the
  * HTTP client nor the prompt library nor the keychain binding unless it needs them.
@@ -51,6 +55,7 @@ export class CliContext {
   private prompterImpl?: Prompter
   private tokenService?: TokenService
   private readonly stores = new Map<StoreBackend, Promise<SecretStore>>()
+  private shared?: Promise<SharedCache | undefined>
 
   constructor(
     readonly env: Env,
@@ -98,9 +103,45 @@ export class CliContext {
       providerContext: () => this.providerContext(),
       debug: (l) => this.debug(l),
       warn: (l) => this.warn(l),
+      shared: () => this.sharedCache(),
       ...(this.overrides.cacheOnly ? { cacheOnly: true } : {}),
     })
     return this.tokenService
+  }
+
+  /** AUTHCTL_CACHE, validated (redis:// or rediss://), or undefined. */
+  sharedCacheUrl(): string | undefined {
+    const raw = this.env.AUTHCTL_CACHE
+    if (!raw) return undefined
+    let url: URL
+    try {
+      url = new URL(raw)
+    } catch {
+      throw new UsageError('AUTHCTL_CACHE is not a URL', { hint: 'use redis://[user:password@]host:port[/db] or rediss://…' })
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+      throw new UsageError(`AUTHCTL_CACHE must be a redis:// or rediss:// URL, got ${url.protocol}//…`, { hint: 'use redis://[user:password@]host:port[/db]' })
+    }
+    return raw
+  }
+
+  /**
+   * The fleet-wide token cache, connected on first use (ioredis loads only then). Unreachable:
+   * one warning line, then undefined, so the local cache and lock take over.
+   */
+  sharedCache(): Promise<SharedCache | undefined> {
+    this.shared ??= (async () => {
+      const url = this.sharedCacheUrl()
+      if (!url) return undefined
+      const { connectRedis } = await import('../store/redis.js')
+      try {
+        return await connectRedis(url, SHARED_CACHE_TIMEOUT_MS)
+      } catch (err) {
+        this.warn(`${(err as Error).message}; using the local cache and lock`)
+        return undefined
+      }
+    })()
+    return this.shared
   }
 
   /** AUTHCTL_STORE, validated: where new logins are stored. */
@@ -208,5 +249,6 @@ export class CliContext {
 
   async dispose(): Promise<void> {
     if (this.httpClient) await (await this.httpClient.catch(() => undefined))?.close()
+    if (this.shared) await (await this.shared.catch(() => undefined))?.close()
   }
 }

@@ -18,7 +18,8 @@ export async function runFast(argv: readonly string[]): Promise<number | undefin
     return 0
   }
   const parsed = parse(argv)
-  if (!parsed) return undefined
+  // With a shared cache, Redis is authoritative; the fast path only knows the local cache.
+  if (!parsed || process.env.AUTHCTL_CACHE) return undefined
   const io = createProcessIO()
   const ctx = new CliContext(process.env, io, { cacheOnly: true })
   ctx.globals = { profile: parsed.profile ?? process.env.AUTHCTL_PROFILE ?? 'default', json: parsed.json, verbose: false, color: false }

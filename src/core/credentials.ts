@@ -8,6 +8,8 @@ import type { ConfigStore, StoreBackend } from './config.js'
 import { AuthRequiredError, InvalidGrantError } from './errors.js'
 import { withFileLock } from './lock.js'
 import type { ProfileRef } from './profile.js'
+import { openToken, sealToken, type Sealed } from './seal.js'
+import { SharedCacheError, sharedKeyMaterial, sharedKeys, type SharedCache } from './shared-cache.js'
 import { isFresh, slotId, type TokenCache } from './token-cache.js'
 
 /** Thrown in cache-only mode (the fast path) where a renewal would be needed. */
@@ -18,6 +20,8 @@ export class CacheMissError extends Error {
 }
 
 export interface TokenServiceDeps {
+  /** The fleet-wide cache (AUTHCTL_CACHE), or undefined; failures fall back to local. */
+  shared?: () => Promise<SharedCache | undefined>
   config: ConfigStore
   cache: TokenCache
   /** Directory of the renewal lock files. */
@@ -50,8 +54,71 @@ function profileFlag(profile: string): string {
  * on-disk cache and a cross-process lock per provider/profile/slot (Azure chain + google
  * single-flight, across processes rather than within one).
  */
+/** Lifetime of a shared renewal lock; its holder refreshes it, a dead holder's lapses. */
+export const SHARED_LOCK_TTL_MS = 10_000
+const SHARED_WAIT_MS = 90_000
+
 export class TokenService {
+  private sharedDisabled = false
   constructor(private readonly d: TokenServiceDeps) {}
+
+  /**
+   * The fleet path: Redis is authoritative (a local copy could be a token another machine's
+   * renewal has killed). One runner renews under SET NX PX; the others poll the entry.
+   */
+  private async getShared(shared: SharedCache, provider: Provider, ref: ProfileRef, cred: Credential, slot: string, material: Buffer, opts: GetTokenOptions): Promise<TokenSet> {
+    const sm = sharedKeyMaterial(cred)
+    const keys = sharedKeys(sm, provider.id, slot)
+    const read = async () => {
+      const raw = await shared.get(keys.token)
+      if (!raw) return undefined
+      try {
+        return openToken(JSON.parse(raw) as Sealed, sm, keys.info)
+      } catch {
+        return undefined
+      }
+    }
+    const startedAt = this.d.clock.now()
+    const usable = (t: TokenSet | undefined): t is TokenSet =>
+      t !== undefined && ((t.obtainedAt ?? 0) >= startedAt || (!opts.forceRefresh && isFresh(t, opts.minTtlMs, this.d.clock.now())))
+    const adopt = (t: TokenSet) => {
+      this.d.cache.write(ref, slot, material, t) // the local copy serves the fallback path
+      return t
+    }
+    const first = await read()
+    if (!opts.forceRefresh && first && isFresh(first, opts.minTtlMs, this.d.clock.now())) return adopt(first)
+    const owner = randomBytes(12).toString('hex')
+    const deadline = Date.now() + SHARED_WAIT_MS
+    for (let announced = false; ; ) {
+      if (await shared.tryLock(keys.lock, owner, SHARED_LOCK_TTL_MS)) {
+        const beat = setInterval(() => void shared.extend(keys.lock, owner, SHARED_LOCK_TTL_MS).catch(() => undefined), SHARED_LOCK_TTL_MS / 3)
+        try {
+          const again = await read()
+          if (usable(again)) return adopt(again)
+          const token = await this.renew(provider, ref, cred, slot, material)
+          const ttl = (token.expiresAt ?? this.d.clock.now() + 86_400_000) - this.d.clock.now()
+          if (ttl > 0) {
+            await shared.set(keys.token, JSON.stringify(sealToken(token, sm, keys.info)), ttl).catch((err: unknown) => {
+              this.sharedDisabled = true
+              this.d.warn(`${(err as Error).message}; the new token is cached locally only`)
+            })
+          }
+          return token
+        } finally {
+          clearInterval(beat)
+          await shared.unlock(keys.lock, owner).catch(() => undefined)
+        }
+      }
+      if (!announced) {
+        announced = true
+        this.d.debug(`waiting for another runner's renewal (${shared.display})`)
+      }
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 100))
+      const t = await read()
+      if (usable(t)) return adopt(t)
+      if (Date.now() > deadline) throw new SharedCacheError(`shared cache ${shared.display}: timed out waiting for another runner's renewal`)
+    }
+  }
 
   /** The profile's credential; environment variables win and never touch the store. */
   async resolve(provider: Provider, ref: ProfileRef): Promise<Credential> {
@@ -102,6 +169,16 @@ export class TokenService {
       if (cached && isFresh(cached, opts.minTtlMs, this.d.clock.now())) return cached
     }
     if (this.d.cacheOnly) throw new CacheMissError()
+    const shared = this.sharedDisabled ? undefined : await this.d.shared?.()
+    if (shared) {
+      try {
+        return await this.getShared(shared, provider, ref, cred, slot, material, opts)
+      } catch (err) {
+        if (!(err instanceof SharedCacheError)) throw err
+        this.sharedDisabled = true
+        this.d.warn(`${err.message}; using the local cache and lock`)
+      }
+    }
     const startedAt = this.d.clock.now()
     const lockFile = join(this.d.lockDir, `${ref.provider}-${ref.profile}-${slotId(slot)}.lock`)
     return withFileLock(

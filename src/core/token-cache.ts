@@ -1,9 +1,10 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { readFileSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { TokenSet } from '../providers/types.js'
 import { writeFileAtomic } from './fsutil.js'
 import type { ProfileRef } from './profile.js'
+import { openToken, sealToken } from './seal.js'
 
 /** Renew when less than this is left (google DEFAULT_EAGER_REFRESH_THRESHOLD_MILLIS). */
 export const DEFAULT_MIN_TTL_MS = 5 * 60 * 1000
@@ -48,35 +49,17 @@ export class TokenCache {
   read(ref: ProfileRef, slot: string, keyMaterial: Buffer): TokenSet | undefined {
     const entry = readEntry(this.file(ref, slot))
     if (!entry || entry.slot !== slot) return undefined
-    try {
-      const key = deriveKey(keyMaterial, Buffer.from(entry.salt, 'base64'), info(ref, slot))
-      const d = createDecipheriv('aes-256-gcm', key, Buffer.from(entry.iv, 'base64'))
-      d.setAAD(Buffer.from(info(ref, slot)))
-      d.setAuthTag(Buffer.from(entry.tag, 'base64'))
-      const plain = Buffer.concat([d.update(Buffer.from(entry.ct, 'base64')), d.final()]).toString('utf8')
-      const tok = JSON.parse(plain) as TokenSet
-      return typeof tok.accessToken === 'string' ? tok : undefined
-    } catch {
-      return undefined // another credential's entry, or damaged: a miss, never an error
-    }
+    return openToken(entry, keyMaterial, info(ref, slot))
   }
 
   write(ref: ProfileRef, slot: string, keyMaterial: Buffer, token: TokenSet): void {
-    const salt = randomBytes(16)
-    const iv = randomBytes(12)
-    const c = createCipheriv('aes-256-gcm', deriveKey(keyMaterial, salt, info(ref, slot)), iv)
-    c.setAAD(Buffer.from(info(ref, slot)))
-    const ct = Buffer.concat([c.update(JSON.stringify(token), 'utf8'), c.final()])
     const entry: CacheFile = {
       v: 1,
       slot,
       scopes: [...(token.scopes ?? [])],
       expires_at: token.expiresAt ?? null,
       obtained_at: token.obtainedAt ?? Date.now(),
-      salt: salt.toString('base64'),
-      iv: iv.toString('base64'),
-      tag: c.getAuthTag().toString('base64'),
-      ct: ct.toString('base64'),
+      ...sealToken(token, keyMaterial, info(ref, slot)),
     }
     writeFileAtomic(this.file(ref, slot), JSON.stringify(entry))
   }
@@ -120,10 +103,6 @@ function readEntry(file: string): CacheFile | undefined {
 
 function info(ref: ProfileRef, slot: string): string {
   return `authctl token cache v1\0${ref.provider}\0${ref.profile}\0${slot}`
-}
-
-function deriveKey(material: Buffer, salt: Buffer, inf: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', material, salt, inf, 32))
 }
 
 /** File-name-safe id for a slot (scopes may contain `:` or `/`). */

@@ -31,6 +31,8 @@ export interface Fault {
   bodyBytes?: number
   /** Declare a longer Content-Length than sent, then close (a truncated body). */
   truncate?: boolean
+  /** After `delayMs`, answer normally (a slow but working provider). */
+  passThrough?: boolean
 }
 
 export type Handler = (req: SeenRequest, res: Reply) => void | Promise<void>
@@ -109,8 +111,8 @@ export async function startEmulator(handler: Handler): Promise<Emulator> {
     if (fault) {
       fault.times = (fault.times ?? 1) - 1
       if (fault.times <= 0) faults.splice(faults.indexOf(fault), 1)
-      await applyFault(fault, res)
-      return
+      if (!fault.passThrough) return applyFault(fault, res)
+      await new Promise((r) => setTimeout(r, fault.delayMs ?? 0))
     }
     const reply: Reply = {
       json: (status, body, headers) => {

@@ -9,6 +9,7 @@ import { allProviders } from '../../providers/registry.js'
 import { keychainHint } from '../../store/keychain.js'
 import type { CliContext } from '../context.js'
 import { printJson } from '../output.js'
+import { sharedCacheStatus } from './status.js'
 
 export interface CheckResult {
   name: string
@@ -182,6 +183,14 @@ export async function runDoctor(ctx: CliContext): Promise<void> {
     checks.push(...ep.checks, clockCheck(ep.skewMs, ep.skewFrom))
   }
   checks.push(lockCheck(ctx))
+  const shared = await sharedCacheStatus(ctx)
+  if (shared) {
+    checks.push(
+      shared.reachable
+        ? { name: 'shared cache', status: 'pass', detail: `${shared.url} answers` }
+        : { name: 'shared cache', status: 'warn', detail: `${shared.error}; runners fall back to their local cache and lock`, fix: 'check AUTHCTL_CACHE (host, port, password) and that Redis is up' },
+    )
+  }
   const failed = checks.filter((c) => c.status === 'fail')
   ctx.exitCode = failed[0]?.exit_code ?? (failed.length ? ExitCode.Internal : ExitCode.Ok)
   if (ctx.globals.json) {

@@ -67,9 +67,26 @@ export function collectStatus(ctx: CliContext): StatusEntry[] {
   return entries
 }
 
+/** Whether a shared cache is configured, and whether it answers right now. */
+export async function sharedCacheStatus(ctx: CliContext): Promise<{ url: string; reachable: boolean; error?: string } | null> {
+  const url = ctx.sharedCacheUrl()
+  if (!url) return null
+  const { redactRedisUrl } = await import('../../core/shared-cache.js')
+  const { connectRedis } = await import('../../store/redis.js')
+  try {
+    const c = await connectRedis(url, 1500)
+    await c.close()
+    return { url: redactRedisUrl(url), reachable: true }
+  } catch (err) {
+    return { url: redactRedisUrl(url), reachable: false, error: (err as Error).message }
+  }
+}
+
 export async function runStatus(ctx: CliContext): Promise<void> {
   const entries = collectStatus(ctx)
-  if (ctx.globals.json) return printJson(ctx.io, { profiles: entries })
+  const shared = await sharedCacheStatus(ctx)
+  if (ctx.globals.json) return printJson(ctx.io, { profiles: entries, shared_cache: shared })
+  if (shared) ctx.info(`Shared token cache: ${shared.url} (${shared.reachable ? 'reachable' : `unreachable: ${shared.error}; the local cache is used`})`)
   if (entries.length === 0) {
     ctx.info('No credentials. Run `authctl login <provider>`, or set a provider\'s environment variables.')
     return

@@ -1,0 +1,37 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
+import type { TokenSet } from '../providers/types.js'
+
+/** An AES-256-GCM sealed token; the key is HKDF-SHA256(material, salt, info). */
+export interface Sealed {
+  salt: string
+  iv: string
+  tag: string
+  ct: string
+}
+
+function key(material: Buffer, salt: Buffer, info: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', material, salt, info, 32))
+}
+
+/** Encrypts a token under key material; `info` binds it to its place (AAD too). */
+export function sealToken(token: TokenSet, material: Buffer, info: string): Sealed {
+  const salt = randomBytes(16)
+  const iv = randomBytes(12)
+  const c = createCipheriv('aes-256-gcm', key(material, salt, info), iv)
+  c.setAAD(Buffer.from(info))
+  const ct = Buffer.concat([c.update(JSON.stringify(token), 'utf8'), c.final()])
+  return { salt: salt.toString('base64'), iv: iv.toString('base64'), tag: c.getAuthTag().toString('base64'), ct: ct.toString('base64') }
+}
+
+/** The token, or undefined for another key, another place, or damage (a miss, never an error). */
+export function openToken(s: Sealed, material: Buffer, info: string): TokenSet | undefined {
+  try {
+    const d = createDecipheriv('aes-256-gcm', key(material, Buffer.from(s.salt, 'base64'), info), Buffer.from(s.iv, 'base64'))
+    d.setAAD(Buffer.from(info))
+    d.setAuthTag(Buffer.from(s.tag, 'base64'))
+    const tok = JSON.parse(Buffer.concat([d.update(Buffer.from(s.ct, 'base64')), d.final()]).toString('utf8')) as TokenSet
+    return typeof tok.accessToken === 'string' ? tok : undefined
+  } catch {
+    return undefined
+  }
+}

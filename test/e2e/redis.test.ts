@@ -1,0 +1,154 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
+import { baseEnv, BIN, runCli } from '../helpers/cli.js'
+import { hasRedisServer, startRedis, type RedisServer } from '../helpers/redis.js'
+
+const SECRET = 'lw-secret-0123456789'
+if (!hasRedisServer()) {
+  const msg = '\n*** SKIPPING the shared-cache tests: redis-server not installed (apt-get install redis-server) ***\n'
+  if (process.env.CI) throw new Error(msg)
+  process.stderr.write(msg)
+}
+
+describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Redis', () => {
+  let lw: LucidworksEmulator
+  beforeAll(async () => {
+    lw = await startLucidworks()
+  })
+  afterAll(() => lw.close())
+
+  /** A "machine": its own config dir, the shared Redis, env credentials as in CI. */
+  const machine = (redisUrl: string | undefined, extra: NodeJS.ProcessEnv = {}) =>
+    baseEnv({
+      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-')),
+      AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+      LUCIDWORKS_CLIENT_ID: 'lw-client',
+      LUCIDWORKS_CLIENT_SECRET: SECRET,
+      CI: 'true',
+      ...(redisUrl ? { AUTHCTL_CACHE: redisUrl } : {}),
+      ...extra,
+    })
+
+  it('3 machines x 8 processes with a cold cache: one token request, one token for all 24, still valid; Redis holds no usable token', async () => {
+    const redis = await startRedis()
+    try {
+      const machines = [0, 1, 2].map(() => machine(redis.url))
+      const before = lw.tokenRequests()
+      lw.faults.push({ path: '/v1/token', delayMs: 300, passThrough: true }) // the renewal takes a moment: everyone piles up
+      const runs = await Promise.all(machines.flatMap((env) => Array.from({ length: 8 }, () => runCli(['token', 'lucidworks'], { env }))))
+      for (const r of runs) expect(r.code, r.stderr).toBe(0)
+      expect(lw.tokenRequests() - before).toBe(1)
+      const tokens = new Set(runs.map((r) => r.stdout.trim()))
+      expect(tokens.size).toBe(1)
+      const token = [...tokens][0] as string
+      expect(lw.isValid(token)).toBe(true)
+      const keys = await redis.client.keys('*')
+      expect(keys.length).toBeGreaterThan(0)
+      for (const k of keys) {
+        expect(k).toMatch(/^authctl:v1:(token|lock):[0-9a-f]{32}$/)
+        expect(await redis.client.get(k)).not.toContain(token.slice(20, 60))
+        const ttl = await redis.client.pttl(k)
+        expect(ttl).toBeGreaterThan(0)
+        expect(ttl).toBeLessThanOrEqual(3600_000)
+      }
+      // status and doctor say the shared cache is in use
+      const st = JSON.parse((await runCli(['status', '--json'], { env: machines[0]! })).stdout)
+      expect(st.shared_cache).toEqual({ url: redis.url, reachable: true })
+      const doc = JSON.parse((await runCli(['doctor', '--json'], { env: { ...machines[0]!, AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'x' } })).stdout)
+      expect(doc.checks.find((c: { name: string }) => c.name === 'shared cache')?.status).toBe('pass')
+    } finally {
+      await redis.stop()
+    }
+  })
+
+  it('different credentials never share entries', async () => {
+    const redis = await startRedis()
+    lw.clients.set('other-client', 'other-secret-0123')
+    try {
+      const a = await runCli(['token', 'lucidworks'], { env: machine(redis.url) })
+      const b = await runCli(['token', 'lucidworks'], { env: machine(redis.url, { LUCIDWORKS_CLIENT_ID: 'other-client', LUCIDWORKS_CLIENT_SECRET: 'other-secret-0123' }) })
+      expect(a.code).toBe(0)
+      expect(b.code).toBe(0)
+      expect(a.stdout).not.toBe(b.stdout)
+      expect((await redis.client.keys('authctl:v1:token:*')).length).toBe(2)
+    } finally {
+      lw.clients.delete('other-client')
+      await redis.stop()
+    }
+  })
+
+  it('Redis killed in the middle: runners warn once, fall back to the local cache and lock, and succeed', async () => {
+    const redis = await startRedis()
+    const machines = [0, 1, 2].map(() => machine(redis.url))
+    lw.faults.push({ path: '/v1/token', delayMs: 800, passThrough: true })
+    const pending = Promise.all(machines.flatMap((env) => Array.from({ length: 4 }, () => runCli(['token', 'lucidworks', '--force-refresh'], { env }))))
+    await new Promise((r) => setTimeout(r, 400))
+    redis.kill('SIGKILL')
+    const runs = await pending
+    await redis.stop()
+    for (const r of runs) {
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('warning:')).length).toBeLessThanOrEqual(1)
+      expect(r.ms).toBeLessThan(15_000)
+    }
+    expect(runs.some((r) => /warning: shared cache .* using the local cache and lock/.test(r.stderr))).toBe(true)
+  })
+
+  it('a lock holder killed with kill -9: the lock expires and the next runner renews', async () => {
+    const redis = await startRedis()
+    try {
+      lw.faults.push({ path: '/v1/token', delayMs: 30_000 })
+      const holder = spawn(process.execPath, [BIN, 'token', 'lucidworks'], { env: machine(redis.url), stdio: 'ignore' })
+      const until = Date.now() + 10_000
+      while (((await redis.client.keys('authctl:v1:lock:*')).length === 0 || lw.faults.length > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
+      expect(lw.faults.length).toBe(0) // the holder's renewal request is in flight
+      expect((await redis.client.keys('authctl:v1:lock:*')).length).toBe(1)
+      holder.kill('SIGKILL')
+      await new Promise((r) => holder.on('exit', r))
+      const before = lw.tokenRequests()
+      const r = await runCli(['token', 'lucidworks'], { env: machine(redis.url) as NodeJS.ProcessEnv, timeoutMs: 30_000 })
+      expect(r.code, r.stderr).toBe(0)
+      expect(lw.tokenRequests() - before).toBe(1)
+      expect(lw.isValid(r.stdout.trim())).toBe(true)
+      expect(r.ms).toBeLessThan(12_000) // at most the lock TTL (10 s) of waiting
+    } finally {
+      await redis.stop()
+    }
+  }, 40_000)
+
+  it('a wrong Redis password: a clear warning (no password in it), then the local path', async () => {
+    const redis = await startRedis({ password: 'right-redis-pass' })
+    try {
+      const url = `redis://:wrong-redis-pass@127.0.0.1:${redis.port}/0`
+      const r = await runCli(['token', 'lucidworks', '--force-refresh'], { env: machine(url) })
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stderr).toMatch(/^warning: shared cache redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0: connect failed \(.*\); using the local cache and lock\n$/)
+      expect(r.stderr).not.toContain('wrong-redis-pass')
+      expect(lw.isValid(r.stdout.trim())).toBe(true)
+    } finally {
+      await redis.stop()
+    }
+  })
+
+  it('unreachable Redis never hangs; without AUTHCTL_CACHE no Redis code is loaded', async () => {
+    const r = await runCli(['token', 'lucidworks', '--force-refresh'], { env: machine('redis://127.0.0.1:9/0') })
+    expect(r.code).toBe(0)
+    expect(r.ms).toBeLessThan(5000)
+    expect(r.stderr).toContain('using the local cache and lock')
+    const env = machine(undefined)
+    const out = join(env.AUTHCTL_CONFIG_DIR as string, 'modules.json')
+    const preload = join(__dirname, '..', 'fixtures', 'record-modules.cjs')
+    await runCli(['token', 'lucidworks', '--force-refresh'], { env: { ...env, NODE_OPTIONS: `--require ${preload}`, AUTHCTL_TEST_MODULES_OUT: out } })
+    const loaded: string[] = JSON.parse(readFileSync(out, 'utf8'))
+    expect(loaded.some((m) => m.includes('undici'))).toBe(true)
+    expect(loaded.filter((m) => m.includes('ioredis'))).toEqual([])
+  })
+
+  it('AUTHCTL_CACHE that is not a redis URL is exit 2', async () => {
+    expect((await runCli(['token', 'lucidworks'], { env: machine('http://127.0.0.1:6379') })).code).toBe(2)
+  })
+})
