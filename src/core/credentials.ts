@@ -8,7 +8,7 @@ import type { ConfigStore, StoreBackend } from './config.js'
 import { AuthRequiredError, InvalidGrantError } from './errors.js'
 import { withFileLock } from './lock.js'
 import type { ProfileRef } from './profile.js'
-import { openToken, sealToken, type Sealed } from './seal.js'
+import { openJson, openToken, sealJson, sealToken, type Sealed } from './seal.js'
 import { SharedCacheError, sharedKeyMaterial, sharedKeys, type SharedCache } from './shared-cache.js'
 import { isFresh, slotId, type TokenCache } from './token-cache.js'
 
@@ -69,11 +69,17 @@ export class TokenService {
   private async getShared(shared: SharedCache, provider: Provider, ref: ProfileRef, cred: Credential, slot: string, material: Buffer, opts: GetTokenOptions): Promise<TokenSet> {
     const sm = sharedKeyMaterial(cred)
     const keys = sharedKeys(sm, provider.id, slot)
+    // An entry is the sealed token and, after a rotation, the sealed new grant (Lucid), so that
+    // machines sharing one grant keep following it instead of holding a dead refresh token.
+    let grant: Record<string, string> | undefined
     const read = async () => {
       const raw = await shared.get(keys.token)
       if (!raw) return undefined
       try {
-        return openToken(JSON.parse(raw) as Sealed, sm, keys.info)
+        const entry = JSON.parse(raw) as { t: Sealed; g?: Sealed }
+        const g = entry.g ? (openJson(entry.g, sm, `${keys.info}\0grant`) as Record<string, string> | undefined) : undefined
+        grant = g && typeof g === 'object' ? g : undefined
+        return openToken(entry.t, sm, keys.info)
       } catch {
         return undefined
       }
@@ -81,8 +87,16 @@ export class TokenService {
     const startedAt = this.d.clock.now()
     const usable = (t: TokenSet | undefined): t is TokenSet =>
       t !== undefined && ((t.obtainedAt ?? 0) >= startedAt || (!opts.forceRefresh && isFresh(t, opts.minTtlMs, this.d.clock.now())))
-    const adopt = (t: TokenSet) => {
+    let current = cred
+    const followGrant = async () => {
+      if (grant && current.source !== 'environment' && Object.entries(grant).some(([k, v]) => current.secret[k] !== v)) {
+        this.d.debug(`adopted the grant another runner rotated (${provider.id}/${ref.profile})`)
+        current = { ...current, secret: await this.storeSecret(ref, current.source, { ...current.secret, ...grant }) }
+      }
+    }
+    const adopt = async (t: TokenSet) => {
       this.d.cache.write(ref, slot, material, t) // the local copy serves the fallback path
+      await followGrant()
       return t
     }
     const first = await read()
@@ -95,10 +109,12 @@ export class TokenService {
         try {
           const again = await read()
           if (usable(again)) return adopt(again)
-          const token = await this.renew(provider, ref, cred, slot, material)
+          await followGrant() // renew with the newest grant, not a rotated-away one
+          const { token, rotated } = await this.renew(provider, ref, current, slot, material)
           const ttl = (token.expiresAt ?? this.d.clock.now() + 86_400_000) - this.d.clock.now()
           if (ttl > 0) {
-            await shared.set(keys.token, JSON.stringify(sealToken(token, sm, keys.info)), ttl).catch((err: unknown) => {
+            const entry = { t: sealToken(token, sm, keys.info), ...(rotated ? { g: sealJson(rotated, sm, `${keys.info}\0grant`) } : {}) }
+            await shared.set(keys.token, JSON.stringify(entry), ttl).catch((err: unknown) => {
               this.sharedDisabled = true
               this.d.warn(`${(err as Error).message}; the new token is cached locally only`)
             })
@@ -191,14 +207,14 @@ export class TokenService {
           this.d.debug(`adopted a token renewed by another process (${provider.id}/${ref.profile}/${slot})`)
           return cached
         }
-        return this.renew(provider, ref, cred, slot, material)
+        return (await this.renew(provider, ref, cred, slot, material)).token
       },
       { onWait: (h) => this.d.debug(`waiting for renewal lock held by pid ${h?.pid ?? '?'}`) },
     )
   }
 
   /** One renewal, inside the lock. A refused refresh grant is checked against the store first. */
-  private async renew(provider: Provider, ref: ProfileRef, cred: Credential, slot: string, material: Buffer): Promise<TokenSet> {
+  private async renew(provider: Provider, ref: ProfileRef, cred: Credential, slot: string, material: Buffer): Promise<{ token: TokenSet; rotated?: Record<string, string> }> {
     let used = cred
     let issued
     try {
@@ -210,7 +226,7 @@ export class TokenService {
       if (JSON.stringify(latest.secret) === JSON.stringify(cred.secret)) throw err
       this.d.debug(`the stored grant changed while we held an older one; retrying with the newer (${provider.id}/${ref.profile})`)
       const cached = this.d.cache.read(ref, slot, cacheKeyMaterial(latest))
-      if (cached && isFresh(cached, 0, this.d.clock.now())) return cached
+      if (cached && isFresh(cached, 0, this.d.clock.now())) return { token: cached }
       used = latest
       issued = await provider.issue(used, slot, this.d.providerContext())
     }
@@ -220,7 +236,7 @@ export class TokenService {
     }
     const stamped = { ...issued.token, obtainedAt: issued.token.obtainedAt ?? this.d.clock.now() }
     this.d.cache.write(ref, slot, used === cred ? material : cacheKeyMaterial(used), stamped)
-    return stamped
+    return issued.secretUpdate ? { token: stamped, rotated: issued.secretUpdate } : { token: stamped }
   }
 
   /**

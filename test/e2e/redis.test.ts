@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startLucid } from '../emulators/lucid.js'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { baseEnv, BIN, runCli } from '../helpers/cli.js'
 import { hasRedisServer, startRedis, type RedisServer } from '../helpers/redis.js'
@@ -146,6 +147,36 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
     const loaded: string[] = JSON.parse(readFileSync(out, 'utf8'))
     expect(loaded.some((m) => m.includes('undici'))).toBe(true)
     expect(loaded.filter((m) => m.includes('ioredis'))).toEqual([])
+  })
+
+  it('a Lucid grant shared by two machines: the rotated refresh token follows through Redis', async () => {
+    const redis = await startRedis()
+    const lucid = await startLucid()
+    try {
+      const a = baseEnv({ AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-a-')), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'fleet', AUTHCTL_LUCID_API_URL: lucid.apiUrl, AUTHCTL_LUCID_AUTHORIZE_URL: lucid.authorizeUrl, AUTHCTL_CACHE: redis.url })
+      const url = new URL(lucid.authorizeUrl)
+      url.search = new URLSearchParams({ client_id: 'lucid-client', redirect_uri: 'https://lucid.app/oauth2/clients/lucid-client/redirect', response_type: 'code', scope: 'user.profile offline_access', state: 's' }).toString()
+      const code = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location') as string).searchParams.get('code')
+      lucid.tokenTtlSeconds = 100
+      expect((await runCli(['login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--manual'], { env: a, input: `lucid-secret-0123456789\n${code}\n` })).code).toBe(0)
+      lucid.tokenTtlSeconds = 3600
+      // machine B holds a copy of the same login (same grant)
+      const b = { ...a, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-b-')) }
+      cpSync(a.AUTHCTL_CONFIG_DIR as string, b.AUTHCTL_CONFIG_DIR as string, { recursive: true })
+      const ta = await runCli(['token', 'lucid'], { env: a }) // A refreshes: r1 → r2
+      expect(ta.code, ta.stderr).toBe(0)
+      const tb = await runCli(['token', 'lucid'], { env: b }) // B adopts A's token and r2
+      expect(tb.stdout).toBe(ta.stdout)
+      const fb = await runCli(['token', 'lucid', '--force-refresh'], { env: b }) // B refreshes with r2 → r3
+      expect(fb.code, fb.stderr).toBe(0)
+      const fa = await runCli(['token', 'lucid', '--force-refresh'], { env: a }) // A follows r3 from Redis
+      expect(fa.code, fa.stderr).toBe(0)
+      expect(lucid.isValid(fa.stdout.trim())).toBe(true)
+      expect(lucid.refreshRequests()).toBe(3)
+    } finally {
+      await lucid.close()
+      await redis.stop()
+    }
   })
 
   it('AUTHCTL_CACHE that is not a redis URL is exit 2', async () => {
