@@ -1,6 +1,5 @@
 // `npm run demo`: the whole flow against the bundled emulators, in a throwaway config dir.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startHaut } from '../test/emulators/haut.js'
@@ -9,6 +8,7 @@ import { startLucid } from '../test/emulators/lucid.js'
 import { startLucidworks } from '../test/emulators/lucidworks.js'
 import { startLupaSearch } from '../test/emulators/lupasearch.js'
 import { baseEnv, runCli } from '../test/helpers/cli.js'
+import { freePort } from '../test/helpers/net.js'
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s)
 
@@ -19,15 +19,6 @@ function browserScript(dir: string): string {
   return file
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'authctl-demo-'))

@@ -23,15 +23,3 @@ export function redactUrl(raw: string): string {
     return '<invalid url>'
   }
 }
-
-/**
- * Replaces every occurrence of the given secrets in `text` with `***`. Used as a last line of
- * defence on error messages that quote provider bodies.
- */
-export function scrubSecrets(text: string, secrets: Iterable<string | undefined>): string {
-  let out = text
-  for (const s of secrets) {
-    if (s && s.length >= 4) out = out.split(s).join('***')
-  }
-  return out
-}

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process'
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucid, type LucidEmulator } from '../emulators/lucid.js'
 import { baseEnv, BIN, runCli } from '../helpers/cli.js'
+import { freePort } from '../helpers/net.js'
 
 const SECRET = 'lucid-secret-0123456789'
 let lucid: LucidEmulator
@@ -14,15 +14,6 @@ beforeAll(async () => {
 })
 afterAll(() => lucid.close())
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 const env = (extra: NodeJS.ProcessEnv = {}) =>
   baseEnv({

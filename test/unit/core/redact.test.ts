@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { maskSecret, redactUrl, scrubSecrets } from '../../../src/core/redact.js'
+import { maskSecret, redactUrl } from '../../../src/core/redact.js'
 import { validateProfileName } from '../../../src/core/profile.js'
 
 describe('maskSecret', () => {
@@ -19,11 +19,6 @@ describe('redactUrl', () => {
   })
 })
 
-describe('scrubSecrets', () => {
-  it('replaces every occurrence', () => {
-    expect(scrubSecrets('a tok1234 b tok1234', ['tok1234'])).toBe('a *** b ***')
-  })
-})
 
 describe('validateProfileName', () => {
   it.each(['default', 'ci-prod', 'a.b_c', 'X1'])('accepts %s', (n) => expect(validateProfileName(n)).toBe(n))
