@@ -25,7 +25,8 @@ export async function runFast(argv: readonly string[]): Promise<number | undefin
   ctx.globals = { profile: parsed.profile ?? process.env.AUTHCTL_PROFILE ?? 'default', json: parsed.json, verbose: false, color: false }
   try {
     if (parsed.command === 'token') {
-      const format = (parsed.json && parsed.format === undefined ? 'json' : (parsed.format ?? 'raw')) as TokenFormat
+      // Same rule as the full CLI: --json turns the default (raw) format into json.
+      const format = (parsed.json && (parsed.format ?? 'raw') === 'raw' ? 'json' : (parsed.format ?? 'raw')) as TokenFormat
       if (!['raw', 'json', 'header', 'env'].includes(format)) return undefined
       await runToken({ provider: parsed.provider as string, scope: parsed.scope[0], format, minTtl: parsed.minTtl, forceRefresh: false, apiKey: parsed.apiKey }, ctx)
     } else {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
-import { baseEnv, BIN, runCli } from '../helpers/cli.js'
+import { baseEnv, BIN, runCli, runNode as runCliWith } from '../helpers/cli.js'
 
 const SECRET = 'lw-secret-0123456789'
 let lw: LucidworksEmulator
@@ -134,6 +134,28 @@ describe('the built CLI against the Lucidworks emulator', () => {
     // …and a renewal does load undici (so the check above can fail)
     await runCli(['token', 'lucidworks', '--force-refresh'], { env: { ...env, NODE_OPTIONS: `--require ${preload}`, AUTHCTL_TEST_MODULES_OUT: out } })
     expect((JSON.parse(readFileSync(out, 'utf8')) as string[]).some((m) => m.includes('undici'))).toBe(true)
+  })
+
+  it('the start-up fast path prints exactly what the full CLI prints', async () => {
+    const env = await loggedIn({ LUCIDWORKS_APPLICATION_ID: 'app' })
+    const full = (argv: string[]) =>
+      runCliWith(['-e', `require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'authctl.cjs'))}).main(${JSON.stringify(argv)})`], env)
+    const cases = [
+      ['--version'],
+      ['token', 'lucidworks'],
+      ['token', 'lucidworks', '--json'],
+      ['--json', 'token', 'lucidworks', '--format', 'raw'],
+      ['token', 'lucidworks', '--format', 'header', '--scope', 'machinelearning.model'],
+      ['token', 'lucidworks', '--format', 'env'],
+      ['--profile', 'default', 'token', 'lucidworks', '--min-ttl', '60'],
+      ['exec', '--', process.execPath, '-e', 'process.stdout.write(String(process.env.LUCIDWORKS_ACCESS_TOKEN))'],
+      ['exec', '--mask', '--scope', 'machinelearning.model', '--', process.execPath, '-e', 'console.log(process.env.LUCIDWORKS_ACCESS_TOKEN)'],
+    ]
+    for (const argv of cases) {
+      const fast = await runCli(argv, { env })
+      const slow = await full(argv)
+      expect({ code: fast.code, out: fast.stdout, err: fast.stderr }, argv.join(' ')).toEqual({ code: slow.code, out: slow.stdout, err: slow.stderr })
+    }
   })
 
   it('transient failures are retried: two 503s then a token', async () => {

@@ -45,9 +45,18 @@ export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 /** Spawns the built CLI (never spawnSync: the emulators live in this process). */
 export function runCli(args: readonly string[], opts: CliRun): Promise<CliResult> {
+  return spawnNode([BIN, ...args], opts)
+}
+
+/** `node ARGS…` with the given environment (e.g. the full CLI without the fast path). */
+export function runNode(nodeArgs: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return spawnNode(nodeArgs, { env })
+}
+
+function spawnNode(nodeArgs: readonly string[], opts: CliRun): Promise<CliResult> {
   const t0 = Date.now()
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: opts.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [...nodeArgs], { env: opts.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
