@@ -107,7 +107,19 @@ export async function runKeysRevoke(opts: KeysOptions, ctx: CliContext): Promise
 }
 
 export function registerKeys(parent: Command, ctx: CliContext): Command {
-  const keys = parent.command('keys').description('long-lived API keys, where the provider has an API for them (LupaSearch, Haut.ai)')
+  const keys = parent
+    .command('keys')
+    .description('long-lived API keys, where the provider has an API for them (LupaSearch, Haut.ai)')
+    .addHelpText(
+      'after',
+      `
+Lucidworks, Instabase AI Hub and Lucid manage keys in their UIs only (exit 7 says where).
+
+Examples:
+  authctl keys create haut --name ci --expires 30d
+  authctl keys list lupa --project shop --json
+  authctl keys revoke haut 42 --yes`,
+    )
   keys
     .command('create')
     .description('create a key; prints its secret once on stdout (--json: the whole object)')
