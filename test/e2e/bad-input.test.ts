@@ -1,10 +1,11 @@
-import { readdirSync, readFileSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startInstabase, type InstabaseEmulator } from '../emulators/instabase.js'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { baseEnv, runCli } from '../helpers/cli.js'
+import { snapshotDir as snapshot } from '../helpers/fs.js'
 
 let lw: LucidworksEmulator
 let ib: InstabaseEmulator
@@ -26,17 +27,6 @@ const freshEnv = () =>
     AUTHCTL_INSTABASE_API_URL: ib.apiUrl,
   })
 
-function snapshot(dir: string): Record<string, string> {
-  try {
-    return Object.fromEntries(
-      readdirSync(dir, { recursive: true, withFileTypes: true })
-        .filter((d) => d.isFile() && !d.parentPath.includes('locks'))
-        .map((d) => [join(d.parentPath, d.name), readFileSync(join(d.parentPath, d.name), 'base64')]),
-    )
-  } catch {
-    return {}
-  }
-}
 
 describe('bad input: documented exit code, one-line error, nothing written or lost', () => {
   let env: NodeJS.ProcessEnv

@@ -1,20 +1,12 @@
-import { readdirSync, readFileSync, mkdtempSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Emulator, Fault } from '../emulators/_server.js'
 import { baseEnv, runCli } from '../helpers/cli.js'
 import { PROVIDER_CASES, type ProviderCase } from '../helpers/providers.js'
+import { snapshotDir as snapshot } from '../helpers/fs.js'
 
-/** Every file under the config dir except locks: the stored credentials and cached tokens. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const d of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    const p = join(d.parentPath, d.name)
-    if (d.isFile() && !relative(dir, p).startsWith('locks')) out[relative(dir, p)] = readFileSync(p, 'base64')
-  }
-  return out
-}
 
 interface FaultCase {
   name: string

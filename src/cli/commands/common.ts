@@ -1,3 +1,4 @@
+import type { Command } from 'commander'
 import { UsageError } from '../../core/errors.js'
 import type { ProfileRef } from '../../core/profile.js'
 import { DEFAULT_MIN_TTL_MS } from '../../core/token-cache.js'
@@ -32,4 +33,19 @@ export function collect(value: string, previous: string[] | undefined): string[]
 
 export function profileSuffix(profile: string): string {
   return profile === 'default' ? '' : ` --profile ${profile}`
+}
+
+/** The options given on the command line (camelCase keys), leaving out defaults. */
+export function givenFlags(self: Command): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const opt of self.options) {
+    const key = opt.attributeName()
+    if (self.getOptionValueSource(key) === 'cli') out[key] = self.getOptionValue(key)
+  }
+  return out
+}
+
+/** `storePassword` → `store-password`, for naming a flag back to the user. */
+export function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 }

@@ -3,7 +3,7 @@ import { CancelledError, NonInteractiveError, UnsupportedOperationError, UsageEr
 import type { ApiKey, KeyManager, Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
 import { formatTable, printJson, relativeTime } from '../output.js'
-import { collect, minTtlMs, target, type Target } from './common.js'
+import { collect, givenFlags, kebab, minTtlMs, target, type Target } from './common.js'
 
 /**
  * The one choke point for key management (STYLE rule 4): providers without a key API fail
@@ -25,16 +25,7 @@ export interface KeysOptions {
 
 type Op = 'create' | 'list' | 'revoke'
 
-function givenFlags(self: Command): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const opt of self.options) {
-    const key = opt.attributeName()
-    if (self.getOptionValueSource(key) === 'cli') out[key] = self.getOptionValue(key)
-  }
-  return out
-}
 
-const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 
 /** Manager, credential and a usable token for a key operation; flags the provider does not take are exit 2. */
 async function prepare(ctx: CliContext, opts: KeysOptions, op: Op) {

@@ -6,7 +6,7 @@ import { allProviders, getProvider } from '../../providers/registry.js'
 import type { Credential, LoginFlag, Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
 import { printJson } from '../output.js'
-import { collect, target } from './common.js'
+import { collect, givenFlags, kebab, target } from './common.js'
 
 export interface LoginOptions {
   provider?: string
@@ -49,14 +49,7 @@ Examples:
   LUCIDWORKS_CLIENT_ID=… LUCIDWORKS_CLIENT_SECRET=… authctl login lucidworks --scope machinelearning.model
   authctl --profile staging login lucidworks`,
   )
-  cmd.action(async (provider: string | undefined, _opts: unknown, self: Command) => {
-    const flags: Record<string, unknown> = {}
-    for (const opt of self.options) {
-      const key = opt.attributeName()
-      if (self.getOptionValueSource(key) === 'cli') flags[key] = self.getOptionValue(key)
-    }
-    await runF({ provider, flags }, ctx)
-  })
+  cmd.action(async (provider: string | undefined, _opts: unknown, self: Command) => runF({ provider, flags: givenFlags(self) }, ctx))
   return cmd
 }
 
@@ -81,7 +74,6 @@ function checkFlagsApply(provider: Provider, flags: Record<string, unknown>): vo
 }
 
 const camel = (flag: string) => flag.replace(/^--(no-)?/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
-const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 
 export async function runLogin(opts: LoginOptions, ctx: CliContext): Promise<void> {
   const provider = opts.provider ? getProvider(opts.provider) : await chooseProvider(ctx)
