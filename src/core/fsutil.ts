@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { UsageError } from './errors.js'
 
 /** Creates `dir` (and parents) with mode 0700; tightens an existing one that is too open. */
@@ -37,6 +37,33 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   } catch (err) {
     rmSync(tmp, { force: true })
     throw fsError(err, file)
+  }
+  sweepOrphans(file)
+}
+
+/** Temp files of `file` left by processes that died mid-write (kill -9): removed, best effort. */
+function sweepOrphans(file: string): void {
+  const prefix = `${basename(file)}.`
+  let names: string[]
+  try {
+    names = readdirSync(dirname(file))
+  } catch {
+    return
+  }
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name) : null
+    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue
+    rmSync(join(dirname(file), name), { force: true })
+  }
+}
+
+/** True when a process with this pid exists (EPERM: it exists but is not ours). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

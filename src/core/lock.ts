@@ -3,7 +3,7 @@ import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSy
 import { hostname } from 'node:os'
 import { dirname } from 'node:path'
 import { AuthctlError } from './errors.js'
-import { ensurePrivateDir, fsError } from './fsutil.js'
+import { ensurePrivateDir, fsError, pidAlive } from './fsutil.js'
 
 export interface LockOptions {
   /** A lock whose holder is gone, or not refreshed for this long, is taken over. */
@@ -32,14 +32,6 @@ function readHolder(path: string): LockHolder | undefined {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /** True when the lock at `path` was left by a dead process or has not been refreshed in `staleMs`. */
 export function isStale(path: string, staleMs: number, now = Date.now()): boolean {
@@ -50,7 +42,7 @@ export function isStale(path: string, staleMs: number, now = Date.now()): boolea
     return false
   }
   const holder = readHolder(path)
-  if (holder && holder.host === hostname() && !processAlive(holder.pid)) return true
+  if (holder && holder.host === hostname() && !pidAlive(holder.pid)) return true
   return now - mtimeMs > staleMs
 }
 

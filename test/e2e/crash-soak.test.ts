@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -51,6 +51,10 @@ describe('crash safety', () => {
       const tok = await runCli(['--profile', 'base', 'token', 'lucidworks', '--force-refresh'], { env })
       expect(tok.code, tok.stderr).toBe(0) // secrets.enc decrypts, the base login is intact
     }
+    // A last complete login sweeps temp files the killed writers left behind.
+    expect((await lwLogin(env, 'final')).code).toBe(0)
+    const dir = env.AUTHCTL_CONFIG_DIR as string
+    expect(readdirSync(dir, { recursive: true }).filter((n) => String(n).endsWith('.tmp') && !String(n).startsWith('cache'))).toEqual([])
   }, 120_000)
 })
 

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -27,6 +28,17 @@ describe('ConfigStore', () => {
     expect(statSync(c.file).mode & 0o777).toBe(0o600)
     expect(await c.remove({ provider: 'lucidworks', profile: 'a' })).toBe(true)
     expect(await c.remove({ provider: 'lucidworks', profile: 'a' })).toBe(false)
+  })
+
+  it('sweeps temp files left by a writer that died mid-write, and keeps live ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'))
+    const c = new ConfigStore(dir)
+    const dead = spawn(process.execPath, ['-e', '0'])
+    await new Promise((r) => dead.on('exit', r))
+    writeFileSync(join(dir, `config.json.${dead.pid}.0a1b2c3d.tmp`), '{"half":')
+    writeFileSync(join(dir, `config.json.${process.ppid}.0a1b2c3d.tmp`), 'a live writer')
+    await c.put(rec('a'))
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([`config.json.${process.ppid}.0a1b2c3d.tmp`])
   })
 
   it('keeps every profile under concurrent updates', async () => {
