@@ -151,20 +151,26 @@ export class CliContext {
     throw new UsageError(`AUTHCTL_STORE=${JSON.stringify(v)} is not one of auto, keychain, file, memory`)
   }
 
-  /** The store new logins go to: `auto` means the keychain if it answers, else exit 6 with the fix. */
+  /**
+   * The store new logins go to, checked (it answers and is unlocked) before anything the user
+   * would have to type again. `auto` means the keychain if it answers, else exit 6 with the fix.
+   */
   async storeForNewLogin(): Promise<SecretStore> {
     const pref = this.storePreference()
-    if (pref !== 'auto') return this.openStore(pref)
-    const kc = await this.openStore('keychain')
+    const store = await this.openStore(pref === 'auto' ? 'keychain' : pref)
+    if (pref !== 'auto') {
+      await store.check()
+      return store
+    }
     try {
-      await kc.check()
+      await store.check()
     } catch (err) {
       throw new SecretStoreError(`no OS keychain answered: ${(err as Error).message.replace(/^the OS keychain /, '')}`, {
         hint: 'set AUTHCTL_STORE=file (and AUTHCTL_PASSPHRASE) to keep secrets in an encrypted file instead',
         cause: err,
       })
     }
-    return kc
+    return store
   }
 
   openStore(backend: StoreBackend): Promise<SecretStore> {

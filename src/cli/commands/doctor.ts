@@ -41,7 +41,8 @@ Examples:
     .action(async () => runDoctor(ctx))
 }
 
-function configDirCheck(ctx: CliContext): CheckResult {
+/** `configError`: why the profile index cannot be read, if it cannot (loaded once by the caller). */
+function configDirCheck(ctx: CliContext, configError: Error | undefined): CheckResult {
   const dir = ctx.configDir()
   let st
   try {
@@ -60,10 +61,8 @@ function configDirCheck(ctx: CliContext): CheckResult {
   if (open.length) {
     return { name: 'config dir', status: 'fail', detail: `${open.length} path(s) readable by group or others, e.g. ${open[0]}`, fix: `chmod -R go= ${dir}`, exit_code: ExitCode.Usage }
   }
-  try {
-    ctx.config().load()
-  } catch (err) {
-    return { name: 'config dir', status: 'fail', detail: (err as Error).message, fix: (err as AuthctlError).hint ?? 'fix the file', exit_code: ExitCode.Usage }
+  if (configError) {
+    return { name: 'config dir', status: 'fail', detail: configError.message, fix: (configError as AuthctlError).hint ?? 'fix the file', exit_code: ExitCode.Usage }
   }
   return { name: 'config dir', status: 'pass', detail: `${dir}: 0700, files 0600, config readable` }
 }
@@ -170,14 +169,15 @@ function lockCheck(ctx: CliContext): CheckResult {
 }
 
 export async function runDoctor(ctx: CliContext): Promise<void> {
-  const checks: CheckResult[] = [configDirCheck(ctx)]
-  let configReadable = true
+  let configError: Error | undefined
   try {
     ctx.config().load()
-  } catch {
-    configReadable = false // reported by the config dir check; the others need the profile index
+  } catch (err) {
+    configError = err as Error
   }
-  if (configReadable) {
+  const checks: CheckResult[] = [configDirCheck(ctx, configError)]
+  // The other checks need the profile index; a corrupt one is reported by the config dir check.
+  if (!configError) {
     checks.push(...(await storeChecks(ctx)))
     const ep = await endpointChecks(ctx)
     checks.push(...ep.checks, clockCheck(ep.skewMs, ep.skewFrom))

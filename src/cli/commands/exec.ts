@@ -85,12 +85,8 @@ export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void>
   ctx.exitCode = result.code
 }
 
-/** The same error, its message prefixed with the provider that failed (nothing has run yet). */
+/** Prefixes our error's message with the provider that failed (nothing has run yet). */
 function namedFailure(provider: Provider, err: unknown): unknown {
-  if (!(err instanceof AuthctlError) || err.message.includes(provider.displayName)) return err
-  const named = Object.create(Object.getPrototypeOf(err) as object) as AuthctlError
-  Object.assign(named, err)
-  Object.defineProperty(named, 'message', { value: `${provider.displayName}: ${err.message}`, enumerable: false, writable: true })
-  Object.defineProperty(named, 'stack', { value: err.stack, enumerable: false, writable: true })
-  return named
+  if (err instanceof AuthctlError && !err.message.includes(provider.displayName)) err.message = `${provider.displayName}: ${err.message}`
+  return err
 }

@@ -85,9 +85,8 @@ export async function runLogin(opts: LoginOptions, ctx: CliContext): Promise<voi
     const ok = await ctx.prompter().confirm(`Replace the existing ${provider.displayName} login of profile ${ref.profile}?`, { default: false })
     if (!ok) throw new CancelledError('login cancelled; the existing login is unchanged')
   }
-  // Check the store answers before the user types anything they would have to type again.
+  // The store is checked before the user types anything they would have to type again.
   const store = await ctx.storeForNewLogin()
-  await store.check()
   const result = await provider.login(
     { options: opts.flags, readStdin: () => ctx.io.readStdin(), interactive: ctx.interactive },
     ctx.providerContext(),
