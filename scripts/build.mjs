@@ -2,7 +2,7 @@
 // required lazily, as PERF.md measured fastest on Node 20. undici and the keychain binding stay
 // in node_modules; the ESM-only prompt and colour libraries become CJS side files.
 import { build } from 'esbuild'
-import { readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
 const common = {
@@ -63,6 +63,13 @@ await Promise.all([
   ...Object.entries(sideFiles).map(([mod, file]) =>
     build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(mod)})`, resolveDir: '.' }, outfile: `dist/${file.slice(2)}` }),
   ),
+  // The library (`import … from 'authctl'`): a CJS bundle with the same lazy parts as the CLI;
+  // the ESM entry re-exports it, so both share one module instance (one AuthctlError class).
+  build({ ...common, entryPoints: ['src/lib/index.ts'], outfile: 'dist/lib.cjs', plugins: [lazyRequirePlugin] }),
   build({ ...common, entryPoints: ['scripts/demo.ts'], outfile: 'dist/demo.cjs', external: ['undici', '@napi-rs/keyring'] }),
   build({ ...common, entryPoints: ['scripts/bench-entry.ts'], outfile: 'dist/bench-kit.cjs' }),
 ])
+
+const libExports = ['getToken', 'getHeaders', 'getEnv', 'AuthctlError', 'ExitCode']
+writeFileSync('dist/lib.mjs', `import lib from './lib.cjs'\n${libExports.map((n) => `export const ${n} = lib.${n}\n`).join('')}`)
+for (const ext of ['cts', 'mts']) copyFileSync('src/lib/public.d.ts', `dist/lib.d.${ext}`)

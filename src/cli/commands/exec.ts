@@ -49,26 +49,37 @@ function selectProviders(ctx: CliContext, names: readonly string[]): Provider[] 
   return allProviders().filter((p) => stored.has(p.id) || p.fromEnv(ctx.env))
 }
 
-export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void> {
-  const [command, ...args] = opts.command
-  if (!command) throw new UsageError('missing command', { hint: 'authctl exec -- COMMAND [ARGS...]' })
-  const minTtl = minTtlMs(ctx, opts.minTtl)
+/**
+ * The provider variables `exec` injects (tokens renewed as needed), for the selected providers.
+ * Every provider's tokens are fetched before anything runs: one failure names its provider and
+ * exits with its code, and a command never starts half-equipped. Also used by the library's getEnv.
+ */
+export async function collectExecEnv(
+  ctx: CliContext,
+  opts: { providers: readonly string[]; scopes: readonly string[]; minTtlMs: number },
+): Promise<{ providers: Provider[]; vars: Record<string, string> }> {
   const providers = selectProviders(ctx, opts.providers)
-  if (providers.length === 0) {
-    ctx.warn(`no credentials in profile ${ctx.profile}; running the command without tokens`)
-  }
-  const inject: Record<string, string> = {}
-  // Every provider's tokens are fetched before anything runs: one failure names its provider
-  // and exits with its code, and the command never starts half-equipped.
+  const vars: Record<string, string> = {}
   for (const provider of providers) {
     const ref = { provider: provider.id, profile: ctx.profile }
     try {
       const cred = await ctx.tokens().resolve(provider, ref)
-      const tokens = await tokensForEnv(ctx, { provider, ref }, cred, opts.scopes, minTtl)
-      Object.assign(inject, provider.envVars(cred, tokens))
+      const tokens = await tokensForEnv(ctx, { provider, ref }, cred, opts.scopes, opts.minTtlMs)
+      Object.assign(vars, provider.envVars(cred, tokens))
     } catch (err) {
       throw namedFailure(provider, err)
     }
+  }
+  return { providers, vars }
+}
+
+export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void> {
+  const [command, ...args] = opts.command
+  if (!command) throw new UsageError('missing command', { hint: 'authctl exec -- COMMAND [ARGS...]' })
+  const minTtl = minTtlMs(ctx, opts.minTtl)
+  const { providers, vars: inject } = await collectExecEnv(ctx, { providers: opts.providers, scopes: opts.scopes, minTtlMs: minTtl })
+  if (providers.length === 0) {
+    ctx.warn(`no credentials in profile ${ctx.profile}; running the command without tokens`)
   }
   const env = buildChildEnv(ctx.env, inject, { unset: allProviders().flatMap((p) => p.loginSecretEnv), profile: ctx.profile })
   const { runChild } = await import('../../exec/run.js')

@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto'
+import { collectExecEnv } from '../cli/commands/exec.js'
+import { minTtlMs, target } from '../cli/commands/common.js'
+import { CliContext, type Env } from '../cli/context.js'
+import type { IO } from '../cli/io.js'
+import type { StoreBackend } from '../core/config.js'
+import { AuthctlError, AuthRequiredError, ExitCode, SecretStoreError, UsageError } from '../core/errors.js'
+import { createFileStore } from '../store/file.js'
+import { createKeychainStore } from '../store/keychain.js'
+import { createMemoryStore } from '../store/memory.js'
+import type { SecretStore } from '../store/types.js'
+import type * as Api from './public.js'
+
+export { AuthctlError, ExitCode }
+
+/**
+ * Opened secret stores, kept for the life of the process: the file store derives its key with
+ * scrypt (~20 ms) once per passphrase, so a cached getToken stays at a few milliseconds. Keyed
+ * by everything a store depends on; stores hold no sockets or timers, so nothing here keeps
+ * the process alive. (Network clients are per call and closed after it.)
+ */
+const openStores = new Map<string, SecretStore>()
+
+function storeFor(backend: StoreBackend, env: Env, dir: string): SecretStore {
+  const pass = env.AUTHCTL_PASSPHRASE ?? ''
+  const id = `${backend}\0${dir}\0${backend === 'file' ? createHash('sha256').update(pass).digest('hex') : ''}`
+  let store = openStores.get(id)
+  if (!store) {
+    store = createStore(backend, dir, pass)
+    openStores.set(id, store)
+  }
+  return store
+}
+
+function createStore(backend: StoreBackend, dir: string, pass: string): SecretStore {
+  if (backend === 'keychain') return createKeychainStore({ platform: process.platform })
+  if (backend === 'memory') return createMemoryStore()
+  return createFileStore({
+    dir,
+    // A library never prompts: a locked file store is a store error (exit 6), not a question.
+    passphrase: async () => {
+      if (pass) return pass
+      throw new SecretStoreError('the authctl secret file is locked: AUTHCTL_PASSPHRASE is not set', {
+        hint: 'set AUTHCTL_PASSPHRASE in the environment of this Node process',
+      })
+    },
+  })
+}
+
+/** Warnings (e.g. an unreachable shared cache) become process warnings; nothing else is printed. */
+function libraryIO(): IO {
+  return {
+    out: () => undefined,
+    err: (text) => {
+      const line = text.replace(/^warning: /, '').trimEnd()
+      if (line) process.emitWarning(line, 'AuthctlWarning')
+    },
+    stdinIsTTY: false,
+    stdoutIsTTY: false,
+    stderrIsTTY: false,
+    readStdin: () => Promise.reject(new UsageError('the authctl library does not read stdin')),
+  }
+}
+
+/**
+ * One call's context over the current process.env: never interactive, stores from the process
+ * cache; its HTTP client and shared-cache connection are closed when the call ends.
+ */
+async function withContext<T>(profile: string | undefined, fn: (ctx: CliContext) => Promise<T>): Promise<T> {
+  const env: Env = { ...process.env }
+  const stores: Partial<Record<StoreBackend, SecretStore>> = {}
+  const call = new CliContext(env, libraryIO(), { stores })
+  for (const b of ['file', 'keychain', 'memory'] as const) {
+    Object.defineProperty(stores, b, { enumerable: true, get: () => storeFor(b, env, call.configDir()) })
+  }
+  call.globals = { profile: profile ?? env.AUTHCTL_PROFILE ?? 'default', json: false, verbose: false, color: false }
+  try {
+    return await fn(call)
+  } catch (err) {
+    throw asAuthctlError(err)
+  } finally {
+    await call.dispose().catch(() => undefined)
+  }
+}
+
+/** Anything unexpected is still an AuthctlError (exit 1), so callers need one catch. */
+function asAuthctlError(err: unknown): AuthctlError {
+  if (err instanceof AuthctlError) return err
+  return new AuthctlError(`unexpected error: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+}
+
+/** `minTtl` in seconds (a whole number, like --min-ttl), else AUTHCTL_MIN_TTL, else 300. */
+function ttlMs(ctx: CliContext, minTtl: number | undefined): number {
+  if (minTtl !== undefined && (!Number.isInteger(minTtl) || minTtl < 0)) {
+    throw new UsageError(`minTtl must be a whole number of seconds, got ${String(minTtl).slice(0, 40)}`)
+  }
+  return minTtlMs(ctx, minTtl === undefined ? undefined : String(minTtl))
+}
+
+async function freshToken(ctx: CliContext, provider: string, opts: Api.TokenOptions) {
+  const t = target(ctx, provider)
+  const minTtl = ttlMs(ctx, opts.minTtl)
+  const cred = await ctx.tokens().resolve(t.provider, t.ref)
+  const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope: opts.scope, minTtlMs: minTtl, forceRefresh: Boolean(opts.forceRefresh) })
+  return { provider: t.provider, cred, token }
+}
+
+export const getToken: typeof Api.getToken = (provider, opts = {}) =>
+  withContext(opts.profile, async (ctx) => {
+    const { token } = await freshToken(ctx, provider, opts)
+    return { accessToken: token.accessToken, tokenType: token.tokenType ?? 'Bearer', expiresAt: token.expiresAt ?? null, scopes: [...(token.scopes ?? [])] }
+  })
+
+/** Same lines as `token --format header`, as an object for fetch(). */
+export const getHeaders: typeof Api.getHeaders = (provider, opts = {}) =>
+  withContext(opts.profile, async (ctx) => {
+    const { provider: p, cred, token } = await freshToken(ctx, provider, opts)
+    const headers: Record<string, string> = {}
+    for (const line of p.headerLines(cred, token)) {
+      const at = line.indexOf(': ')
+      headers[line.slice(0, at)] = line.slice(at + 2)
+    }
+    return headers
+  })
+
+export const getEnv: typeof Api.getEnv = (opts = {}) =>
+  withContext(opts.profile, async (ctx) => {
+    const { providers, vars } = await collectExecEnv(ctx, { providers: opts.providers ?? [], scopes: opts.scopes ?? [], minTtlMs: ttlMs(ctx, opts.minTtl) })
+    if (providers.length === 0) {
+      throw new AuthRequiredError(`no credentials in profile ${ctx.profile}`, { hint: 'run `authctl login PROVIDER` or set the provider\'s environment variables' })
+    }
+    return { ...vars, AUTHCTL_PROFILE: ctx.profile }
+  })
+
+/** Fails the typecheck if the published declarations (public.d.ts) stop describing these values. */
+type Assert<T extends true> = T
+export type PublicSurfaceMatches = Assert<typeof AuthctlError extends typeof Api.AuthctlError ? (typeof ExitCode extends typeof Api.ExitCode ? true : false) : false>
