@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { baseEnv } from '../helpers/cli.js'
 import { installPackedTarball, REPO, tsc } from '../helpers/consumer.js'
+import { hasTmux, startTmux } from '../helpers/tmux.js'
 
 const SECRET = 'lw-secret-0123456789'
 let lw: LucidworksEmulator
@@ -167,6 +168,26 @@ describe('the packed tarball, installed in a project outside the repository', ()
     const [rejected] = (await probe('esm', env, ['getToken', 'lucidworks', { forceRefresh: true }])).calls.map((c) => c.error)
     expect(rejected).toMatchObject({ isAuthctlError: true, exitCode: 4 })
     expect(rejected?.message).not.toContain(SECRET)
+  })
+
+  it.skipIf(!hasTmux())('in a real terminal, where the CLI asks for the passphrase, the library does not: a locked file store is exit 6 at once', async () => {
+    const env = await loggedIn()
+    const locked = { ...env, AUTHCTL_PASSPHRASE: undefined, TERM: 'xterm' }
+    const out = join(project, `tty-${Date.now()}.json`)
+    const calls = JSON.stringify([['getToken', 'lucidworks']])
+    const lib = startTmux(`authctl-lib-${process.pid}`, `${process.execPath} ${join(project, 'probe.mjs')} '${calls}' > ${out}`, locked)
+    const cliSession = startTmux(`authctl-lib-cli-${process.pid}`, `${process.execPath} ${cliBin} token lucidworks`, locked)
+    try {
+      await cliSession.waitFor(/Passphrase/, 60_000) // the terminal is one the CLI would prompt on
+      const screen = await lib.waitFor(/EXIT:\d+/, 30_000)
+      expect(screen).toContain('EXIT:0')
+      expect(screen).not.toMatch(/passphrase/i)
+      const [err] = (JSON.parse(readFileSync(out, 'utf8')) as { calls: ProbeCall[] }).calls.map((c) => c.error)
+      expect(err).toMatchObject({ isAuthctlError: true, exitCode: 6, code: 'AUTHCTL_STORE_UNAVAILABLE' })
+    } finally {
+      lib.kill()
+      cliSession.kill()
+    }
   })
 
   it('the shipped type declarations compile for ESM (.mts) and CommonJS (.cts) consumers', async () => {
