@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -108,7 +108,10 @@ beforeAll(async () => {
   writeFileSync(join(project, 'probe.mjs'), PROBES.esm)
   writeFileSync(join(project, 'probe.cjs'), PROBES.cjs)
 }, 180_000)
-afterAll(() => lw?.close())
+afterAll(async () => {
+  await lw?.close()
+  if (project) rmSync(project, { recursive: true, force: true })
+})
 
 describe('the packed tarball, installed in a project outside the repository', () => {
   it('ESM and CommonJS entry points serve the token the CLI cached with no request and without loading undici, prompts or chalk; a renewal loads them only then', async () => {
