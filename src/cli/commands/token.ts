@@ -55,6 +55,9 @@ export async function tokensForEnv(
   scopes: readonly string[],
   minTtl: number,
 ): Promise<Array<{ slot: string | undefined; token: TokenSet }>> {
+  // A key handed out beside the session token (LupaSearch's LUPA_API_KEY) must not have expired;
+  // a key that is the token itself is checked (and replaced where possible) by getToken.
+  if (t.provider.slot(cred, undefined) !== undefined) ctx.tokens().liveCredential(t.provider, t.ref, cred, false)
   const out: Array<{ slot: string | undefined; token: TokenSet }> = []
   for (const scope of t.provider.execSlots(cred, scopes)) {
     const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope, minTtlMs: minTtl })
@@ -81,7 +84,7 @@ export async function runToken(opts: TokenOptions, ctx: CliContext): Promise<voi
   let token: TokenSet
   if (opts.apiKey) {
     if (!t.provider.staticToken) throw new UsageError(`--api-key does not apply to ${t.provider.id}: it has no stored keys`)
-    token = t.provider.staticToken(cred)
+    token = t.provider.staticToken(ctx.tokens().liveCredential(t.provider, t.ref, cred, false))
   } else {
     token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope: opts.scope, minTtlMs: minTtl, forceRefresh: opts.forceRefresh })
   }
