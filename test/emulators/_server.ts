@@ -20,6 +20,8 @@ export interface SeenRequest {
 export interface Fault {
   /** Only requests whose path matches (substring or RegExp). Default: all. */
   path?: string | RegExp
+  /** Only requests with this method. Default: all. */
+  method?: string
   times?: number
   status?: number
   headers?: Record<string, string>
@@ -114,7 +116,7 @@ export async function startEmulator(handler: Handler, tls?: TlsOptions): Promise
       at: Date.now(),
     }
     requests.push(seen)
-    const fault = faults.find((f) => matches(seen.path, f.path))
+    const fault = faults.find((f) => matches(seen.path, f.path) && (!f.method || f.method === seen.method))
     if (fault) {
       fault.times = (fault.times ?? 1) - 1
       if (fault.times <= 0) faults.splice(faults.indexOf(fault), 1)
