@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -241,6 +241,26 @@ describe('keys list haut behind TLS', () => {
       expect(tls.count('/auth/private_tokens/', 'GET')).toBe(3)
     } finally {
       await tls.close()
+    }
+  })
+})
+
+describe('expired stored keys through the start-up fast path', () => {
+  it('a stored key whose recorded expiry has passed is not served by the fast path either: exit 4', async () => {
+    const env = freshEnv()
+    const exp = new Date(Date.now() + 86400_000).toISOString()
+    expect((await cli(env, ['login', 'lucid', '--api-key-stdin', '--no-verify', '--expires', exp], 'lucid-key-0123456789')).code).toBe(0)
+    expect((await cli(env, ['token', 'lucid'])).stdout).toBe('lucid-key-0123456789\n')
+    // The expiry lives in the (non-secret) config: move it into the past, as time would.
+    const file = join(env.AUTHCTL_CONFIG_DIR as string, 'config.json')
+    const cfg = JSON.parse(readFileSync(file, 'utf8'))
+    cfg.profiles['lucid:default'].data.expiresAt = new Date(Date.now() - 60_000).toISOString()
+    writeFileSync(file, JSON.stringify(cfg))
+    for (const args of [['token', 'lucid'], ['exec', '--', 'true']]) {
+      const r = await cli(env, args)
+      expect(r.code, args.join(' ')).toBe(4)
+      expect(r.stdout).toBe('')
+      expect(r.stderr).toContain('Lucid API key stored in profile default expired on')
     }
   })
 })
