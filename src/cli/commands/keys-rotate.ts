@@ -1,6 +1,6 @@
 import type { StoreBackend } from '../../core/config.js'
 import { AuthctlError, ExitCode, NotFoundError, type ExitCodeValue } from '../../core/errors.js'
-import type { CreatedKey, Credential, KeyManager } from '../../providers/types.js'
+import type { CreatedKey, Credential, KeyManager, TokenSet } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
 import { printJson } from '../output.js'
 import { confirmKeyOp, keyManagerOf, prepare, saveKey, type KeysOptions } from './keys.js'
@@ -86,7 +86,7 @@ export async function runKeysRotate(opts: KeysOptions, ctx: CliContext): Promise
 }
 
 /** Revokes a replacement that failed its check; says whether it is gone. */
-async function discard(r: Rotation, token: Parameters<KeyManager['revoke']>[1], created: CreatedKey): Promise<string> {
+async function discard(r: Rotation, token: TokenSet, created: CreatedKey): Promise<string> {
   try {
     await r.km.revoke(r.cred, token, created.id, r.flags, r.ctx.providerContext())
     return `the new key ${created.id} was revoked`
@@ -115,7 +115,7 @@ async function saveStep(r: Rotation, created: CreatedKey): Promise<void> {
   ctx.info(`Saved key ${created.id} in profile ${t.ref.profile} in place of key ${r.oldId}; \`authctl token\` and \`exec\` use it from now on.`)
 }
 
-async function revokeStep(r: Rotation, token: Parameters<KeyManager['revoke']>[1], created: CreatedKey): Promise<void> {
+async function revokeStep(r: Rotation, token: TokenSet, created: CreatedKey): Promise<void> {
   const { ctx, t } = r
   try {
     await r.km.revoke(r.cred, token, r.oldId, r.flags, ctx.providerContext())
