@@ -50,7 +50,7 @@ describe.skipIf(!has('bash'))('bash', () => {
     [['authctl', 'token', 'haut', '--f'], ['--force-refresh', '--format']],
     [['authctl', 'token', 'lucidworks', '--scope', 'machinelearning.m'], ['machinelearning.model']],
     [['authctl', '--profile', 'st'], ['staging']],
-    [['authctl', 'keys', 'r'], ['revoke']],
+    [['authctl', 'keys', 'r'], ['revoke', 'rotate']],
     [['authctl', 'completion', 'f'], ['fish']],
   ])('%j → %j', (words, expected) => {
     expect(complete(words).sort()).toEqual([...expected].sort())
