@@ -15,7 +15,7 @@ export class SecretMasker extends Transform {
   constructor(secrets: Iterable<string>) {
     super()
     // Longest first, so that a secret containing another is masked whole.
-    this.secrets = [...new Set([...secrets].filter((s) => s.length >= 4))].map((s) => Buffer.from(s, 'utf8').toString('latin1')).sort((a, b) => b.length - a.length)
+    this.secrets = [...new Set([...secrets].filter((s) => s.length >= 4).flatMap(secretForms))].map((s) => Buffer.from(s, 'utf8').toString('latin1')).sort((a, b) => b.length - a.length)
     this.maxLen = Math.max(0, ...this.secrets.map((s) => s.length))
   }
 
@@ -60,6 +60,24 @@ export class SecretMasker extends Transform {
     if (out) this.push(Buffer.from(out, 'latin1'))
     cb()
   }
+}
+
+/**
+ * A secret and the forms it takes when a child puts it in a URL or a form body: percent-encoded
+ * (encodeURIComponent, and application/x-www-form-urlencoded, which also encodes `!'()~`), with
+ * upper- and lower-case hex digits.
+ */
+export function secretForms(secret: string): string[] {
+  const forms = new Set([secret])
+  try {
+    for (const enc of [encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)]) {
+      forms.add(enc)
+      forms.add(enc.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()))
+    }
+  } catch {
+    // a lone surrogate cannot be percent-encoded, so it never appears that way either
+  }
+  return [...forms]
 }
 
 /** The injected values that are secrets (tokens, keys), by variable name. */

@@ -1,8 +1,10 @@
 import type { Command } from 'commander'
-import { allProviders } from '../../providers/registry.js'
+import { AuthRequiredError } from '../../core/errors.js'
+import { allProviders, getProvider } from '../../providers/registry.js'
 import type { Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
 import { formatTable, isoOrNull, printJson, relativeTime } from '../output.js'
+import { profileSuffix } from './common.js'
 
 export interface StatusEntry {
   provider: string
@@ -37,8 +39,18 @@ export function registerStatus(parent: Command, ctx: CliContext, runF = runStatu
   return parent
     .command('status')
     .description('every provider/profile with its credential kind, source and cached token expiry')
-    .addHelpText('after', '\nNever prints a secret, and makes no network request.\n\nExamples:\n  authctl status\n  authctl status --json | jq \'.profiles[] | select(.source == "environment")\'')
-    .action(async () => runF(ctx))
+    .argument('[provider]', 'only this provider; exit 4 when it has no credential in the profile or the environment')
+    .addHelpText(
+      'after',
+      `
+Never prints a secret, and makes no network request.
+
+Examples:
+  authctl status
+  authctl status lucidworks || echo "no Lucidworks credential"     # a scriptable check
+  authctl status --json | jq '.profiles[] | select(.source == "environment")'`,
+    )
+    .action(async (provider?: string) => runF(ctx, provider))
 }
 
 function identityOf(data: Readonly<Record<string, unknown>>): string | null {
@@ -104,13 +116,27 @@ export async function sharedCacheStatus(ctx: CliContext): Promise<{ url: string;
   }
 }
 
-export async function runStatus(ctx: CliContext): Promise<void> {
-  const entries = collectStatus(ctx)
+/**
+ * The status table (or JSON). With a provider: only its profiles, printed first, then exit 4
+ * when the active profile has no credential for it (stored or in the environment).
+ */
+export async function runStatus(ctx: CliContext, providerName?: string): Promise<void> {
+  const provider = providerName === undefined ? undefined : getProvider(providerName)
+  const entries = collectStatus(ctx).filter((e) => !provider || e.provider === provider.id)
   const shared = await sharedCacheStatus(ctx)
-  if (ctx.globals.json) return printJson(ctx.io, { profiles: entries, shared_cache: shared })
+  if (ctx.globals.json) printJson(ctx.io, { profiles: entries, shared_cache: shared })
+  else printStatus(ctx, entries, shared, provider === undefined)
+  if (provider && !entries.some((e) => e.profile === ctx.profile)) {
+    throw new AuthRequiredError(`no ${provider.displayName} credential in profile ${ctx.profile}`, {
+      hint: `run \`authctl login ${provider.id}${profileSuffix(ctx.profile)}\`, or set ${provider.envHint}`,
+    })
+  }
+}
+
+function printStatus(ctx: CliContext, entries: StatusEntry[], shared: Awaited<ReturnType<typeof sharedCacheStatus>>, all: boolean): void {
   if (shared) ctx.info(`Shared token cache: ${shared.url} (${shared.reachable ? 'reachable' : `unreachable: ${shared.error}; the local cache is used`})`)
   if (entries.length === 0) {
-    ctx.info('No credentials. Run `authctl login <provider>`, or set a provider\'s environment variables.')
+    if (all) ctx.info('No credentials. Run `authctl login <provider>`, or set a provider\'s environment variables.')
     return
   }
   const now = ctx.clock.now()
