@@ -1,4 +1,4 @@
-// Bundled into dist/bench-kit.cjs: the emulators and helpers the benchmark drives.
+// Bundled into dist-dev/bench-kit.cjs: the emulators and helpers the benchmark drives.
 export { startLucidworks } from '../test/emulators/lucidworks.js'
 export { startSecretService, missingTools } from '../test/helpers/secret-service.js'
 export { baseEnv, runCli, BIN } from '../test/helpers/cli.js'

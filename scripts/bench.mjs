@@ -8,7 +8,7 @@ import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const require = createRequire(import.meta.url)
-const kit = require('../dist/bench-kit.cjs')
+const kit = require('../dist-dev/bench-kit.cjs')
 const RUNS = Number(process.env.BENCH_RUNS || 15)
 const NODE = process.env.BENCH_NODE || process.execPath
 

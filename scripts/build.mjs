@@ -41,7 +41,8 @@ const lazyRequirePlugin = {
   },
 }
 
-rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true })
+// dist/ is what the package ships (package.json "files"); dev-only bundles go to dist-dev/.
+for (const dir of ['../dist', '../dist-dev']) rmSync(new URL(dir, import.meta.url), { recursive: true, force: true })
 await Promise.all([
   build({
     ...common,
@@ -66,8 +67,8 @@ await Promise.all([
   // The library (`import … from 'authctl'`): a CJS bundle with the same lazy parts as the CLI;
   // the ESM entry re-exports it, so both share one module instance (one AuthctlError class).
   build({ ...common, entryPoints: ['src/lib/index.ts'], outfile: 'dist/lib.cjs', minifyWhitespace: true, minifySyntax: true, plugins: [lazyRequirePlugin] }),
-  build({ ...common, entryPoints: ['scripts/demo.ts'], outfile: 'dist/demo.cjs', external: ['undici', '@napi-rs/keyring'] }),
-  build({ ...common, entryPoints: ['scripts/bench-entry.ts'], outfile: 'dist/bench-kit.cjs' }),
+  build({ ...common, entryPoints: ['scripts/demo.ts'], outfile: 'dist-dev/demo.cjs', external: ['undici', '@napi-rs/keyring'] }),
+  build({ ...common, entryPoints: ['scripts/bench-entry.ts'], outfile: 'dist-dev/bench-kit.cjs' }),
 ])
 
 const libExports = ['getToken', 'getHeaders', 'getEnv', 'AuthctlError', 'ExitCode']

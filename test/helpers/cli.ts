@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 
-/** bin/authctl.js of this checkout, found from here (test/helpers) or from dist/ (the demo). */
+/** bin/authctl.js of this checkout, found from here (test/helpers) or from dist-dev/ (the demo). */
 function findBin(): string {
   for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
     const candidate = join(dir, 'bin', 'authctl.js')
