@@ -3,6 +3,18 @@
 // Cached `token`/`exec` and `--version` are served by a small fast path; everything else (and
 // every error) by the full CLI, which alone reports errors. See src/cli/fast.ts.
 const argv = process.argv.slice(2)
-require('../dist/fast.cjs')
+let fast
+try {
+  fast = require('../dist/fast.cjs')
+} catch (err) {
+  if (!err || err.code !== 'MODULE_NOT_FOUND' || !String(err.message).includes('fast.cjs')) throw err
+  // A checkout or a git install that was never built: one line, not a stack trace.
+  process.stderr.write(
+    'authctl: this copy has no build (dist/ is missing)\n' +
+      'hint: in a checkout run `npm ci && npm run build`; to install, use a packed tarball (`npm pack`, then `npm i -g ./authctl-X.Y.Z.tgz`)\n',
+  )
+  process.exit(1)
+}
+fast
   .runFast(argv)
   .then((code) => (code === undefined ? require('../dist/authctl.cjs').main(argv) : void (process.exitCode = code)))

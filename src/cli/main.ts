@@ -2,6 +2,7 @@ import { CommanderError } from 'commander'
 import { AuthctlError, ExitCode, errorToExitCode } from '../core/errors.js'
 import { CliContext, type ContextOverrides, type Env } from './context.js'
 import { createProcessIO, StdinTooLargeError, type IO } from './io.js'
+import { explainParseError } from './mistakes.js'
 import { createProgram } from './program.js'
 
 /**
@@ -17,7 +18,7 @@ export async function run(argv: readonly string[], env: Env, io: IO, overrides: 
     await program.parseAsync([...argv], { from: 'user' })
     return ctx.exitCode
   } catch (err) {
-    return report(err, ctx, await painter(ctx))
+    return report(err, ctx, await painter(ctx), argv)
   } finally {
     await ctx.dispose().catch(() => undefined)
   }
@@ -38,10 +39,11 @@ async function painter(ctx: CliContext): Promise<Paint> {
   }
 }
 
-function report(err: unknown, ctx: CliContext, paint: Paint): number {
+function report(err: unknown, ctx: CliContext, paint: Paint, argv: readonly string[]): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.Ok
-    // commander has printed its one-line message already (configureOutput in program.ts).
+    const { message, hint } = explainParseError(err, argv)
+    ctx.io.err(`${paint.error('authctl:')} ${oneLine(message)}\n${paint.hint('hint:')} ${oneLine(hint)}\n`)
     return ExitCode.Usage
   }
   if (err instanceof StdinTooLargeError) {

@@ -25,9 +25,8 @@ export function createProgram(ctx: CliContext): Command {
     .configureOutput({
       writeOut: (s) => ctx.io.out(s),
       writeErr: (s) => ctx.io.err(s),
-      // One line (a "Did you mean" suggestion is folded in), then the hint.
-      outputError: (s, write) =>
-        write(`authctl: ${s.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\nhint: see \`authctl --help\` or \`authctl <command> --help\`\n`),
+      // Parse errors are printed by main.ts's report(), which knows the argv (src/cli/mistakes.ts).
+      outputError: () => undefined,
     })
     .showSuggestionAfterError()
     .description('One CLI for the API credentials of Lucidworks AI, LupaSearch, Instabase AI Hub, Lucid and Haut.ai.')

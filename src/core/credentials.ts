@@ -45,6 +45,22 @@ export interface GetTokenOptions {
 /** Secret field holding the random key that encrypts a stored login's cached tokens. */
 const CACHE_KEY_FIELD = 'cacheKey'
 
+/**
+ * A provider's environment credential that is only partly set (e.g. LUCIDWORKS_CLIENT_ID without
+ * LUCIDWORKS_CLIENT_SECRET): the variables present and those missing. Undefined when the
+ * environment holds a complete credential or none of its variables.
+ */
+export function halfSetEnv(provider: Provider, env: Readonly<Record<string, string | undefined>>): { set: string[]; missing: string[] } | undefined {
+  if (provider.fromEnv(env)) return undefined
+  for (const group of provider.credentialEnv ?? []) {
+    const set = group.filter((v) => env[v])
+    if (set.length > 0 && set.length < group.length) return { set, missing: group.filter((v) => !env[v]) }
+  }
+  return undefined
+}
+
+const listVars = (vars: readonly string[]) => vars.join(' and ')
+
 function profileFlag(profile: string): string {
   return profile === 'default' ? '' : ` --profile ${profile}`
 }
@@ -148,6 +164,13 @@ export class TokenService {
     const record = this.d.config.get(ref)
     if (!record && !required) return undefined
     if (!record) {
+      const half = halfSetEnv(provider, this.d.env)
+      if (half) {
+        throw new AuthRequiredError(
+          `${listVars(half.set)} ${half.set.length > 1 ? 'are' : 'is'} set but ${listVars(half.missing)} ${half.missing.length > 1 ? 'are' : 'is'} not, and profile ${ref.profile} has no ${provider.displayName} login`,
+          { hint: `set ${listVars(half.missing)} too, or run \`authctl login ${provider.id}${profileFlag(ref.profile)}\`` },
+        )
+      }
       throw new AuthRequiredError(`not logged in to ${provider.displayName} (profile ${ref.profile})`, {
         hint: `run \`authctl login ${provider.id}${profileFlag(ref.profile)}\` or set ${provider.envHint}`,
       })

@@ -25,14 +25,14 @@ export function readOAuthError(res: HttpResponse): OAuthErrorBody {
  * Maps a failed token-endpoint answer to the documented exit codes: rejected client or grant
  * → 4, bad scope → 2, anything else → 5. `who` names the provider and client for the message.
  */
-export function tokenEndpointError(res: HttpResponse, who: string, hint: string): Error {
+export function tokenEndpointError(res: HttpResponse, who: string, hint: string, opts: { scopeHint?: string } = {}): Error {
   const { error, description } = readOAuthError(res)
   const detail = [error, description].filter(Boolean).join(': ')
   const suffix = detail ? ` (${detail})` : ''
   if (res.status === 401 || res.status === 403 || error === 'invalid_client' || error === 'invalid_grant' || error === 'unauthorized_client') {
     return new AuthRequiredError(`${who}: credentials rejected, HTTP ${res.status}${suffix}`, { hint })
   }
-  if (error === 'invalid_scope') return new UsageError(`${who}: scope refused${suffix}`, { hint: 'check --scope' })
+  if (error === 'invalid_scope') return new UsageError(`${who}: scope refused${suffix}`, { hint: opts.scopeHint ?? 'check --scope' })
   return new ProviderHttpError(`${who}: token request failed, HTTP ${res.status}${suffix}`, {
     status: res.status,
     ...(error ? { providerError: error } : {}),

@@ -60,6 +60,8 @@ export interface LoginFlag {
   description: string
   /** Repeatable (collects into an array). */
   repeatable?: boolean
+  /** For a `--*-stdin` secret flag: the variable this provider reads the same secret from. */
+  env?: string
 }
 
 /** Parsed `login` flags plus the non-interactive helpers the adapter may need. */
@@ -93,6 +95,11 @@ export interface Provider {
   readonly envHint: string
   /** Login-secret variables removed from an `exec` child's environment. */
   readonly loginSecretEnv: readonly string[]
+  /**
+   * The sets of variables that together make an environment credential (any one set is enough),
+   * so that a half-set one (an id without its secret) can be named instead of "not logged in".
+   */
+  readonly credentialEnv?: ReadonlyArray<readonly string[]>
   /** Scope completion candidates. */
   readonly knownScopes: readonly string[]
   /** The endpoint `doctor` probes, and the variable that overrides it. */

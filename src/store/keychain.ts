@@ -13,6 +13,15 @@ export function keychainHint(platform: NodeJS.Platform): string {
     : 'unlock the OS keychain, or use AUTHCTL_STORE=file with AUTHCTL_PASSPHRASE'
 }
 
+/**
+ * The two ways out when no keychain answers, as one line: what `doctor` prints as the fix and
+ * what a first `login` says (a headless Linux box has no Secret Service until one is started).
+ */
+export function keychainFix(platform: NodeJS.Platform): string {
+  if (platform !== 'linux') return keychainHint(platform)
+  return 'either start a Secret Service (apt-get install gnome-keyring dbus, then run under `dbus-run-session -- sh` with `printf %s "$PW" | gnome-keyring-daemon --unlock --components=secrets`), or use AUTHCTL_STORE=file with AUTHCTL_PASSPHRASE'
+}
+
 type Keyring = typeof import('@napi-rs/keyring')
 
 /**

@@ -6,7 +6,7 @@ import { AuthctlError, ExitCode, type ExitCodeValue } from '../../core/errors.js
 import { isStale } from '../../core/lock.js'
 import { checkProviderUrl } from '../../providers/http.js'
 import { allProviders } from '../../providers/registry.js'
-import { keychainHint } from '../../store/keychain.js'
+import { keychainFix } from '../../store/keychain.js'
 import type { CliContext } from '../context.js'
 import { printJson } from '../output.js'
 import { sharedCacheStatus } from './status.js'
@@ -84,7 +84,7 @@ async function storeChecks(ctx: CliContext): Promise<CheckResult[]> {
       await (await ctx.openStore('keychain')).check()
       out.push({ name: 'keychain', status: 'pass', detail: 'the OS keychain answers and is unlocked (a probe item was written and deleted)' })
     } catch (err) {
-      out.push({ name: 'keychain', status: 'fail', detail: (err as Error).message, fix: doctorKeychainFix(ctx), exit_code: ExitCode.Store })
+      out.push({ name: 'keychain', status: 'fail', detail: (err as Error).message, fix: keychainFix(ctx.platform), exit_code: ExitCode.Store })
     }
   }
   if (used.has('file')) {
@@ -100,11 +100,6 @@ async function storeChecks(ctx: CliContext): Promise<CheckResult[]> {
     }
   }
   return out
-}
-
-function doctorKeychainFix(ctx: CliContext): string {
-  if (ctx.platform !== 'linux') return keychainHint(ctx.platform)
-  return 'on a headless Linux box: apt-get install gnome-keyring dbus, then run under `dbus-run-session -- sh` with `printf %s "$PW" | gnome-keyring-daemon --unlock --components=secrets`; or use AUTHCTL_STORE=file with AUTHCTL_PASSPHRASE'
 }
 
 /** Endpoints of providers that have credentials (profiles or env) or an override variable. */

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { AuthctlError, AuthRequiredError, UsageError } from '../../core/errors.js'
 import { buildChildEnv } from '../../exec/env.js'
 import { secretValues } from '../../exec/mask.js'
+import { halfSetEnv } from '../../core/credentials.js'
 import { allProviders, getProvider } from '../../providers/registry.js'
 import type { Provider } from '../../providers/types.js'
 import { maskWanted, registerMasks } from '../ci.js'
@@ -47,11 +48,15 @@ Examples:
     )
 }
 
-/** Providers named with --provider, or every provider with credentials in the profile or env. */
+/**
+ * Providers named with --provider, or every provider with credentials in the profile or env. A
+ * half-set environment credential (an id without its secret) is selected too, so that its
+ * resolution fails naming the missing variable instead of the command running without it.
+ */
 function selectProviders(ctx: CliContext, names: readonly string[]): Provider[] {
   if (names.length > 0) return [...new Map(names.map((n) => getProvider(n)).map((p) => [p.id, p])).values()]
   const stored = new Set(ctx.config().list().filter((r) => r.profile === ctx.profile).map((r) => r.provider))
-  return allProviders().filter((p) => stored.has(p.id) || p.fromEnv(ctx.env))
+  return allProviders().filter((p) => stored.has(p.id) || p.fromEnv(ctx.env) || halfSetEnv(p, ctx.env))
 }
 
 /**

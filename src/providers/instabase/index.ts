@@ -59,10 +59,11 @@ export const instabase: Provider = {
   displayName: 'Instabase AI Hub',
   envHint: 'INSTABASE_API_TOKEN (and INSTABASE_CONTEXT)',
   loginSecretEnv: [],
+  credentialEnv: [['INSTABASE_API_TOKEN']],
   endpoint: { variable: API_VAR, url: DEFAULT_API },
   knownScopes: [],
   loginFlags: [
-    { flags: '--token-stdin', description: 'store a token made in the provider UI, read from stdin' },
+    { flags: '--token-stdin', description: 'store a token made in the provider UI, read from stdin', env: 'INSTABASE_API_TOKEN' },
     { flags: '--context <id>', description: 'AI Hub user or organization ID, sent as IB-Context (env INSTABASE_CONTEXT)' },
     { flags: '--no-verify', description: 'store without checking it with the provider' },
     { flags: '--expires <date>', description: 'when the stored key or token expires (ISO-8601 date or never), for expiry checks' },

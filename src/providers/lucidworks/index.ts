@@ -23,6 +23,15 @@ function loginScopes(cred: Credential): string[] {
   return Array.isArray(s) && s.length > 0 ? s.map(String) : [DEFAULT_SCOPE]
 }
 
+/** The scopes Lucidworks documents (PROVIDERS.md §1); the server decides, this names them in errors. */
+const SCOPES = ['machinelearning.predict', 'machinelearning.model', 'commercestudio.rules', 'commercestudio.rewrites']
+
+/** What to say when the server refuses `scope`: the valid ones, and the likely intended one. */
+export function scopeHint(scope: string): string {
+  const guess = SCOPES.find((s) => scope.split(' ').some((w) => w && s !== w && (s.endsWith(`.${w}`) || s.startsWith(`${w}.`))))
+  return `valid scopes: ${SCOPES.join(', ')}${guess ? ` (did you mean --scope ${guess}?)` : ''}`
+}
+
 /** Upper-cased env suffix for a scope: machinelearning.predict → MACHINELEARNING_PREDICT. */
 export function scopeEnvSuffix(scope: string): string {
   return scope.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '')
@@ -55,6 +64,7 @@ async function requestToken(cred: Credential, scope: string, ctx: ProviderContex
       res,
       who,
       cred.source === 'environment' ? 'check LUCIDWORKS_CLIENT_ID and LUCIDWORKS_CLIENT_SECRET' : 'run `authctl login lucidworks` again with the right client secret',
+      { scopeHint: scopeHint(scope) },
     )
   }
   const body = parseTokenResponse(res, `${who} token`)
@@ -75,11 +85,12 @@ export const lucidworks: Provider = {
   displayName: 'Lucidworks AI',
   envHint: 'LUCIDWORKS_CLIENT_ID and LUCIDWORKS_CLIENT_SECRET',
   loginSecretEnv: ['LUCIDWORKS_CLIENT_SECRET'],
+  credentialEnv: [['LUCIDWORKS_CLIENT_ID', 'LUCIDWORKS_CLIENT_SECRET']],
   endpoint: { variable: TOKEN_URL_VAR, url: LUCIDWORKS_TOKEN_URL },
-  knownScopes: ['machinelearning.predict', 'machinelearning.model', 'commercestudio.rules', 'commercestudio.rewrites'],
+  knownScopes: SCOPES,
   loginFlags: [
     { flags: '--client-id <id>', description: 'OAuth client ID (env LUCIDWORKS_CLIENT_ID)' },
-    { flags: '--client-secret-stdin', description: 'read the client secret from stdin (env LUCIDWORKS_CLIENT_SECRET)' },
+    { flags: '--client-secret-stdin', description: 'read the client secret from stdin (env LUCIDWORKS_CLIENT_SECRET)', env: 'LUCIDWORKS_CLIENT_SECRET' },
     { flags: '--scope <scope>', description: `scope to request, repeatable (default ${DEFAULT_SCOPE})`, repeatable: true },
     { flags: '--application-id <id>', description: 'Application ID, passed to exec as LUCIDWORKS_APPLICATION_ID' },
     { flags: '--customer-id <id>', description: 'Customer ID, passed to exec as LUCIDWORKS_CUSTOMER_ID' },
