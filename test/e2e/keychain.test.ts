@@ -67,11 +67,16 @@ describe.skipIf(missing.length > 0)('OS keychain through a real Secret Service (
     const before = lw.requests.length
     const r = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], { env: e, input: SECRET })
     expect(r.code).toBe(6)
-    expect(r.stderr).toContain('AUTHCTL_STORE=file')
+    // Two lines, doctor's two ways out, no D-Bus internals (those are --verbose).
+    expect(r.stderr).toMatch(/^authctl: no OS keychain[^\n]*\nhint: [^\n]+\n$/)
+    expect(r.stderr).toMatch(/dbus-run-session.*gnome-keyring-daemon --unlock.*AUTHCTL_STORE=file with AUTHCTL_PASSPHRASE/)
+    expect(r.stderr).not.toMatch(/Platform failure|DBus error/)
     expect(r.stderr).not.toContain(SECRET)
     expect(r.ms).toBeLessThan(5000)
     expect(lw.requests.length).toBe(before)
     expect(() => readFileSync(join(e.AUTHCTL_CONFIG_DIR as string, 'config.json'))).toThrow()
+    const doc = JSON.parse((await runCli(['doctor', '--json'], { env: e })).stdout) as { checks: Array<{ name: string; fix?: string }> }
+    expect(r.stderr).toContain(doc.checks.find((c) => c.name === 'keychain')?.fix) // the same fix doctor gives
   })
 
   it('a stored keychain login whose keychain went away is exit 6, and the login is kept', async () => {
