@@ -49,9 +49,9 @@ export function createProgram(ctx: CliContext): Command {
     'after',
     `
 Examples:
-  authctl login lucidworks --client-id ID --client-secret-stdin < secret.txt
+  authctl login lucidworks --client-id 0oa1b2c3 --client-secret-stdin < secret.txt
   authctl token lucidworks --scope machinelearning.predict
-  authctl exec -- curl -H "Authorization: Bearer $LUCIDWORKS_ACCESS_TOKEN" https://...
+  authctl exec -- sh -c 'curl -sf -H "Authorization: Bearer $LUCIDWORKS_ACCESS_TOKEN" -d @request.json https://my-app.applications.lucidworks.com/ai/prediction/passthrough/llama-3-8b'
   authctl env --format dotenv >> "$GITHUB_ENV"
   authctl status
 

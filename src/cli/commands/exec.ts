@@ -31,6 +31,9 @@ export function registerExec(parent: Command, ctx: CliContext, runF = runExec): 
     .addHelpText(
       'after',
       `
+The command runs without a shell: write variables the child should expand inside sh -c '…'
+(in your own shell, $LUCIDWORKS_ACCESS_TOKEN is expanded before authctl runs, and is empty).
+
 Login secrets (client secrets, passwords, refresh tokens) are never passed on, and inherited
 LUCIDWORKS_CLIENT_SECRET, LUPA_PASSWORD, HAUT_PASSWORD and LUCID_CLIENT_SECRET are removed.
 In CI (CI set) with stdout not a terminal, the child's output is masked by default. Under
@@ -38,7 +41,7 @@ GitHub Actions (GITHUB_ACTIONS=true) every injected secret is also registered wi
 as ::add-mask:: on stderr before the command starts. No credentials at all is exit 4.
 
 Examples:
-  authctl exec -- curl -H "Authorization: Bearer $LUCIDWORKS_ACCESS_TOKEN" https://...
+  authctl exec -- sh -c 'curl -sf -H "Authorization: Bearer $LUCIDWORKS_ACCESS_TOKEN" -d @request.json https://my-app.applications.lucidworks.com/ai/prediction/passthrough/llama-3-8b'
   authctl exec --provider lucidworks --scope machinelearning.model -- ./sync-models.sh
   authctl exec --mask -- ./deploy.sh          # a leaked token shows as *** in the output
   authctl exec --no-mask -- ./gen-report.sh   # in CI, masking is on by default; this turns it off`,

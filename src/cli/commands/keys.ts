@@ -156,7 +156,7 @@ Examples:
     .option('--org <slug>', 'LupaSearch organization')
     .option('--project <slug>', 'LupaSearch project')
     .option('--yes', 'do not ask for confirmation')
-    .addHelpText('after', '\nExamples:\n  authctl keys revoke haut 42 --yes\n  authctl keys revoke lupa b2381908-eb9c-47b5-9e3b-a6986e000939 --project shop')
+    .addHelpText('after', '\nExamples:\n  authctl keys revoke haut 42 --yes\n  authctl keys revoke lupa b2381908-eb9c-47b5-9e3b-a6986e000939 --project shop --yes')
     .action(async (provider: string, id: string, _o: unknown, self: Command) => runKeysRevoke({ provider, id, flags: givenFlags(self) }, ctx))
   keys
     .command('rotate')

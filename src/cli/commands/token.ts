@@ -44,7 +44,7 @@ Under GitHub Actions (GITHUB_ACTIONS=true) the secret is first registered with t
 
 Examples:
   authctl token lucidworks --scope machinelearning.model
-  curl -H "$(authctl token lucidworks --format header)" https://APP.applications.lucidworks.com/...
+  curl -sf -H "$(authctl token lucidworks --format header)" -d @request.json https://my-app.applications.lucidworks.com/ai/prediction/passthrough/llama-3-8b
   eval "$(authctl token lucidworks --format env)"
   authctl token lucidworks --format dotenv >> "$GITHUB_ENV"`,
     )
