@@ -37,6 +37,7 @@ const NOT_OFFLINE: Array<[RegExp, string]> = [
   [/…|\.\.\.|<your | ID\b/, 'a placeholder for the reader’s own value'],
   [/python /, "the reader's own Python program"],
   [/docker run/, 'needs Docker'],
+  [/Invoke-Expression/, 'PowerShell, not bash'],
   [/^authctl keys rotate lupa /, "README's key-rotation block lists alternatives: its `login lupa --api-key-stdin` line replaces the password login this needs"],
   [/redis:\/\/|run-predictions/, 'needs a Redis server (test/e2e/redis.test.ts)'],
   [/^authctl --profile staging login lucidworks$/, 'interactive: prompts for the client id and secret (test/e2e/interactive.test.ts)'],
