@@ -6,6 +6,8 @@ import { ConfigStore, type StoreBackend } from '../core/config.js'
 import { TokenService } from '../core/credentials.js'
 import { NonInteractiveError, SecretStoreError, UsageError } from '../core/errors.js'
 import { validateProfileName } from '../core/profile.js'
+import { redactUrlsIn } from '../core/redact.js'
+import { cleanLines } from '../core/sanitize.js'
 import { TokenCache } from '../core/token-cache.js'
 import type { HttpClient } from '../providers/http.js'
 import type { ProviderContext } from '../providers/types.js'
@@ -241,16 +243,18 @@ export class CliContext {
     }
   }
 
+  /** Message lines may carry server text: control characters and ESC sequences are removed. */
   debug(line: string): void {
-    if (this.globals.verbose) this.io.err(`debug: ${line}\n`)
+    if (this.globals.verbose) this.io.err(`debug: ${redactUrlsIn(cleanLines(line))}\n`)
   }
 
   warn(line: string): void {
-    this.io.err(`warning: ${line}\n`)
+    this.io.err(`warning: ${redactUrlsIn(cleanLines(line))}\n`)
   }
 
+  /** Progress and instructions; not URL-redacted (it prints the authorize URL to open). */
   info(line: string): void {
-    this.io.err(`${line}\n`)
+    this.io.err(`${cleanLines(line)}\n`)
   }
 
   async dispose(): Promise<void> {

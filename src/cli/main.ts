@@ -1,5 +1,7 @@
 import { CommanderError } from 'commander'
 import { AuthctlError, ExitCode, errorToExitCode } from '../core/errors.js'
+import { redactUrlsIn } from '../core/redact.js'
+import { cleanLines, cleanText } from '../core/sanitize.js'
 import { CliContext, type ContextOverrides, type Env } from './context.js'
 import { createProcessIO, StdinTooLargeError, type IO } from './io.js'
 import { createProgram } from './program.js'
@@ -61,15 +63,16 @@ function report(err: unknown, ctx: CliContext, paint: Paint): number {
   return errorToExitCode(err)
 }
 
+/** One line of message text: no control characters or ESC sequences, URLs redacted. */
 function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, ' ').slice(0, 500)
+  return redactUrlsIn(cleanText(s.replace(/\s*\n\s*/g, ' '))).slice(0, 500)
 }
 
 function printStack(err: unknown, ctx: CliContext): void {
   let e: unknown = err
   for (let depth = 0; e && depth < 5; depth++) {
     const stack = e instanceof Error ? (e.stack ?? e.message) : String(e)
-    ctx.io.err(`${depth === 0 ? '' : 'caused by: '}${stack}\n`)
+    ctx.io.err(`${depth === 0 ? '' : 'caused by: '}${redactUrlsIn(cleanLines(stack))}\n`)
     e = e instanceof Error ? e.cause : undefined
   }
 }

@@ -1,5 +1,7 @@
 import { AuthRequiredError, InvalidGrantError, NonInteractiveError, UsageError } from '../../core/errors.js'
+import { jwtExpiryMs } from '../../core/jwt.js'
 import { maskSecret } from '../../core/redact.js'
+import { pickExpiry, saneIn } from '../../core/sanitize.js'
 import { baseUrl, failure, jsonObject, loginExpiry, send, str, type ErrorReader } from '../api.js'
 import { checkProviderUrl } from '../http.js'
 import { collectSecret, collectValue, stripFinalNewline, validateSecret } from '../inputs.js'
@@ -27,7 +29,7 @@ function tokenFrom(body: ReturnType<typeof parseTokenResponse>, now: number): To
   return {
     accessToken: body.access_token,
     tokenType: 'Bearer',
-    expiresAt: body.expires_in ? now + body.expires_in * 1000 : (expires ?? now + 3600_000),
+    expiresAt: pickExpiry(now, saneIn(body.expires_in, now), expires, jwtExpiryMs(body.access_token)),
     obtainedAt: now,
     scopes,
   }
