@@ -4,6 +4,7 @@ import { redactUrlsIn } from '../core/redact.js'
 import { cleanLines, cleanText } from '../core/sanitize.js'
 import { CliContext, type ContextOverrides, type Env } from './context.js'
 import { createProcessIO, StdinTooLargeError, type IO } from './io.js'
+import { quietClosedPipes } from './epipe.js'
 import { createProgram } from './program.js'
 
 /**
@@ -79,5 +80,6 @@ function printStack(err: unknown, ctx: CliContext): void {
 
 /** Entry point used by bin/authctl.js. */
 export async function main(argv: readonly string[]): Promise<void> {
+  quietClosedPipes()
   process.exitCode = await run(argv, process.env, createProcessIO())
 }

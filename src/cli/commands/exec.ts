@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { AuthctlError, AuthRequiredError, UsageError } from '../../core/errors.js'
 import { buildChildEnv } from '../../exec/env.js'
 import { secretValues } from '../../exec/mask.js'
+import { scrubbedNames, scrubbedValues } from '../../exec/scrub.js'
 import { allProviders, getProvider } from '../../providers/registry.js'
 import type { Provider } from '../../providers/types.js'
 import { maskWanted, registerMasks } from '../ci.js'
@@ -30,8 +31,10 @@ export function registerExec(parent: Command, ctx: CliContext, runF = runExec): 
     .addHelpText(
       'after',
       `
-Login secrets (client secrets, passwords, refresh tokens) are never passed on, and inherited
-LUCIDWORKS_CLIENT_SECRET, LUPA_PASSWORD, HAUT_PASSWORD and LUCID_CLIENT_SECRET are removed.
+The child gets tokens, never keys to the vault: login secrets (client secrets, passwords,
+refresh tokens) are never passed on, and inherited AUTHCTL_PASSPHRASE, AUTHCTL_CACHE,
+AUTHCTL_CACHE_KEY, LUCIDWORKS_CLIENT_SECRET, LUPA_PASSWORD, HAUT_PASSWORD and
+LUCID_CLIENT_SECRET are removed (masking hides their values too).
 In CI (CI set) with stdout not a terminal, the child's output is masked by default. Under
 GitHub Actions (GITHUB_ACTIONS=true) every injected secret is also registered with the runner
 as ::add-mask:: on stderr before the command starts. No credentials at all is exit 4.
@@ -101,7 +104,9 @@ export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void>
   if (!command) throw new UsageError('missing command', { hint: 'authctl exec -- COMMAND [ARGS...]' })
   const minTtl = minTtlMs(ctx, opts.minTtl)
   const inject = await execVars(ctx, { providers: opts.providers, scopes: opts.scopes, minTtlMs: minTtl })
-  const env = buildChildEnv(ctx.env, inject, { unset: allProviders().flatMap((p) => p.loginSecretEnv), profile: ctx.profile })
+  // Tokens only: nothing that unlocks the store, the shared cache or a login goes to the child.
+  const unset = scrubbedNames(allProviders().flatMap((p) => p.loginSecretEnv))
+  const env = buildChildEnv(ctx.env, inject, { unset, profile: ctx.profile })
   registerMasks(ctx, secretValues(inject))
   const { runChild } = await import('../../exec/run.js')
   // On a terminal, Ctrl-C already reaches the child through the process group: forwarding it
@@ -111,7 +116,7 @@ export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void>
     env,
     forward: tty ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'],
     ignore: tty ? ['SIGINT', 'SIGQUIT'] : [],
-    ...(opts.mask ? { mask: secretValues(inject) } : {}),
+    ...(opts.mask ? { mask: [...secretValues(inject), ...scrubbedValues(ctx.env, unset)] } : {}),
   })
   if (result.error) ctx.io.err(`authctl: ${result.error}\n`)
   ctx.exitCode = result.code
