@@ -18,6 +18,8 @@ export function redactUrl(raw: string): string {
   } catch {
     return redactUrlText(raw)
   }
+  // `user:pw@host:3128` parses as scheme `user:` with an opaque path: redact it as text.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return redactUrlText(raw)
   if (url.username || url.password) {
     url.username = '***'
     url.password = ''

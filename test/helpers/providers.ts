@@ -34,6 +34,10 @@ export const CANARY = {
   hautPassword: 'CANARY-haut-password-3a8b',
   ibToken: 'CANARYibtoken5e6f7a8b9c0d',
   lucidSecret: 'CANARY-lucid-client-secret-1b2c',
+  /** The file store's passphrase, the shared cache's password and the fleet key: keys to the vault. */
+  passphrase: 'CANARY-passphrase-6d4e',
+  redisPassword: 'CANARY-redis-password-2f7a',
+  fleetKey: 'CANARY-fleet-key-5c9b-0123456789abcdefghijkl',
 } as const
 
 async function ok(p: Promise<{ code: number | null; stderr: string }>, what: string): Promise<void> {
