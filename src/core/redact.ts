@@ -20,10 +20,11 @@ export function redactUrl(raw: string): string {
   }
   // `user:pw@host:3128` parses as scheme `user:` with an opaque path: redact it as text.
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return redactUrlText(raw)
-  if (url.username || url.password) {
+  // `user:pw@` → `***@`; a password alone (`:pw@`, Redis) → `:***@`: redacting twice changes nothing.
+  if (url.username) {
     url.username = '***'
     url.password = ''
-  }
+  } else if (url.password) url.password = '***'
   for (const name of [...new Set(url.searchParams.keys())]) {
     if (SECRET_PARAM.test(name)) url.searchParams.set(name, '***')
   }

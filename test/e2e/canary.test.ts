@@ -65,7 +65,6 @@ describe('canary secrets never leak', () => {
 
   const run = async (argv: string[], input?: string) => {
     const r = await runCli(argv, { env, input })
-    if (process.env.DEBUG_CANARY) console.log(r.ms, r.code, argv.join(' '), r.stderr.slice(0, 200))
     outputs.push({ argv, r })
     return r
   }
