@@ -6,6 +6,7 @@ import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { slotId } from '../../src/core/token-cache.js'
+import type { Hostile } from '../emulators/_server.js'
 import { startHaut, type HautEmulator } from '../emulators/haut.js'
 import { startLucid, type LucidEmulator } from '../emulators/lucid.js'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
@@ -72,12 +73,12 @@ const loginLw = (e: NodeJS.ProcessEnv) => ok(['login', 'lucidworks', '--client-i
 const loginLupa = (e: NodeJS.ProcessEnv) => ok(['login', 'lupasearch', '--email', LUPA.email, '--password-stdin', '--project', 'shop'], e, LUPA.password)
 
 /** Runs fn with the emulator in hostile mode, restoring a well-behaved server afterwards. */
-async function hostile<T>(emu: { hostile: Record<string, unknown> }, h: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
+async function hostile<T>(emu: { hostile: Hostile }, h: Hostile, fn: () => Promise<T>): Promise<T> {
   Object.assign(emu.hostile, h)
   try {
     return await fn()
   } finally {
-    for (const k of Object.keys(h)) delete emu.hostile[k]
+    for (const k of Object.keys(h)) delete emu.hostile[k as keyof Hostile]
   }
 }
 
