@@ -13,7 +13,7 @@ import { TokenCache } from '../core/token-cache.js'
 import type { HttpClient } from '../providers/http.js'
 import type { ProviderContext } from '../providers/types.js'
 import type { SecretStore } from '../store/types.js'
-import type { SharedCache } from '../core/shared-cache.js'
+import { fleetKeyFrom, type SharedCache } from '../core/shared-cache.js'
 import type { IO } from './io.js'
 import { createInquirerPrompter, type Prompter } from './prompter.js'
 
@@ -118,12 +118,18 @@ export class CliContext {
       debug: (l) => this.debug(l),
       warn: (l) => this.warn(l),
       shared: () => this.sharedCache(),
+      fleetKey: () => this.fleetKey(),
       ...(this.overrides.cacheOnly ? { cacheOnly: true } : {}),
     })
     return this.tokenService
   }
 
-  /** AUTHCTL_CACHE, validated (redis:// or rediss://), or undefined. */
+  /** AUTHCTL_CACHE_KEY, checked (exit 2 when missing or shorter than 32 bytes). */
+  fleetKey(): Buffer {
+    return fleetKeyFrom(this.env.AUTHCTL_CACHE_KEY)
+  }
+
+  /** AUTHCTL_CACHE, validated (redis:// or rediss://, with a fleet key), or undefined. */
   sharedCacheUrl(): string | undefined {
     const raw = this.env.AUTHCTL_CACHE
     if (!raw) return undefined
@@ -136,6 +142,7 @@ export class CliContext {
     if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
       throw new UsageError(`AUTHCTL_CACHE must be a redis:// or rediss:// URL, got ${url.protocol}//…`, { hint: 'use redis://[user:password@]host:port[/db]' })
     }
+    this.fleetKey()
     return raw
   }
 

@@ -12,6 +12,8 @@ export interface TokenSet {
   expiresAt?: number
   /** When it was obtained (epoch ms); lets `--force-refresh` waiters adopt a newer token. */
   obtainedAt?: number
+  /** Shared-cache generation of this token (strictly increasing per slot); 0/absent = none. */
+  generation?: number
   scopes?: readonly string[]
   /** Non-secret facts learned when the token was issued (e.g. Haut.ai company_id). */
   info?: Readonly<Record<string, string>>

@@ -9,6 +9,8 @@ import { baseEnv, BIN, runCli } from '../helpers/cli.js'
 import { hasRedisServer, startRedis, type RedisServer } from '../helpers/redis.js'
 
 const SECRET = 'lw-secret-0123456789'
+/** The fleet key every runner of the fleet shares (openssl rand -base64 32). */
+const FLEET_KEY = 'q0V8m3Zr5yKcX1tN7bWfLh2sJd9pGe4uAo6iRzTnYvE='
 if (!hasRedisServer()) {
   const msg = '\n*** SKIPPING the shared-cache tests: redis-server not installed (apt-get install redis-server) ***\n'
   if (process.env.CI) throw new Error(msg)
@@ -30,7 +32,7 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
       LUCIDWORKS_CLIENT_ID: 'lw-client',
       LUCIDWORKS_CLIENT_SECRET: SECRET,
       CI: 'true',
-      ...(redisUrl ? { AUTHCTL_CACHE: redisUrl } : {}),
+      ...(redisUrl ? { AUTHCTL_CACHE: redisUrl, AUTHCTL_CACHE_KEY: FLEET_KEY } : {}),
       ...extra,
     })
 
@@ -50,7 +52,7 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
       const keys = await redis.client.keys('*')
       expect(keys.length).toBeGreaterThan(0)
       for (const k of keys) {
-        expect(k).toMatch(/^authctl:v1:(token|lock):[0-9a-f]{32}$/)
+        expect(k).toMatch(/^authctl:v2:(token|lock):[0-9a-f]{32}$/)
         expect(await redis.client.get(k)).not.toContain(token.slice(20, 60))
         const ttl = await redis.client.pttl(k)
         expect(ttl).toBeGreaterThan(0)
@@ -75,7 +77,7 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
       expect(a.code).toBe(0)
       expect(b.code).toBe(0)
       expect(a.stdout).not.toBe(b.stdout)
-      expect((await redis.client.keys('authctl:v1:token:*')).length).toBe(2)
+      expect((await redis.client.keys('authctl:v2:token:*')).length).toBe(2)
     } finally {
       lw.clients.delete('other-client')
       await redis.stop()
@@ -105,9 +107,9 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
       lw.faults.push({ path: '/v1/token', delayMs: 30_000 })
       const holder = spawn(process.execPath, [BIN, 'token', 'lucidworks'], { env: machine(redis.url), stdio: 'ignore' })
       const until = Date.now() + 10_000
-      while (((await redis.client.keys('authctl:v1:lock:*')).length === 0 || lw.faults.length > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
+      while (((await redis.client.keys('authctl:v2:lock:*')).length === 0 || lw.faults.length > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
       expect(lw.faults.length).toBe(0) // the holder's renewal request is in flight
-      expect((await redis.client.keys('authctl:v1:lock:*')).length).toBe(1)
+      expect((await redis.client.keys('authctl:v2:lock:*')).length).toBe(1)
       holder.kill('SIGKILL')
       await new Promise((r) => holder.on('exit', r))
       const before = lw.tokenRequests()
@@ -153,7 +155,7 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
     const redis = await startRedis()
     const lucid = await startLucid()
     try {
-      const a = baseEnv({ AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-a-')), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'fleet', AUTHCTL_LUCID_API_URL: lucid.apiUrl, AUTHCTL_LUCID_AUTHORIZE_URL: lucid.authorizeUrl, AUTHCTL_CACHE: redis.url })
+      const a = baseEnv({ AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-a-')), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'fleet', AUTHCTL_LUCID_API_URL: lucid.apiUrl, AUTHCTL_LUCID_AUTHORIZE_URL: lucid.authorizeUrl, AUTHCTL_CACHE: redis.url, AUTHCTL_CACHE_KEY: FLEET_KEY })
       const url = new URL(lucid.authorizeUrl)
       url.search = new URLSearchParams({ client_id: 'lucid-client', redirect_uri: `${lucid.url}/oauth2/clients/lucid-client/redirect`, response_type: 'code', scope: 'user.profile offline_access', state: 's' }).toString()
       const code = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location') as string).searchParams.get('code')
