@@ -104,10 +104,17 @@ export class TokenService {
     const newer = (e: SharedEntry | undefined): e is SharedEntry => e !== undefined && e.gen > floor
     const owner = randomBytes(12).toString('hex')
     const deadline = Date.now() + SHARED_WAIT_MS
-    for (let announced = false; ; ) {
+    for (let announced = false, checked = 0, polls = 0; ; ) {
+      // A lock with no expiry, or a longer one than it can have, is bogus: broken (checked once a second).
+      const check = Date.now() - checked > 1000
+      if (check) checked = Date.now()
       const locked =
         (await shared.tryLock(s.lock, owner, SHARED_LOCK_TTL_MS)) ||
-        ((await shared.breakBogusLock(s.lock, SHARED_LOCK_TTL_MS)) && (await shared.tryLock(s.lock, owner, SHARED_LOCK_TTL_MS)))
+        (check && (await shared.breakBogusLock(s.lock, SHARED_LOCK_TTL_MS)) && (await shared.tryLock(s.lock, owner, SHARED_LOCK_TTL_MS)))
+      // Load the HTTP client before relying on the lock: a synchronous module load on a starved
+      // machine can outlast the lock's lifetime, and a lapsed lock means a second renewal.
+      if (locked) await this.d.providerContext().http?.()
+      if (locked && !(await shared.extend(s.lock, owner, SHARED_LOCK_TTL_MS))) continue
       if (locked) {
         const beat = setInterval(() => void shared.extend(s.lock, owner, SHARED_LOCK_TTL_MS).catch(() => undefined), SHARED_LOCK_TTL_MS / 3)
         try {
@@ -133,7 +140,8 @@ export class TokenService {
         announced = true
         this.d.debug(`waiting for another runner's renewal (${shared.display})`)
       }
-      await new Promise((r) => setTimeout(r, 50 + Math.random() * 100))
+      // Back off (50 ms → 500 ms, jittered): dozens of waiters must not starve the holder or Redis.
+      await new Promise((r) => setTimeout(r, Math.min(500, 50 * 1.5 ** polls++) * (0.5 + Math.random())))
       const t = await read()
       if (newer(t)) return adopt(t)
       if (Date.now() > deadline) {

@@ -25,8 +25,8 @@ export interface SharedCache {
   tryLock(key: string, owner: string, ttlMs: number): Promise<boolean>
   /** Deletes the lock when it has no expiry or one longer than `maxTtlMs` (a bogus lock); true if it did. */
   breakBogusLock(key: string, maxTtlMs: number): Promise<boolean>
-  /** Extends the lock only if `owner` still holds it. */
-  extend(key: string, owner: string, ttlMs: number): Promise<void>
+  /** Extends the lock only if `owner` still holds it; false when it does not. */
+  extend(key: string, owner: string, ttlMs: number): Promise<boolean>
   /** Deletes the lock only if `owner` still holds it (compare and delete in one script). */
   unlock(key: string, owner: string): Promise<void>
   ping(): Promise<void>

@@ -42,7 +42,7 @@ export async function connectRedis(url: string, timeoutMs: number): Promise<Shar
     set: (key, value, ttlMs) => wrap('write', async () => void (await client.set(key, value, 'PX', Math.max(1, Math.round(ttlMs))))),
     tryLock: (key, owner, ttlMs) => wrap('lock', async () => (await client.set(key, owner, 'PX', ttlMs, 'NX')) === 'OK'),
     breakBogusLock: (key, maxTtlMs) => wrap('lock check', async () => (await client.eval(BREAK_BOGUS, 1, key, String(maxTtlMs))) === 1),
-    extend: (key, owner, ttlMs) => wrap('lock refresh', async () => void (await client.eval(EXTEND, 1, key, owner, String(ttlMs)))),
+    extend: (key, owner, ttlMs) => wrap('lock refresh', async () => (await client.eval(EXTEND, 1, key, owner, String(ttlMs))) === 1),
     unlock: (key, owner) => wrap('unlock', async () => void (await client.eval(UNLOCK, 1, key, owner))),
     ping: () => wrap('ping', async () => void (await client.ping())),
     close: async () => void client.disconnect(),

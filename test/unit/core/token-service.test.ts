@@ -97,7 +97,7 @@ describe('TokenService with rotating refresh tokens', () => {
     const items = new Map<string, string>()
     const shared: SharedCache = {
       display: 'memory', get: async (k) => items.get(k) ?? null, set: async (k, v) => void items.set(k, v), tryLock: async () => true,
-      breakBogusLock: async () => false, extend: async () => {}, unlock: async () => {}, ping: async () => {}, close: async () => {},
+      breakBogusLock: async () => false, extend: async () => true, unlock: async () => {}, ping: async () => {}, close: async () => {},
     }
     const withShared = new TokenService({ ...(svc as unknown as { d: TokenServiceDeps }).d, shared: async () => shared, fleetKey: () => fleetKey })
     const state = { live: 'r3', issued: 2, calls: [] as string[] }
