@@ -212,6 +212,35 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
     }
   }, 150_000)
 
+  it('holds a plausible lock forever (re-set every second): a runner gives up after 30 s with exit 6 instead of renewing on its own', async () => {
+    const redis = await startRedis()
+    try {
+      const env = lwMachine(redis.url)
+      lw.tokenTtlSeconds = 200
+      expect((await runCli(['token', 'lucidworks'], { env })).code).toBe(0)
+      lw.tokenTtlSeconds = 3600
+      const locks = (await tokenKeys(redis)).map((k) => k.replace(':token:', ':lock:'))
+      const hold = async () => {
+        for (const l of locks) await redis.client.set(l, 'attacker', 'PX', 5000)
+      }
+      await hold()
+      const timer = setInterval(() => void hold().catch(() => undefined), 1000)
+      const before = lw.tokenRequests()
+      try {
+        const r = await runCli(['token', 'lucidworks'], { env, timeoutMs: 60_000 })
+        expect(r.code, r.stderr).toBe(6)
+        expect(r.stderr).toMatch(/timed out after 30 s waiting for another runner's renewal/)
+        expect(r.ms).toBeLessThan(40_000) // 30 s of waiting, plus start-up on a loaded machine
+        expect(lw.tokenRequests()).toBe(before) // no renewal behind the fleet's back
+      } finally {
+        clearInterval(timer)
+      }
+    } finally {
+      lw.tokenTtlSeconds = 3600
+      await redis.stop()
+    }
+  }, 90_000)
+
   it('a fresh local copy is not served when Redis holds a newer token (another machine force-refreshed)', async () => {
     const redis = await startRedis()
     try {

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucid } from '../emulators/lucid.js'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
+import { SHARED_LOCK_TTL_MS } from '../../src/core/credentials.js'
 import { baseEnv, BIN, runCli } from '../helpers/cli.js'
 import { hasRedisServer, startRedis, type RedisServer } from '../helpers/redis.js'
 
@@ -118,7 +119,7 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
       expect(r.code, r.stderr).toBe(0)
       expect(lw.tokenRequests() - before).toBe(1)
       expect(lw.isValid(r.stdout.trim())).toBe(true)
-      expect(r.ms).toBeLessThan(12_000) // at most the lock TTL (10 s) of waiting
+      expect(r.ms).toBeLessThan(SHARED_LOCK_TTL_MS + 5_000) // the lock TTL of waiting, plus start-up on a loaded machine
     } finally {
       await redis.stop()
     }
