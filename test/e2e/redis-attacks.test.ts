@@ -273,7 +273,7 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
         expect(r.stdout + r.stderr).not.toContain('wrong-redis-pass')
       }
       const warned = await runCli(['token', 'lucidworks', '--force-refresh'], { env: lwMachine(bad) })
-      expect(warned.stderr).toMatch(/warning: shared cache redis:\/\/127\.0\.0\.1:\d+\/0\?password=\*\*\*: connect failed/)
+      expect(warned.stderr).toMatch(/warning: shared cache redis:\/\/127\.0\.0\.1:\d+\/0\?password=\*\*\*:? connect failed/)
     } finally {
       await redis.stop()
     }
