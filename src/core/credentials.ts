@@ -10,7 +10,7 @@ import { withFileLock } from './lock.js'
 import type { ProfileRef } from './profile.js'
 import { openJson, openToken, sealJson, sealToken, type Sealed } from './seal.js'
 import { SharedCacheError, sharedKeyMaterial, sharedKeys, type SharedCache } from './shared-cache.js'
-import { isFresh, slotId, type TokenCache } from './token-cache.js'
+import { clampMinTtl, isFresh, keepFreshLeadMs, slotId, type TokenCache } from './token-cache.js'
 
 /** Thrown in cache-only mode (the fast path) where a renewal would be needed. */
 export class CacheMissError extends Error {
@@ -38,8 +38,16 @@ export interface TokenServiceDeps {
 
 export interface GetTokenOptions {
   scope?: string
+  /** Renew when less than this is left; clamped to what the token's lifetime allows (clampMinTtl). */
   minTtlMs: number
   forceRefresh?: boolean
+  /** `exec --keep-fresh`: renew a little before `minTtlMs` (keepFreshLeadMs), ahead of peers. */
+  renewEarly?: boolean
+  /**
+   * Called with a newly issued token as soon as it is safe to hand out (after a rotated grant is
+   * stored, before the cache write): on Lucidworks the previous token is already dead then.
+   */
+  onIssued?: (token: TokenSet) => void
 }
 
 /** Secret field holding the random key that encrypts a stored login's cached tokens. */
@@ -60,7 +68,28 @@ const SHARED_WAIT_MS = 90_000
 
 export class TokenService {
   private sharedDisabled = false
+  private readonly clampWarned = new Set<string>()
   constructor(private readonly d: TokenServiceDeps) {}
+
+  /**
+   * True when `t` has more than the minimum TTL left. A minimum no fresh token could satisfy is
+   * clamped to the token's lifetime (one warning per process), so it never makes every call renew.
+   */
+  private fresh(provider: Provider, t: TokenSet, opts: GetTokenOptions): boolean {
+    const c = clampMinTtl(opts.minTtlMs, t)
+    if (c.clampedFrom !== undefined && c.lifetimeMs !== undefined) this.warnClamped(provider, c.clampedFrom, c.lifetimeMs, c.minTtlMs)
+    const lead = opts.renewEarly && c.lifetimeMs !== undefined ? keepFreshLeadMs(c.minTtlMs, c.lifetimeMs) : 0
+    return isFresh(t, c.minTtlMs + lead, this.d.clock.now())
+  }
+
+  private warnClamped(provider: Provider, fromMs: number, lifeMs: number, toMs: number): void {
+    const s = (ms: number) => `${Math.round(ms / 1000)} s`
+    const key = `${provider.id}\0${fromMs}\0${s(lifeMs)}`
+    if (this.clampWarned.has(key)) return
+    this.clampWarned.add(key)
+    const limit = lifeMs < 120_000 ? `half the ${provider.displayName} token lifetime (${s(lifeMs)})` : `the ${provider.displayName} token lifetime (${s(lifeMs)}) minus 60 s`
+    this.d.warn(`--min-ttl ${s(fromMs)} is not below ${limit}; using ${s(toMs)}`)
+  }
 
   /**
    * The fleet path: Redis is authoritative (a local copy could be a token another machine's
@@ -86,7 +115,7 @@ export class TokenService {
     }
     const startedAt = this.d.clock.now()
     const usable = (t: TokenSet | undefined): t is TokenSet =>
-      t !== undefined && ((t.obtainedAt ?? 0) >= startedAt || (!opts.forceRefresh && isFresh(t, opts.minTtlMs, this.d.clock.now())))
+      t !== undefined && ((t.obtainedAt ?? 0) >= startedAt || (!opts.forceRefresh && this.fresh(provider, t, opts)))
     let current = cred
     const followGrant = async () => {
       if (grant && current.source !== 'environment' && Object.entries(grant).some(([k, v]) => current.secret[k] !== v)) {
@@ -100,7 +129,7 @@ export class TokenService {
       return t
     }
     const first = await read()
-    if (!opts.forceRefresh && first && isFresh(first, opts.minTtlMs, this.d.clock.now())) return adopt(first)
+    if (!opts.forceRefresh && first && this.fresh(provider, first, opts)) return adopt(first)
     const owner = randomBytes(12).toString('hex')
     const deadline = Date.now() + SHARED_WAIT_MS
     for (let announced = false; ; ) {
@@ -110,7 +139,7 @@ export class TokenService {
           const again = await read()
           if (usable(again)) return adopt(again)
           await followGrant() // renew with the newest grant, not a rotated-away one
-          const { token, rotated } = await this.renew(provider, ref, current, slot, material)
+          const { token, rotated } = await this.renew(provider, ref, current, slot, material, opts)
           const ttl = (token.expiresAt ?? this.d.clock.now() + 86_400_000) - this.d.clock.now()
           if (ttl > 0) {
             const entry = { t: sealToken(token, sm, keys.info), ...(rotated ? { g: sealJson(rotated, sm, `${keys.info}\0grant`) } : {}) }
@@ -182,7 +211,7 @@ export class TokenService {
     if (provider.canRenew && !provider.canRenew(cred)) return this.unrenewable(provider, ref, slot, material, opts)
     if (!opts.forceRefresh) {
       const cached = this.d.cache.read(ref, slot, material)
-      if (cached && isFresh(cached, opts.minTtlMs, this.d.clock.now())) return cached
+      if (cached && this.fresh(provider, cached, opts)) return cached
     }
     if (this.d.cacheOnly) throw new CacheMissError()
     const shared = this.sharedDisabled ? undefined : await this.d.shared?.()
@@ -203,18 +232,18 @@ export class TokenService {
         const cached = this.d.cache.read(ref, slot, material)
         // Renewed by another process while we waited: adopt it rather than renewing again
         // (a second Lucidworks renewal would kill the token that process just handed out).
-        if (cached && ((cached.obtainedAt ?? 0) >= startedAt || (!opts.forceRefresh && isFresh(cached, opts.minTtlMs, this.d.clock.now())))) {
+        if (cached && ((cached.obtainedAt ?? 0) >= startedAt || (!opts.forceRefresh && this.fresh(provider, cached, opts)))) {
           this.d.debug(`adopted a token renewed by another process (${provider.id}/${ref.profile}/${slot})`)
           return cached
         }
-        return (await this.renew(provider, ref, cred, slot, material)).token
+        return (await this.renew(provider, ref, cred, slot, material, opts)).token
       },
       { onWait: (h) => this.d.debug(`waiting for renewal lock held by pid ${h?.pid ?? '?'}`) },
     )
   }
 
   /** One renewal, inside the lock. A refused refresh grant is checked against the store first. */
-  private async renew(provider: Provider, ref: ProfileRef, cred: Credential, slot: string, material: Buffer): Promise<{ token: TokenSet; rotated?: Record<string, string> }> {
+  private async renew(provider: Provider, ref: ProfileRef, cred: Credential, slot: string, material: Buffer, opts: GetTokenOptions): Promise<{ token: TokenSet; rotated?: Record<string, string> }> {
     let used = cred
     let issued
     try {
@@ -235,6 +264,12 @@ export class TokenService {
       await this.storeSecret(ref, used.source, { ...used.secret, ...issued.secretUpdate })
     }
     const stamped = { ...issued.token, obtainedAt: issued.token.obtainedAt ?? this.d.clock.now() }
+    try {
+      opts.onIssued?.(stamped)
+    } catch {
+      /* the caller's side effect; the token is still cached and returned */
+    }
+    this.fresh(provider, stamped, opts) // the --min-ttl clamp warning, from the first call on
     this.d.cache.write(ref, slot, used === cred ? material : cacheKeyMaterial(used), stamped)
     return issued.secretUpdate ? { token: stamped, rotated: issued.secretUpdate } : { token: stamped }
   }
@@ -246,13 +281,13 @@ export class TokenService {
   private unrenewable(provider: Provider, ref: ProfileRef, slot: string, material: Buffer, opts: GetTokenOptions): TokenSet {
     const cached = this.d.cache.read(ref, slot, material)
     const now = this.d.clock.now()
-    if (this.d.cacheOnly && (!cached || !isFresh(cached, opts.minTtlMs, now))) throw new CacheMissError()
+    if (this.d.cacheOnly && (!cached || !this.fresh(provider, cached, opts))) throw new CacheMissError()
     const again = { hint: `run \`authctl login ${provider.id}${profileFlag(ref.profile)}\` again (or log in without --no-store-password to renew unattended)` }
     if (!cached || (cached.expiresAt !== undefined && cached.expiresAt <= now)) {
       throw new AuthRequiredError(`the ${provider.displayName} token of profile ${ref.profile} has expired and the password was not stored`, again)
     }
     if (opts.forceRefresh) throw new AuthRequiredError(`cannot renew the ${provider.displayName} token: the password was not stored`, again)
-    if (!isFresh(cached, opts.minTtlMs, now) && cached.expiresAt !== undefined) {
+    if (!this.fresh(provider, cached, opts) && cached.expiresAt !== undefined) {
       this.d.warn(`the ${provider.displayName} token expires in ${Math.max(0, Math.round((cached.expiresAt - now) / 60_000))} min and cannot be renewed without a login`)
     }
     return cached

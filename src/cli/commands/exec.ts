@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { UsageError } from '../../core/errors.js'
 import { buildChildEnv } from '../../exec/env.js'
+import type { FreshSource } from '../../exec/keep-fresh.js'
 import { secretValues } from '../../exec/mask.js'
 import { AuthctlError } from '../../core/errors.js'
 import { allProviders, getProvider } from '../../providers/registry.js'
@@ -14,6 +15,8 @@ export interface ExecOptions {
   scopes: string[]
   minTtl?: string
   mask: boolean
+  /** Stay beside the child and keep token files fresh (exec/keep-fresh.ts). */
+  keepFresh?: boolean
   command: string[]
 }
 
@@ -25,6 +28,7 @@ export function registerExec(parent: Command, ctx: CliContext, runF = runExec): 
     .option('--scope <scope>', 'Lucidworks scope, repeatable (first → LUCIDWORKS_ACCESS_TOKEN)', collect)
     .option('--min-ttl <seconds>', 'tokens handed over have at least this long left (default 300)')
     .option('--mask', "replace injected secrets in the child's output with *** (env AUTHCTL_MASK=1)")
+    .option('--keep-fresh', 'keep renewing while the command runs; read tokens from the *_FILE / *_HEADERS_FILE variables')
     .argument('<command...>', 'the command and its arguments, after --')
     .addHelpText(
       'after',
@@ -35,10 +39,11 @@ LUCIDWORKS_CLIENT_SECRET, LUPA_PASSWORD, HAUT_PASSWORD and LUCID_CLIENT_SECRET a
 Examples:
   authctl exec -- curl -H "Authorization: Bearer $LUCIDWORKS_ACCESS_TOKEN" https://...
   authctl exec --provider lucidworks --scope machinelearning.model -- ./sync-models.sh
-  authctl exec --mask -- ./deploy.sh          # a leaked token shows as *** in CI logs`,
+  authctl exec --mask -- ./deploy.sh          # a leaked token shows as *** in CI logs
+  authctl exec --keep-fresh -- sh -c 'curl -H @"$LUCIDWORKS_HEADERS_FILE" https://...'   # long jobs`,
     )
-    .action(async (command: string[], o: { provider?: string[]; scope?: string[]; minTtl?: string; mask?: boolean }) =>
-      runF({ providers: o.provider ?? [], scopes: o.scope ?? [], minTtl: o.minTtl, mask: Boolean(o.mask) || ctx.env.AUTHCTL_MASK === '1', command }, ctx),
+    .action(async (command: string[], o: { provider?: string[]; scope?: string[]; minTtl?: string; mask?: boolean; keepFresh?: boolean }) =>
+      runF({ providers: o.provider ?? [], scopes: o.scope ?? [], minTtl: o.minTtl, mask: Boolean(o.mask) || ctx.env.AUTHCTL_MASK === '1', keepFresh: Boolean(o.keepFresh), command }, ctx),
     )
 }
 
@@ -53,36 +58,41 @@ function selectProviders(ctx: CliContext, names: readonly string[]): Provider[] 
  * The provider variables `exec` injects (tokens renewed as needed), for the selected providers.
  * Every provider's tokens are fetched before anything runs: one failure names its provider and
  * exits with its code, and a command never starts half-equipped. Also used by the library's getEnv.
+ * `sources` is what `--keep-fresh` keeps fresh (`renewEarly` renews ahead of peers).
  */
 export async function collectExecEnv(
   ctx: CliContext,
-  opts: { providers: readonly string[]; scopes: readonly string[]; minTtlMs: number },
-): Promise<{ providers: Provider[]; vars: Record<string, string> }> {
+  opts: { providers: readonly string[]; scopes: readonly string[]; minTtlMs: number; renewEarly?: boolean },
+): Promise<{ providers: Provider[]; vars: Record<string, string>; sources: FreshSource[] }> {
   const providers = selectProviders(ctx, opts.providers)
   const vars: Record<string, string> = {}
+  const sources: FreshSource[] = []
   for (const provider of providers) {
     const ref = { provider: provider.id, profile: ctx.profile }
     try {
       const cred = await ctx.tokens().resolve(provider, ref)
-      const tokens = await tokensForEnv(ctx, { provider, ref }, cred, opts.scopes, opts.minTtlMs)
+      const tokens = await tokensForEnv(ctx, { provider, ref }, cred, opts.scopes, opts.minTtlMs, { renewEarly: opts.renewEarly })
       Object.assign(vars, provider.envVars(cred, tokens))
+      sources.push({ provider, ref, cred, scopes: opts.scopes, tokens })
     } catch (err) {
       throw namedFailure(provider, err)
     }
   }
-  return { providers, vars }
+  return { providers, vars, sources }
 }
 
 export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void> {
   const [command, ...args] = opts.command
   if (!command) throw new UsageError('missing command', { hint: 'authctl exec -- COMMAND [ARGS...]' })
   const minTtl = minTtlMs(ctx, opts.minTtl)
-  const { providers, vars: inject } = await collectExecEnv(ctx, { providers: opts.providers, scopes: opts.scopes, minTtlMs: minTtl })
+  const { providers, vars: inject, sources } = await collectExecEnv(ctx, { providers: opts.providers, scopes: opts.scopes, minTtlMs: minTtl, renewEarly: opts.keepFresh })
   if (providers.length === 0) {
     ctx.warn(`no credentials in profile ${ctx.profile}; running the command without tokens`)
   }
-  const env = buildChildEnv(ctx.env, inject, { unset: allProviders().flatMap((p) => p.loginSecretEnv), profile: ctx.profile })
   const { runChild } = await import('../../exec/run.js')
+  // Synchronous from here to the spawn: the token directory exists only while runChild watches.
+  const keeper = opts.keepFresh ? (await import('../../exec/keep-fresh.js')).startKeepFresh(ctx, sources, minTtl) : undefined
+  const env = buildChildEnv(ctx.env, { ...inject, ...keeper?.vars }, { unset: allProviders().flatMap((p) => p.loginSecretEnv), profile: ctx.profile })
   // On a terminal, Ctrl-C already reaches the child through the process group: forwarding it
   // too would deliver it twice, so authctl only survives it and waits for the child.
   const tty = ctx.io.stdinIsTTY
@@ -90,8 +100,8 @@ export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void>
     env,
     forward: tty ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'],
     ignore: tty ? ['SIGINT', 'SIGQUIT'] : [],
-    ...(opts.mask ? { mask: secretValues(inject) } : {}),
-  })
+    ...(opts.mask ? { mask: secretValues({ ...inject, ...keeper?.vars }), ...(keeper ? { onMaskers: keeper.onSecret } : {}) } : {}),
+  }).finally(() => keeper?.stop())
   if (result.error) ctx.io.err(`authctl: ${result.error}\n`)
   ctx.exitCode = result.code
 }

@@ -54,10 +54,11 @@ export async function tokensForEnv(
   cred: Credential,
   scopes: readonly string[],
   minTtl: number,
+  extra: { renewEarly?: boolean } = {},
 ): Promise<Array<{ slot: string | undefined; token: TokenSet }>> {
   const out: Array<{ slot: string | undefined; token: TokenSet }> = []
   for (const scope of t.provider.execSlots(cred, scopes)) {
-    const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope, minTtlMs: minTtl })
+    const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope, minTtlMs: minTtl, ...extra })
     out.push({ slot: scope, token })
   }
   return out
