@@ -84,7 +84,7 @@ export class TokenService {
 
   private warnClamped(provider: Provider, fromMs: number, lifeMs: number, toMs: number): void {
     const s = (ms: number) => `${Math.round(ms / 1000)} s`
-    const key = `${provider.id}\0${fromMs}\0${s(lifeMs)}`
+    const key = `${provider.id}\0${fromMs}`
     if (this.clampWarned.has(key)) return
     this.clampWarned.add(key)
     const limit = lifeMs < 120_000 ? `half the ${provider.displayName} token lifetime (${s(lifeMs)})` : `the ${provider.displayName} token lifetime (${s(lifeMs)}) minus 60 s`

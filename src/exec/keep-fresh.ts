@@ -128,7 +128,7 @@ export class KeepFresh {
         tokens.push({ slot: scope, token })
       }
       this.write(s, tokens)
-      if (s.failures > 0) this.d.warn(`${s.provider.displayName}: keep-fresh renewed the token again`)
+      if (s.failures > 0) this.d.warn(`${s.provider.displayName}: keep-fresh has a fresh token again`)
       s.failures = 0
       s.lastError = undefined
     } catch (err) {
@@ -161,8 +161,13 @@ export class KeepFresh {
   }
 
   /** Rewrites a provider's files when any of its tokens changed (each file atomically). */
-  private write(s: SourceState, tokens: FreshSource['tokens']): void {
+  private write(s: SourceState, incoming: FreshSource['tokens']): void {
     if (this.stopped) return
+    // Never back to an older token: a renewal by another process may have landed meanwhile.
+    const tokens = incoming.map((t) => {
+      const cur = s.tokens.find((x) => x.slot === t.slot)
+      return cur && (cur.token.obtainedAt ?? 0) > (t.token.obtainedAt ?? 0) ? cur : t
+    })
     const changed = tokens.some((t) => s.written.get(t.slot ?? '') !== t.token.accessToken)
     if (!changed) return
     const vars = s.provider.envVars(s.cred, tokens)

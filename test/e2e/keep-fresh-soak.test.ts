@@ -50,8 +50,10 @@ describe('exec --keep-fresh over a 90 s job with 20 s tokens', () => {
     const s = JSON.parse(r.stdout) as { calls: number; ok: number; firstAttempt401: Array<{ at: number }>; failures: unknown[]; distinctTokens: number }
     const issued = lw.requests.filter((q) => q.path.endsWith('/v1/token')).map((q) => q.at)
     const windows = Math.ceil(SECONDS / (TTL / 2))
+    const gaps = s.firstAttempt401.map((f) => Math.min(...issued.map((t) => Math.abs(t - f.at))))
     console.log(
-      `keep-fresh soak: ${s.calls} child calls (${s.ok} ok, ${s.failures.length} failed, ${s.firstAttempt401.length} first-attempt 401 at a renewal), ` +
+      `keep-fresh soak: ${s.calls} child calls (${s.ok} ok, ${s.failures.length} failed, ${s.firstAttempt401.length} first-attempt 401 at a renewal` +
+        `${gaps.length ? `, ${gaps.join('/')} ms from it` : ''}), ` +
         `${others.length} other \`authctl token\` calls, ${issued.length} token requests, ${s.distinctTokens} distinct tokens seen by the child`,
     )
     expect(s.calls).toBeGreaterThanOrEqual(SECONDS - 5)
