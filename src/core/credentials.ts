@@ -10,7 +10,7 @@ import { withFileLock } from './lock.js'
 import type { ProfileRef } from './profile.js'
 import { openJson, openToken, sealJson, sealToken, type Sealed } from './seal.js'
 import { SharedCacheError, sharedKeyMaterial, sharedKeys, type SharedCache } from './shared-cache.js'
-import { clampMinTtl, isFresh, keepFreshLeadMs, slotId, type TokenCache } from './token-cache.js'
+import { clampMinTtl, DEFAULT_MIN_TTL_MS, isFresh, keepFreshLeadMs, slotId, type TokenCache } from './token-cache.js'
 
 /** Thrown in cache-only mode (the fast path) where a renewal would be needed. */
 export class CacheMissError extends Error {
@@ -85,7 +85,8 @@ export class TokenService {
   private warnClamped(provider: Provider, fromMs: number, lifeMs: number, toMs: number): void {
     const s = (ms: number) => `${Math.round(ms / 1000)} s`
     const key = `${provider.id}\0${fromMs}`
-    if (this.clampWarned.has(key)) return
+    // The default is adjusted silently; a minimum the user chose gets a warning.
+    if (this.clampWarned.has(key) || fromMs === DEFAULT_MIN_TTL_MS) return
     this.clampWarned.add(key)
     const limit = lifeMs < 120_000 ? `half the ${provider.displayName} token lifetime (${s(lifeMs)})` : `the ${provider.displayName} token lifetime (${s(lifeMs)}) minus 60 s`
     this.d.warn(`--min-ttl ${s(fromMs)} is not below ${limit}; using ${s(toMs)}`)

@@ -134,6 +134,7 @@ export const lucidworks: Provider = {
     if (o.verify === false) {
       return { ...stored, summary: `Stored Lucidworks AI client ${id} (scopes: ${scopes.join(', ')}) without verifying it; the first \`authctl token\` requests a token` }
     }
+    tokenUrl(ctx) // a refused URL fails before the message below
     // Lucidworks keeps one valid token per client and scope: verifying revokes the one in use elsewhere.
     ctx.info(
       `Verifying by requesting a token for ${scopes.join(', ')}: this replaces any other token of client ${id} for ${scopes.length > 1 ? 'these scopes' : 'this scope'} ` +

@@ -77,7 +77,9 @@ describe('TokenService applies the clamp', () => {
     expect(await s.get(300_000, 0)).toBe('tok1')
     expect(await s.get(300_000, 44_000)).toBe('tok1')
     expect(await s.get(300_000, 46_000)).toBe('tok2')
-    expect(s.warnings).toEqual(['--min-ttl 300 s is not below half the Fake token lifetime (90 s); using 45 s'])
+    expect(s.warnings).toEqual([]) // the default is clamped silently
+    expect(await s.get(60_000, 46_000)).toBe('tok2')
+    expect(s.warnings).toEqual(['--min-ttl 60 s is not below half the Fake token lifetime (90 s); using 45 s'])
     expect(await s.get(44_000, 46_000 + 45_000)).toBe('tok2')
     expect(await s.get(44_000, 46_000 + 47_000)).toBe('tok3')
     expect(s.warnings).toHaveLength(1)
