@@ -1,20 +1,20 @@
 import type { Command, Option } from 'commander'
 import { UsageError } from '../core/errors.js'
 import { allProviders, getProvider } from '../providers/registry.js'
+import { TOKEN_FORMATS } from './commands/token.js'
 import type { CliContext } from './context.js'
+import { ENV_FORMATS } from './env-format.js'
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const
 export type Shell = (typeof SHELLS)[number]
 
-const FORMATS = ['raw', 'json', 'header', 'env']
-
-/** Values offered after an option that takes one, by long flag. */
-function optionValues(flag: string, ctx: CliContext, providerArg: string | undefined): string[] {
+/** Values offered after an option that takes one, by long flag (and command, for --format). */
+function optionValues(flag: string, ctx: CliContext, providerArg: string | undefined, command: string): string[] {
   switch (flag) {
     case '--profile':
       return profileNames(ctx)
     case '--format':
-      return FORMATS
+      return command === 'env' ? [...ENV_FORMATS] : [...TOKEN_FORMATS]
     case '--provider':
       return providerNames()
     case '--scope': {
@@ -85,7 +85,7 @@ export function completions(root: Command, ctx: CliContext, words: readonly stri
     else positionals.push(w)
   }
   const prev = before.at(-1)
-  if (prev?.startsWith('--') && takesValue(cmd, root, prev)) return optionValues(prev, ctx, positionals[0])
+  if (prev?.startsWith('--') && takesValue(cmd, root, prev)) return optionValues(prev, ctx, positionals[0], cmd.name())
   if (current.startsWith('-')) {
     // `login PROVIDER --…`: only the flags that provider accepts.
     const p = cmd.name() === 'login' && positionals[0] ? safeProvider(positionals[0]) : undefined

@@ -1,6 +1,7 @@
 import { CacheMissError } from '../core/credentials.js'
+import { maskWanted } from './ci.js'
 import { runExec } from './commands/exec.js'
-import { runToken, type TokenFormat } from './commands/token.js'
+import { runToken, TOKEN_FORMATS, type TokenFormat } from './commands/token.js'
 import { CliContext } from './context.js'
 import { createProcessIO } from './io.js'
 import { VERSION } from './version.js'
@@ -27,10 +28,10 @@ export async function runFast(argv: readonly string[]): Promise<number | undefin
     if (parsed.command === 'token') {
       // Same rule as the full CLI: --json turns the default (raw) format into json.
       const format = (parsed.json && (parsed.format ?? 'raw') === 'raw' ? 'json' : (parsed.format ?? 'raw')) as TokenFormat
-      if (!['raw', 'json', 'header', 'env'].includes(format)) return undefined
+      if (!(TOKEN_FORMATS as readonly string[]).includes(format)) return undefined
       await runToken({ provider: parsed.provider as string, scope: parsed.scope[0], format, minTtl: parsed.minTtl, forceRefresh: false, apiKey: parsed.apiKey }, ctx)
     } else {
-      await runExec({ providers: parsed.providers, scopes: parsed.scope, minTtl: parsed.minTtl, mask: parsed.mask || ctx.env.AUTHCTL_MASK === '1', command: parsed.rest }, ctx)
+      await runExec({ providers: parsed.providers, scopes: parsed.scope, minTtl: parsed.minTtl, mask: maskWanted(ctx, parsed.mask), command: parsed.rest }, ctx)
     }
     return ctx.exitCode
   } catch (err) {
@@ -49,13 +50,14 @@ interface Parsed {
   scope: string[]
   providers: string[]
   apiKey: boolean
-  mask: boolean
+  /** --mask → true, --no-mask → false, neither → undefined (the CI default decides). */
+  mask?: boolean
   rest: string[]
 }
 
 /** A strict subset of the commander grammar; anything outside it means "use the full CLI". */
 function parse(argv: readonly string[]): Parsed | undefined {
-  const p: Parsed = { command: 'token', json: false, scope: [], providers: [], apiKey: false, mask: false, rest: [] }
+  const p: Parsed = { command: 'token', json: false, scope: [], providers: [], apiKey: false, rest: [] }
   let command: string | undefined
   const positionals: string[] = []
   for (let i = 0; i < argv.length; i++) {
@@ -102,14 +104,15 @@ function parse(argv: readonly string[]): Parsed | undefined {
         p.apiKey = true
         break
       case '--mask':
-        p.mask = true
+      case '--no-mask':
+        p.mask = a === '--mask'
         break
       default:
         return undefined
     }
   }
   if (command === 'token') {
-    if (positionals.length !== 1 || p.providers.length || p.mask || p.scope.length > 1) return undefined
+    if (positionals.length !== 1 || p.providers.length || p.mask !== undefined || p.scope.length > 1) return undefined
     p.provider = positionals[0]
     return p
   }

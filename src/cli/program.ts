@@ -2,6 +2,7 @@ import { Command, Option } from 'commander'
 import { registerComplete } from './complete.js'
 import type { CliContext } from './context.js'
 import { registerDoctor } from './commands/doctor.js'
+import { registerEnv } from './commands/env.js'
 import { registerExec } from './commands/exec.js'
 import { registerKeys } from './commands/keys.js'
 import { registerLogin } from './commands/login.js'
@@ -52,6 +53,7 @@ Examples:
   authctl login lucidworks --client-id ID --client-secret-stdin < secret.txt
   authctl token lucidworks --scope machinelearning.predict
   authctl exec -- curl -H "Authorization: Bearer $LUCIDWORKS_ACCESS_TOKEN" https://...
+  authctl env --format dotenv >> "$GITHUB_ENV"
   authctl status
 
 Exit codes: 0 ok, 1 bug, 2 usage, 3 not found, 4 auth, 5 provider/network, 6 secret store,
@@ -65,6 +67,7 @@ Exit codes: 0 ok, 1 bug, 2 usage, 3 not found, 4 auth, 5 provider/network, 6 sec
   registerDoctor(program, ctx)
   registerKeys(program, ctx)
   registerExec(program, ctx)
+  registerEnv(program, ctx)
   registerComplete(program, ctx)
   return program
 }

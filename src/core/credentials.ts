@@ -202,7 +202,9 @@ export class TokenService {
    * A token with more than `minTtlMs` left: from the cache with no network request, or renewed
    * under the lock. Waiters re-read the cache after the lock, so N processes make one renewal.
    */
-  async getToken(provider: Provider, ref: ProfileRef, cred: Credential, opts: GetTokenOptions): Promise<TokenSet> {
+  async getToken(provider: Provider, ref: ProfileRef, given: Credential, opts: GetTokenOptions): Promise<TokenSet> {
+    // A credential that *is* its token (a stored key) is checked for expiry before use.
+    const cred = provider.slot(given, opts.scope) === undefined ? this.liveCredential(provider, ref, given) : given
     const slot = provider.slot(cred, opts.scope)
     if (slot === undefined) {
       if (!provider.staticToken) throw new Error(`${provider.id}: no slot and no static token`)
@@ -241,6 +243,31 @@ export class TokenService {
       },
       { onWait: (h) => this.d.debug(`waiting for renewal lock held by pid ${h?.pid ?? '?'}`) },
     )
+  }
+
+  /**
+   * The credential to hand tokens out from, given the expiry of the long-lived key it keeps:
+   * the credential itself while the key lives (or its expiry is unknown); once it has expired,
+   * the same login without the key when that renews on its own (`fallback`; Haut.ai with a
+   * stored password); otherwise exit 4 saying how to replace the key.
+   */
+  liveCredential(provider: Provider, ref: ProfileRef, cred: Credential, fallback = true): Credential {
+    const key = provider.storedKey?.(cred.kind, cred.data)
+    if (!key?.expiresAt || !cred.secret[key.field] || cred.source === 'environment') return cred
+    const expiresAt = Date.parse(key.expiresAt)
+    if (Number.isNaN(expiresAt) || expiresAt > this.d.clock.now()) return cred
+    const what = `the ${provider.displayName} ${key.label}${key.id ? ` ${key.id}` : ''} stored in profile ${ref.profile} expired on ${key.expiresAt}`
+    if (fallback) {
+      const secret = { ...cred.secret }
+      delete secret[key.field]
+      const without: Credential = { ...cred, secret }
+      if (provider.slot(without, undefined) !== undefined && (provider.canRenew?.(without) ?? true)) {
+        if (this.d.cacheOnly) throw new CacheMissError()
+        this.d.warn(`${what}; using a login token instead. Replace the key: ${key.replaceHint}`)
+        return without
+      }
+    }
+    throw new AuthRequiredError(what, { hint: key.replaceHint })
   }
 
   /** One renewal, inside the lock. A refused refresh grant is checked against the store first. */

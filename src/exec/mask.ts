@@ -19,7 +19,7 @@ export class SecretMasker extends Transform {
 
   /** Masks these too from now on (`exec --keep-fresh` adds each renewed token). */
   add(...secrets: string[]): void {
-    const latin1 = secrets.filter((s) => s.length >= 4).map((s) => Buffer.from(s, 'utf8').toString('latin1'))
+    const latin1 = secrets.filter((s) => s.length >= 4).flatMap(secretForms).map((s) => Buffer.from(s, 'utf8').toString('latin1'))
     // Longest first, so that a secret containing another is masked whole.
     this.secrets = [...new Set([...this.secrets, ...latin1])].sort((a, b) => b.length - a.length)
     this.maxLen = Math.max(0, ...this.secrets.map((s) => s.length))
@@ -71,6 +71,24 @@ export class SecretMasker extends Transform {
 /** True for a variable that holds a secret (token, key); `*_FILE` variables hold paths. */
 export function isSecretVar(name: string): boolean {
   return /TOKEN|KEY|SECRET|PASSWORD/.test(name) && !name.endsWith('_FILE')
+}
+
+/**
+ * A secret and the forms it takes when a child puts it in a URL or a form body: percent-encoded
+ * (encodeURIComponent, and application/x-www-form-urlencoded, which also encodes `!'()~`), with
+ * upper- and lower-case hex digits.
+ */
+export function secretForms(secret: string): string[] {
+  const forms = new Set([secret])
+  try {
+    for (const enc of [encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)]) {
+      forms.add(enc)
+      forms.add(enc.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()))
+    }
+  } catch {
+    // a lone surrogate cannot be percent-encoded, so it never appears that way either
+  }
+  return [...forms]
 }
 
 /** The injected values that are secrets (tokens, keys), by variable name. */

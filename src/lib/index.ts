@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { collectExecEnv } from '../cli/commands/exec.js'
+import { execVars } from '../cli/commands/exec.js'
 import { minTtlMs, target } from '../cli/commands/common.js'
 import { CliContext, type Env } from '../cli/context.js'
 import type { IO } from '../cli/io.js'
@@ -124,13 +124,7 @@ export const getHeaders: typeof Api.getHeaders = (provider, opts = {}) =>
   })
 
 export const getEnv: typeof Api.getEnv = (opts = {}) =>
-  withContext(opts.profile, async (ctx) => {
-    const { providers, vars } = await collectExecEnv(ctx, { providers: opts.providers ?? [], scopes: opts.scopes ?? [], minTtlMs: ttlMs(ctx, opts.minTtl) })
-    if (providers.length === 0) {
-      throw new AuthRequiredError(`no credentials in profile ${ctx.profile}`, { hint: 'run `authctl login PROVIDER` or set the provider\'s environment variables' })
-    }
-    return { ...vars, AUTHCTL_PROFILE: ctx.profile }
-  })
+  withContext(opts.profile, (ctx) => execVars(ctx, { providers: opts.providers ?? [], scopes: opts.scopes ?? [], minTtlMs: ttlMs(ctx, opts.minTtl) }))
 
 /** Fails the typecheck if the published declarations (public.d.ts) stop describing these values. */
 type Assert<T extends true> = T

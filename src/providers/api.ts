@@ -88,3 +88,20 @@ export function parseIsoDate(value: string, flag: string, now: number): string {
   if (t <= now) throw new UsageError(`${flag} ${value} is in the past`)
   return new Date(t).toISOString()
 }
+
+/**
+ * `login … --expires DATE|never` for a key or token made in a provider's UI: `{ expiresAt }`
+ * to merge into the login's data (nothing for `never` or no flag). Exit 2 when `allowed` is
+ * false (the flag was given to a login that stores no such key).
+ */
+export function loginExpiry(o: Readonly<Record<string, unknown>>, now: number, allowed: boolean, flag: string): { expiresAt?: string } {
+  const v = str(o.expires)
+  if (v === undefined) return {}
+  if (!allowed) throw new UsageError(`--expires goes with ${flag}: it records when that key or token expires`)
+  return v === 'never' ? {} : { expiresAt: parseIsoDate(v, '--expires', now) }
+}
+
+/** The date part of an ISO-8601 string, for messages. */
+export function isoDay(iso: string): string {
+  return iso.slice(0, 10)
+}

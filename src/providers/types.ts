@@ -131,10 +131,31 @@ export interface Provider {
   /** Variables for `exec` / `token --format env`, one token per slot from `execSlots`. */
   envVars(cred: Credential, tokens: ReadonlyArray<{ slot: string | undefined; token: TokenSet }>): Record<string, string>
 
+  /**
+   * The long-lived key or token a login keeps (saved with `keys create --save`, or logged in
+   * with one), read from the login's non-secret data only, so `status` and `doctor` need no
+   * secret. Undefined when the login holds none.
+   */
+  storedKey?(kind: string, data: Readonly<Record<string, unknown>>): StoredKey | undefined
+
   /** Present iff the provider has a key-management API. */
   readonly keys?: KeyManager
   /** Where keys are managed instead, for the exit-7 message when `keys` is absent. */
   readonly keysElsewhere?: string
+}
+
+/** A long-lived key or token kept in a stored login, for expiry tracking. */
+export interface StoredKey {
+  /** What it is, for messages: `private token`, `API key`, `token`. */
+  label: string
+  /** The provider's id of the key, when known (keys saved with `--save`). */
+  id?: string
+  /** ISO-8601 expiry when known (from the provider, or `login … --expires`). */
+  expiresAt?: string
+  /** The secret field of the login that holds it. */
+  field: string
+  /** A runnable next step that replaces it once it has expired. */
+  replaceHint: string
 }
 
 /** A long-lived key as listed; never carries the secret. */
@@ -162,6 +183,13 @@ export interface KeyManager {
   list(cred: Credential, token: TokenSet, opts: KeyOptions, ctx: ProviderContext): Promise<ApiKey[]>
   /** Unknown id → NotFoundError (exit 3). */
   revoke(cred: Credential, token: TokenSet, id: string, opts: KeyOptions, ctx: ProviderContext): Promise<void>
+  /**
+   * `keys rotate`: the existing key `id` (unknown → NotFoundError) and the `create` options that
+   * make a replacement with the same name/description, access and index scope.
+   */
+  replacementOf(cred: Credential, token: TokenSet, id: string, opts: KeyOptions, ctx: ProviderContext): Promise<{ old: ApiKey; options: KeyOptions }>
+  /** Checks that a just-created key works (`token`: the login's, for management calls); throws (exit 4/5) when not. */
+  verify(cred: Credential, token: TokenSet, key: CreatedKey, opts: KeyOptions, ctx: ProviderContext): Promise<void>
   /** How `--save` stores a created key in the profile: secret fields and non-secret data to merge. */
   save(key: CreatedKey): { secret: Record<string, string>; data: Record<string, unknown> }
 }

@@ -50,8 +50,13 @@ describe.skipIf(!has('bash'))('bash', () => {
     [['authctl', 'token', 'haut', '--f'], ['--force-refresh', '--format']],
     [['authctl', 'token', 'lucidworks', '--scope', 'machinelearning.m'], ['machinelearning.model']],
     [['authctl', '--profile', 'st'], ['staging']],
-    [['authctl', 'keys', 'r'], ['revoke']],
+    [['authctl', 'keys', 'r'], ['revoke', 'rotate']],
     [['authctl', 'completion', 'f'], ['fish']],
+    [['authctl', 'e'], ['env', 'exec']],
+    [['authctl', 'env', '--format', ''], ['sh', 'dotenv', 'powershell', 'json']],
+    [['authctl', 'env', '--p'], ['--provider', '--profile']],
+    [['authctl', 'exec', '--no'], ['--no-mask', '--no-color']],
+    [['authctl', 'status', 'hau'], ['haut', 'hautai']],
   ])('%j → %j', (words, expected) => {
     expect(complete(words).sort()).toEqual([...expected].sort())
   })
@@ -65,7 +70,7 @@ describe.skipIf(!has('fish'))('fish', () => {
       .map((l) => l.split('\t')[0])
   it.each([
     ['authctl who', ['whoami']],
-    ['authctl token lucidworks --format ', ['env', 'header', 'json', 'raw']],
+    ['authctl token lucidworks --format ', ['dotenv', 'env', 'header', 'json', 'powershell', 'raw']],
     ['authctl login hau', ['haut', 'hautai']],
     ['authctl --profile sta', ['staging']],
   ])('%s → %j', (line, expected) => {

@@ -79,7 +79,8 @@ describe.skipIf(!hasTmux())('interactive login in a real terminal (tmux)', () =>
 
   it('exec in a terminal: Ctrl-C reaches the child exactly once, and its exit code comes back', async () => {
     const child = `let n = 0; process.on('SIGINT', () => { n++; console.log('got SIGINT ' + n); setTimeout(() => process.exit(5), 300) }); console.log('ready'); setInterval(() => {}, 1000)`
-    const t = startTmux(`authctl-sigint-${process.pid}`, `${process.execPath} ${BIN} exec -- ${process.execPath} -e "${child}"`, env())
+    // A token from the environment (served without a request): exec with no credentials runs nothing.
+    const t = startTmux(`authctl-sigint-${process.pid}`, `${process.execPath} ${BIN} exec -- ${process.execPath} -e "${child}"`, { ...env(), INSTABASE_API_TOKEN: 'ib-token-0123456789' })
     try {
       await t.waitFor(/ready/)
       t.send('C-c')

@@ -147,9 +147,12 @@ describe('the built CLI against the Lucidworks emulator', () => {
       ['--json', 'token', 'lucidworks', '--format', 'raw'],
       ['token', 'lucidworks', '--format', 'header', '--scope', 'machinelearning.model'],
       ['token', 'lucidworks', '--format', 'env'],
+      ['token', 'lucidworks', '--format', 'dotenv'],
+      ['token', 'lucidworks', '--format', 'powershell'],
       ['--profile', 'default', 'token', 'lucidworks', '--min-ttl', '60'],
       ['exec', '--', process.execPath, '-e', 'process.stdout.write(String(process.env.LUCIDWORKS_ACCESS_TOKEN))'],
       ['exec', '--mask', '--scope', 'machinelearning.model', '--', process.execPath, '-e', 'console.log(process.env.LUCIDWORKS_ACCESS_TOKEN)'],
+      ['exec', '--no-mask', '--', process.execPath, '-e', 'console.log(process.env.LUCIDWORKS_ACCESS_TOKEN)'],
     ]
     for (const argv of cases) {
       const fast = await runCli(argv, { env })

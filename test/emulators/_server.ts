@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 
 /** One request as the emulator saw it. */
@@ -19,6 +20,8 @@ export interface SeenRequest {
 export interface Fault {
   /** Only requests whose path matches (substring or RegExp). Default: all. */
   path?: string | RegExp
+  /** Only requests with this method. Default: all. */
+  method?: string
   times?: number
   status?: number
   headers?: Record<string, string>
@@ -90,11 +93,17 @@ async function applyFault(f: Fault, res: ServerResponse): Promise<void> {
   res.end(body)
 }
 
-/** node:http on 127.0.0.1, port 0; every request is recorded, faults are applied first. */
-export async function startEmulator(handler: Handler): Promise<Emulator> {
+/** A certificate for an https emulator (PEM). */
+export interface TlsOptions {
+  key: string
+  cert: string
+}
+
+/** node:http (or node:https with `tls`) on 127.0.0.1, port 0; every request is recorded, faults are applied first. */
+export async function startEmulator(handler: Handler, tls?: TlsOptions): Promise<Emulator> {
   const requests: SeenRequest[] = []
   const faults: Fault[] = []
-  const server = createServer(async (req, res) => {
+  const listener = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
     for await (const c of req) chunks.push(c as Buffer)
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
@@ -107,7 +116,7 @@ export async function startEmulator(handler: Handler): Promise<Emulator> {
       at: Date.now(),
     }
     requests.push(seen)
-    const fault = faults.find((f) => matches(seen.path, f.path))
+    const fault = faults.find((f) => matches(seen.path, f.path) && (!f.method || f.method === seen.method))
     if (fault) {
       fault.times = (fault.times ?? 1) - 1
       if (fault.times <= 0) faults.splice(faults.indexOf(fault), 1)
@@ -137,12 +146,13 @@ export async function startEmulator(handler: Handler): Promise<Emulator> {
     } catch (err) {
       reply.json(500, { error: 'emulator_bug', error_description: String(err) })
     }
-  })
+  }
+  const server = tls ? createHttpsServer(tls, listener) : createServer(listener)
   server.keepAliveTimeout = 500
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const port = (server.address() as AddressInfo).port
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     requests,
     faults,

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import { makeJwt, startEmulator, type Emulator, type SeenRequest } from './_server.js'
+import { makeJwt, startEmulator, type Emulator, type SeenRequest, type TlsOptions } from './_server.js'
 
 export interface HautUser {
   id: number
@@ -28,7 +28,7 @@ const err = (type: string, code: string, detail: string, attr: string | null = n
  * page-number pagination and absolute `next` links/delete), drf-standardized-errors bodies,
  * 400 for MFA accounts, and company datasets as the token check.
  */
-export async function startHaut(opts: { users?: HautUser[]; pageSize?: number } = {}): Promise<HautEmulator> {
+export async function startHaut(opts: { users?: HautUser[]; pageSize?: number; tls?: TlsOptions; linkBase?: () => string } = {}): Promise<HautEmulator> {
   const users = new Map((opts.users ?? [{ id: 7, email: 'lab@example.com', password: 'haut-password-123', companyId: randomUUID() }]).map((u) => [u.email, u]))
   const sessions = new Map<string, { email: string; exp: number }>()
   const privateTokens: HautEmulator['privateTokens'] = new Map()
@@ -88,7 +88,8 @@ export async function startHaut(opts: { users?: HautUser[]; pageSize?: number } 
       const page = Number(req.query.get('page') ?? '1')
       const size = Number(req.query.get('page_size') ?? state.pageSize)
       const slice = all.slice((page - 1) * size, page * size)
-      const link = (n: number) => `${emu.url}/api/v1/auth/private_tokens/?page=${n}`
+      // `linkBase`: the origin a TLS-terminating proxy's backend would put in its links.
+      const link = (n: number) => `${opts.linkBase?.() ?? emu.url}/api/v1/auth/private_tokens/?page=${n}`
       return res.json(200, {
         count: all.length,
         next: page * size < all.length ? link(page + 1) : null,
@@ -105,7 +106,7 @@ export async function startHaut(opts: { users?: HautUser[]; pageSize?: number } 
       return res.empty(204)
     }
     return res.json(404, err('client_error', 'not_found', 'Not found.'))
-  })
+  }, opts.tls)
   const out = Object.assign(emu, {
     apiUrl: `${emu.url}/api/v1`,
     users,

@@ -68,6 +68,14 @@ export async function startLupaSearch(opts: { users?: LupaUser[] } = {}): Promis
       tokens.set(token, { email: u.email, exp })
       return res.json(200, { success: true, token })
     }
+    const idx = /^\/v1\/indices\/([^/]+)$/.exec(p)
+    if (idx && req.method === 'GET' && req.headers['x-lupa-api-key'] !== undefined) {
+      // The key check LupaSearch's plugins use: an index readable with the key.
+      const k = [...keys.values()].find((x) => x.key === req.headers['x-lupa-api-key'])
+      const live = k && (k.expiration === null || Date.parse(k.expiration) > Date.now())
+      if (!k || !live || (k.restrictIndexScope && !k.indexIds.includes(idx[1] as string))) return res.json(401, { errors: [{ message: 'Invalid API key' }] })
+      return res.json(200, { id: idx[1], name: `index ${idx[1]}` })
+    }
     const u = userOf(req)
     if (!u) return res.json(401, { errors: [{ message: 'Unauthorized' }] })
     if (p === '/v1/users/me' && req.method === 'GET') {

@@ -32,7 +32,7 @@ export interface CliRun {
 const SCRUB = [
   'AUTHCTL_PROFILE', 'AUTHCTL_STORE', 'AUTHCTL_PASSPHRASE', 'AUTHCTL_TIMEOUT', 'AUTHCTL_MIN_TTL', 'AUTHCTL_CACHE',
   'LUCIDWORKS_CLIENT_ID', 'LUCIDWORKS_CLIENT_SECRET', 'LUCIDWORKS_APPLICATION_ID', 'LUCIDWORKS_CUSTOMER_ID',
-  'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_COLOR', 'CI',
+  'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_COLOR', 'CI', 'GITHUB_ACTIONS', 'AUTHCTL_MASK',
 ]
 
 /** A clean environment for the CLI: the parent's, minus anything authctl would read. */

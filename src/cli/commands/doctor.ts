@@ -31,8 +31,9 @@ export function registerDoctor(parent: Command, ctx: CliContext): Command {
     .addHelpText(
       'after',
       `
-Exit 0 when every check passes; otherwise the code the first failure would cause in a normal
-command (2 config dir, 6 secret store, 5 endpoint or clock). --json prints the checks either way.
+Exit 0 when every check passes (warnings included, e.g. a stored key expiring within 14 days);
+otherwise the code the first failure would cause in a normal command (2 config dir, 6 secret
+store, 4 expired key, 5 endpoint or clock). --json prints the checks either way.
 
 Examples:
   authctl doctor
@@ -155,6 +156,35 @@ function clockCheck(skewMs: number | undefined, from: string | undefined): Check
   return { name: 'clock', status: 'pass', detail }
 }
 
+/** Stored keys expiring within this are a `warn`. */
+export const KEY_WARN_DAYS = 14
+
+/** The stored keys of every profile: expired is a failure (exit 4), expiring soon a warning. */
+function keyChecks(ctx: CliContext): CheckResult[] {
+  const now = ctx.clock.now()
+  const out: CheckResult[] = []
+  let known = 0
+  for (const r of ctx.config().list()) {
+    const provider = allProviders().find((p) => p.id === r.provider)
+    const k = provider?.storedKey?.(r.kind, r.data)
+    const at = k?.expiresAt ? Date.parse(k.expiresAt) : Number.NaN
+    if (!provider || !k || Number.isNaN(at)) continue
+    known++
+    const day = new Date(at).toISOString().slice(0, 10)
+    const what = `profile ${r.profile}, ${provider.id} ${k.label}${k.id ? ` ${k.id}` : ''}`
+    const name = `key ${r.provider}/${r.profile}`
+    if (at <= now) {
+      out.push({ name, status: 'fail', detail: `${what} expired on ${day}; token and exec refuse it`, fix: k.replaceHint, exit_code: ExitCode.Auth })
+    } else if (at - now <= KEY_WARN_DAYS * 86_400_000) {
+      out.push({ name, status: 'warn', detail: `${what} expires on ${day} (in ${Math.max(1, Math.ceil((at - now) / 86_400_000))} days)`, fix: k.replaceHint })
+    }
+  }
+  if (out.length === 0) {
+    out.push({ name: 'key expiry', status: 'pass', detail: known ? `${known} stored key(s) with a known expiry, none expiring within ${KEY_WARN_DAYS} days` : 'no stored key with a known expiry' })
+  }
+  return out
+}
+
 function lockCheck(ctx: CliContext): CheckResult {
   const dir = join(ctx.configDir(), 'locks')
   let names: string[]
@@ -179,6 +209,7 @@ export async function runDoctor(ctx: CliContext): Promise<void> {
   // The other checks need the profile index; a corrupt one is reported by the config dir check.
   if (!configError) {
     checks.push(...(await storeChecks(ctx)))
+    checks.push(...keyChecks(ctx))
     const ep = await endpointChecks(ctx)
     checks.push(...ep.checks, clockCheck(ep.skewMs, ep.skewFrom))
   }

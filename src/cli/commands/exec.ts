@@ -1,11 +1,11 @@
 import type { Command } from 'commander'
-import { UsageError } from '../../core/errors.js'
+import { AuthctlError, AuthRequiredError, UsageError } from '../../core/errors.js'
 import { buildChildEnv } from '../../exec/env.js'
 import type { FreshSource } from '../../exec/keep-fresh.js'
 import { secretValues } from '../../exec/mask.js'
-import { AuthctlError } from '../../core/errors.js'
 import { allProviders, getProvider } from '../../providers/registry.js'
 import type { Provider } from '../../providers/types.js'
+import { maskWanted, registerMasks } from '../ci.js'
 import type { CliContext } from '../context.js'
 import { collect, minTtlMs } from './common.js'
 import { tokensForEnv } from './token.js'
@@ -27,7 +27,8 @@ export function registerExec(parent: Command, ctx: CliContext, runF = runExec): 
     .option('--provider <provider>', 'only this provider, repeatable (default: all with credentials)', collect)
     .option('--scope <scope>', 'Lucidworks scope, repeatable (first → LUCIDWORKS_ACCESS_TOKEN)', collect)
     .option('--min-ttl <seconds>', 'tokens handed over have at least this long left (default 300)')
-    .option('--mask', "replace injected secrets in the child's output with *** (env AUTHCTL_MASK=1)")
+    .option('--mask', "replace injected secrets in the child's output with *** (env AUTHCTL_MASK=1; default in CI when stdout is not a terminal)")
+    .option('--no-mask', "leave the child's output untouched, also in CI (env AUTHCTL_MASK=0)")
     .option('--keep-fresh', 'keep renewing while the command runs; read tokens from the *_FILE / *_HEADERS_FILE variables')
     .argument('<command...>', 'the command and its arguments, after --')
     .addHelpText(
@@ -35,15 +36,19 @@ export function registerExec(parent: Command, ctx: CliContext, runF = runExec): 
       `
 Login secrets (client secrets, passwords, refresh tokens) are never passed on, and inherited
 LUCIDWORKS_CLIENT_SECRET, LUPA_PASSWORD, HAUT_PASSWORD and LUCID_CLIENT_SECRET are removed.
+In CI (CI set) with stdout not a terminal, the child's output is masked by default. Under
+GitHub Actions (GITHUB_ACTIONS=true) every injected secret is also registered with the runner
+as ::add-mask:: on stderr before the command starts. No credentials at all is exit 4.
 
 Examples:
   authctl exec -- curl -H "Authorization: Bearer $LUCIDWORKS_ACCESS_TOKEN" https://...
   authctl exec --provider lucidworks --scope machinelearning.model -- ./sync-models.sh
-  authctl exec --mask -- ./deploy.sh          # a leaked token shows as *** in CI logs
+  authctl exec --mask -- ./deploy.sh          # a leaked token shows as *** in the output
+  authctl exec --no-mask -- ./gen-report.sh   # in CI, masking is on by default; this turns it off
   authctl exec --keep-fresh -- sh -c 'curl -H @"$LUCIDWORKS_HEADERS_FILE" https://...'   # long jobs`,
     )
     .action(async (command: string[], o: { provider?: string[]; scope?: string[]; minTtl?: string; mask?: boolean; keepFresh?: boolean }) =>
-      runF({ providers: o.provider ?? [], scopes: o.scope ?? [], minTtl: o.minTtl, mask: Boolean(o.mask) || ctx.env.AUTHCTL_MASK === '1', keepFresh: Boolean(o.keepFresh), command }, ctx),
+      runF({ providers: o.provider ?? [], scopes: o.scope ?? [], minTtl: o.minTtl, mask: maskWanted(ctx, o.mask), keepFresh: Boolean(o.keepFresh), command }, ctx),
     )
 }
 
@@ -81,17 +86,40 @@ export async function collectExecEnv(
   return { providers, vars, sources }
 }
 
+/**
+ * The variables `exec` sets in a child's environment (`authctl env` prints them, the library's
+ * getEnv returns them): the selected providers' variables plus AUTHCTL_PROFILE. No credentials
+ * at all (nothing stored in the profile, nothing in the environment) is exit 4.
+ */
+export async function execVars(
+  ctx: CliContext,
+  opts: { providers: readonly string[]; scopes: readonly string[]; minTtlMs: number },
+): Promise<Record<string, string>> {
+  const { vars } = await collectExecEnvOrFail(ctx, opts)
+  return { ...vars, AUTHCTL_PROFILE: ctx.profile }
+}
+
+/** collectExecEnv, with no credentials at all being exit 4 (exec then runs nothing). */
+async function collectExecEnvOrFail(ctx: CliContext, opts: Parameters<typeof collectExecEnv>[1]): ReturnType<typeof collectExecEnv> {
+  const collected = await collectExecEnv(ctx, opts)
+  if (collected.providers.length === 0) {
+    throw new AuthRequiredError(`no credentials in profile ${ctx.profile}: nothing stored and no provider variables in the environment`, {
+      hint: `run \`authctl login PROVIDER\`, or set ${allProviders().map((p) => p.envHint).join('; or ')}`,
+    })
+  }
+  return collected
+}
+
 export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void> {
   const [command, ...args] = opts.command
   if (!command) throw new UsageError('missing command', { hint: 'authctl exec -- COMMAND [ARGS...]' })
   const minTtl = minTtlMs(ctx, opts.minTtl)
-  const { providers, vars: inject, sources } = await collectExecEnv(ctx, { providers: opts.providers, scopes: opts.scopes, minTtlMs: minTtl, renewEarly: opts.keepFresh })
-  if (providers.length === 0) {
-    ctx.warn(`no credentials in profile ${ctx.profile}; running the command without tokens`)
-  }
+  const { vars: inject, sources } = await collectExecEnvOrFail(ctx, { providers: opts.providers, scopes: opts.scopes, minTtlMs: minTtl, renewEarly: opts.keepFresh })
+  registerMasks(ctx, secretValues(inject))
   const { runChild } = await import('../../exec/run.js')
   // Synchronous from here to the spawn: the token directory exists only while runChild watches.
   const keeper = opts.keepFresh ? (await import('../../exec/keep-fresh.js')).startKeepFresh(ctx, sources, minTtl) : undefined
+  keeper?.onSecret((secret) => registerMasks(ctx, [secret])) // renewed tokens, under GitHub Actions
   const env = buildChildEnv(ctx.env, { ...inject, ...keeper?.vars }, { unset: allProviders().flatMap((p) => p.loginSecretEnv), profile: ctx.profile })
   // On a terminal, Ctrl-C already reaches the child through the process group: forwarding it
   // too would deliver it twice, so authctl only survives it and waits for the child.

@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { CancelledError, NonInteractiveError, UnsupportedOperationError, UsageError } from '../../core/errors.js'
-import type { ApiKey, KeyManager, Provider } from '../../providers/types.js'
+import type { StoreBackend } from '../../core/config.js'
+import type { ApiKey, CreatedKey, Credential, KeyManager, Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
 import { formatTable, printJson, relativeTime } from '../output.js'
 import { collect, givenFlags, kebab, minTtlMs, target, type Target } from './common.js'
@@ -23,12 +24,10 @@ export interface KeysOptions {
   flags: Record<string, unknown>
 }
 
-type Op = 'create' | 'list' | 'revoke'
-
-
+type Op = 'create' | 'list' | 'revoke' | 'rotate'
 
 /** Manager, credential and a usable token for a key operation; flags the provider does not take are exit 2. */
-async function prepare(ctx: CliContext, opts: KeysOptions, op: Op) {
+export async function prepare(ctx: CliContext, opts: KeysOptions, op: Op) {
   const t: Target = target(ctx, opts.provider)
   const km = keyManagerOf(t.provider, op)
   for (const key of Object.keys(opts.flags)) {
@@ -54,14 +53,19 @@ export async function runKeysCreate(opts: KeysOptions, ctx: CliContext): Promise
   else ctx.io.out(`${key.secret}\n`)
   ctx.info(`Created ${t.provider.displayName} key ${key.id}${key.name ? ` (${key.name})` : ''}, ${key.expiresAt ? `expires ${key.expiresAt}` : 'no expiry'}. The secret is shown only this once.`)
   if (opts.flags.save && cred.source !== 'environment') {
-    const saved = km.save(key)
-    await ctx.tokens().storeSecret(t.ref, cred.source, { ...cred.secret, ...saved.secret })
-    await ctx.config().update((cfg) => {
-      const rec = cfg.profiles[`${t.ref.provider}:${t.ref.profile}`]
-      if (rec) rec.data = { ...rec.data, ...saved.data }
-    })
+    await saveKey(ctx, t, cred, km, key)
     ctx.info(`Saved it in profile ${t.ref.profile}; \`authctl token\` and \`exec\` use it from now on.`)
   }
+}
+
+/** Stores a created key in the profile (secret first, then its id and expiry in the config). */
+export async function saveKey(ctx: CliContext, t: Target, cred: Credential, km: KeyManager, key: CreatedKey): Promise<void> {
+  const saved = km.save(key)
+  await ctx.tokens().storeSecret(t.ref, cred.source as StoreBackend, { ...cred.secret, ...saved.secret })
+  await ctx.config().update((cfg) => {
+    const rec = cfg.profiles[`${t.ref.provider}:${t.ref.profile}`]
+    if (rec) rec.data = { ...rec.data, ...saved.data }
+  })
 }
 
 export async function runKeysList(opts: KeysOptions, ctx: CliContext): Promise<void> {
@@ -82,15 +86,19 @@ export async function runKeysList(opts: KeysOptions, ctx: CliContext): Promise<v
   ctx.io.out(formatTable(header, rows))
 }
 
+/** Asks on a terminal (declining is exit 130); without one, --yes is required. */
+export async function confirmKeyOp(ctx: CliContext, opts: KeysOptions, doing: string, question: string): Promise<void> {
+  if (opts.flags.yes) return
+  if (!ctx.interactive) throw new NonInteractiveError(`${doing} needs confirmation`, { hint: 'pass --yes' })
+  const ok = await ctx.prompter().confirm(question, { default: false })
+  if (!ok) throw new CancelledError('nothing changed')
+}
+
 export async function runKeysRevoke(opts: KeysOptions, ctx: CliContext): Promise<void> {
   const id = opts.id ?? ''
   const t = target(ctx, opts.provider)
   keyManagerOf(t.provider, 'revoke')
-  if (!opts.flags.yes) {
-    if (!ctx.interactive) throw new NonInteractiveError(`revoking ${t.provider.displayName} key ${id} needs confirmation`, { hint: 'pass --yes' })
-    const ok = await ctx.prompter().confirm(`Revoke ${t.provider.displayName} key ${id}? Anything using it stops working.`, { default: false })
-    if (!ok) throw new CancelledError('not revoked')
-  }
+  await confirmKeyOp(ctx, opts, `revoking ${t.provider.displayName} key ${id}`, `Revoke ${t.provider.displayName} key ${id}? Anything using it stops working.`)
   const { km, cred, token } = await prepare(ctx, opts, 'revoke')
   await km.revoke(cred, token, id, opts.flags, ctx.providerContext())
   ctx.info(`Revoked ${t.provider.displayName} key ${id}.`)
@@ -109,7 +117,8 @@ Lucidworks, Instabase AI Hub and Lucid manage keys in their UIs only (exit 7 say
 Examples:
   authctl keys create haut --name ci --expires 30d
   authctl keys list lupa --project shop --json
-  authctl keys revoke haut 42 --yes`,
+  authctl keys revoke haut 42 --yes
+  authctl keys rotate haut 42 --yes`,
     )
   keys
     .command('create')
@@ -149,5 +158,28 @@ Examples:
     .option('--yes', 'do not ask for confirmation')
     .addHelpText('after', '\nExamples:\n  authctl keys revoke haut 42 --yes\n  authctl keys revoke lupa b2381908-eb9c-47b5-9e3b-a6986e000939 --project shop')
     .action(async (provider: string, id: string, _o: unknown, self: Command) => runKeysRevoke({ provider, id, flags: givenFlags(self) }, ctx))
+  keys
+    .command('rotate')
+    .description('replace a key: create one like it, check it, save it where the old one was saved, revoke the old one')
+    .argument('<provider>', 'provider id or alias')
+    .argument('<id>', 'key id (see `keys list`)')
+    .option('--org <slug>', 'LupaSearch organization')
+    .option('--project <slug>', 'LupaSearch project')
+    .option('--expires <when>', 'expiry of the replacement, as for `keys create` (default: 90 days; LupaSearch keys that never expired: never)')
+    .option('--yes', 'do not ask for confirmation')
+    .addHelpText(
+      'after',
+      `
+The new secret is printed once on stdout (--json: the whole object) as soon as it exists.
+Each step is reported on stderr; if one fails, the message says which keys exist and work.
+
+Examples:
+  authctl keys rotate haut 42 --yes --expires 30d
+  authctl keys rotate lupa b2381908-eb9c-47b5-9e3b-a6986e000939 --project shop --yes`,
+    )
+    .action(async (provider: string, id: string, _o: unknown, self: Command) => {
+      const { runKeysRotate } = await import('./keys-rotate.js')
+      await runKeysRotate({ provider, id, flags: givenFlags(self) }, ctx)
+    })
   return keys
 }

@@ -1,7 +1,10 @@
 import type { Command } from 'commander'
-import { allProviders } from '../../providers/registry.js'
+import { AuthRequiredError } from '../../core/errors.js'
+import { allProviders, getProvider } from '../../providers/registry.js'
+import type { Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
 import { formatTable, isoOrNull, printJson, relativeTime } from '../output.js'
+import { profileSuffix } from './common.js'
 
 export interface StatusEntry {
   provider: string
@@ -12,14 +15,42 @@ export interface StatusEntry {
   /** A stored login hidden by environment credentials for the same provider. */
   overridden_by_environment: boolean
   tokens: Array<{ scope: string; scopes: string[]; expires_at: string | null; expired: boolean }>
+  /** The long-lived key or token the login keeps (saved key, API key, UI-made token), if any. */
+  key: StatusKey | null
+}
+
+export interface StatusKey {
+  kind: string
+  id: string | null
+  /** ISO-8601, or null when unknown (give it with `login … --expires`). */
+  expires_at: string | null
+  expired: boolean
+}
+
+/** The stored key of a login, with its expiry as of `now`. */
+export function storedKeyStatus(provider: Provider | undefined, kind: string, data: Readonly<Record<string, unknown>>, now: number): StatusKey | null {
+  const k = provider?.storedKey?.(kind, data)
+  if (!k) return null
+  const at = k.expiresAt ? Date.parse(k.expiresAt) : Number.NaN
+  return { kind: k.label, id: k.id ?? null, expires_at: Number.isNaN(at) ? null : new Date(at).toISOString(), expired: !Number.isNaN(at) && at <= now }
 }
 
 export function registerStatus(parent: Command, ctx: CliContext, runF = runStatus): Command {
   return parent
     .command('status')
     .description('every provider/profile with its credential kind, source and cached token expiry')
-    .addHelpText('after', '\nNever prints a secret, and makes no network request.\n\nExamples:\n  authctl status\n  authctl status --json | jq \'.profiles[] | select(.source == "environment")\'')
-    .action(async () => runF(ctx))
+    .argument('[provider]', 'only this provider; exit 4 when it has no credential in the profile or the environment')
+    .addHelpText(
+      'after',
+      `
+Never prints a secret, and makes no network request.
+
+Examples:
+  authctl status
+  authctl status lucidworks || echo "no Lucidworks credential"     # a scriptable check
+  authctl status --json | jq '.profiles[] | select(.source == "environment")'`,
+    )
+    .action(async (provider?: string) => runF(ctx, provider))
 }
 
 function identityOf(data: Readonly<Record<string, unknown>>): string | null {
@@ -39,6 +70,7 @@ export function collectStatus(ctx: CliContext): StatusEntry[] {
       expired: m.expiresAt !== undefined && m.expiresAt <= now,
     }))
   const envProviders = new Set<string>()
+  const byId = new Map(allProviders().map((p) => [p.id, p]))
   for (const p of allProviders()) {
     const cred = p.fromEnv(ctx.env)
     if (!cred) continue
@@ -51,6 +83,7 @@ export function collectStatus(ctx: CliContext): StatusEntry[] {
       identity: identityOf(cred.data),
       overridden_by_environment: false,
       tokens: tokensOf(p.id, ctx.profile),
+      key: null,
     })
   }
   for (const r of ctx.config().list()) {
@@ -62,6 +95,7 @@ export function collectStatus(ctx: CliContext): StatusEntry[] {
       identity: identityOf(r.data),
       overridden_by_environment: envProviders.has(r.provider) && r.profile === ctx.profile,
       tokens: tokensOf(r.provider, r.profile),
+      key: storedKeyStatus(byId.get(r.provider), r.kind, r.data, now),
     })
   }
   return entries
@@ -82,16 +116,31 @@ export async function sharedCacheStatus(ctx: CliContext): Promise<{ url: string;
   }
 }
 
-export async function runStatus(ctx: CliContext): Promise<void> {
-  const entries = collectStatus(ctx)
+/**
+ * The status table (or JSON). With a provider: only its profiles, printed first, then exit 4
+ * when the active profile has no credential for it (stored or in the environment).
+ */
+export async function runStatus(ctx: CliContext, providerName?: string): Promise<void> {
+  const provider = providerName === undefined ? undefined : getProvider(providerName)
+  const entries = collectStatus(ctx).filter((e) => !provider || e.provider === provider.id)
   const shared = await sharedCacheStatus(ctx)
-  if (ctx.globals.json) return printJson(ctx.io, { profiles: entries, shared_cache: shared })
+  if (ctx.globals.json) printJson(ctx.io, { profiles: entries, shared_cache: shared })
+  else printStatus(ctx, entries, shared, provider === undefined)
+  if (provider && !entries.some((e) => e.profile === ctx.profile)) {
+    throw new AuthRequiredError(`no ${provider.displayName} credential in profile ${ctx.profile}`, {
+      hint: `run \`authctl login ${provider.id}${profileSuffix(ctx.profile)}\`, or set ${provider.envHint}`,
+    })
+  }
+}
+
+function printStatus(ctx: CliContext, entries: StatusEntry[], shared: Awaited<ReturnType<typeof sharedCacheStatus>>, all: boolean): void {
   if (shared) ctx.info(`Shared token cache: ${shared.url} (${shared.reachable ? 'reachable' : `unreachable: ${shared.error}; the local cache is used`})`)
   if (entries.length === 0) {
-    ctx.info('No credentials. Run `authctl login <provider>`, or set a provider\'s environment variables.')
+    if (all) ctx.info('No credentials. Run `authctl login <provider>`, or set a provider\'s environment variables.')
     return
   }
   const now = ctx.clock.now()
+  const withKeys = entries.some((e) => e.key)
   const rows = entries.map((e) => [
     e.provider,
     e.profile,
@@ -101,6 +150,15 @@ export async function runStatus(ctx: CliContext): Promise<void> {
     e.tokens.length === 0
       ? '-'
       : e.tokens.map((t) => `${t.scope}: ${t.expires_at ? relativeTime(Date.parse(t.expires_at), now) : 'no expiry'}`).join('; '),
+    ...(withKeys ? [keyCell(e.key, now)] : []),
   ])
-  ctx.io.out(formatTable(['PROVIDER', 'PROFILE', 'KIND', 'SOURCE', 'IDENTITY', 'TOKENS'], rows))
+  ctx.io.out(formatTable(['PROVIDER', 'PROFILE', 'KIND', 'SOURCE', 'IDENTITY', 'TOKENS', ...(withKeys ? ['KEY EXPIRY'] : [])], rows))
+}
+
+function keyCell(k: StatusKey | null, now: number): string {
+  if (!k) return '-'
+  const what = `${k.kind}${k.id ? ` ${k.id}` : ''}`
+  if (!k.expires_at) return `${what}: expiry unknown`
+  const rel = relativeTime(Date.parse(k.expires_at), now)
+  return `${what}: ${k.expired ? 'EXPIRED' : 'expires'} ${k.expires_at.slice(0, 10)} (${rel})`
 }

@@ -1,11 +1,17 @@
 import type { Command } from 'commander'
 import { UsageError } from '../../core/errors.js'
 import type { Credential, Provider, TokenSet } from '../../providers/types.js'
+import { secretValues } from '../../exec/mask.js'
+import { registerMasks } from '../ci.js'
 import type { CliContext } from '../context.js'
-import { isoOrNull, printJson, shellQuote } from '../output.js'
+import { formatVars } from '../env-format.js'
+import { isoOrNull, printJson } from '../output.js'
 import { minTtlMs, target, type Target } from './common.js'
 
-export type TokenFormat = 'raw' | 'json' | 'header' | 'env'
+export const TOKEN_FORMATS = ['raw', 'json', 'header', 'env', 'dotenv', 'powershell'] as const
+export type TokenFormat = (typeof TOKEN_FORMATS)[number]
+/** `--format` values that print variables (the ones `exec` sets) rather than the token. */
+const VAR_FORMATS = { env: 'sh', dotenv: 'dotenv', powershell: 'powershell' } as const
 
 export interface TokenOptions {
   provider: string
@@ -23,7 +29,7 @@ export function registerToken(parent: Command, ctx: CliContext, runF = runToken)
     .description('print a fresh access token (cached until less than --min-ttl seconds remain)')
     .argument('<provider>', 'provider id or alias')
     .option('--scope <scope>', 'scope of the token (Lucidworks; default: the first scope given at login)')
-    .option('--format <format>', 'raw | json | header | env', 'raw')
+    .option('--format <format>', 'raw | json | header | env | dotenv | powershell', 'raw')
     .option('--min-ttl <seconds>', 'renew when fewer seconds remain (default 300, env AUTHCTL_MIN_TTL)')
     .option('--force-refresh', 'renew even if the cached token is fresh')
     .option('--api-key', 'print the stored long-lived key instead of the session token (LupaSearch API key, saved Haut.ai private token)')
@@ -31,17 +37,21 @@ export function registerToken(parent: Command, ctx: CliContext, runF = runToken)
       'after',
       `
 stdout gets the token and a newline, nothing else; --format json gives
-{"provider","profile","access_token","token_type","expires_at","scopes"}.
+{"provider","profile","access_token","token_type","expires_at","scopes"}; env, dotenv and
+powershell give the variables exec sets (export NAME='v', NAME=v, $env:NAME = 'v').
+Under GitHub Actions (GITHUB_ACTIONS=true) the secret is first registered with the runner as
+::add-mask:: on stderr.
 
 Examples:
   authctl token lucidworks --scope machinelearning.model
   curl -H "$(authctl token lucidworks --format header)" https://APP.applications.lucidworks.com/...
-  eval "$(authctl token lucidworks --format env)"`,
+  eval "$(authctl token lucidworks --format env)"
+  authctl token lucidworks --format dotenv >> "$GITHUB_ENV"`,
     )
     .action(async (provider: string, o: { scope?: string; format: string; minTtl?: string; forceRefresh?: boolean; apiKey?: boolean }) => {
       const format = ctx.globals.json && o.format === 'raw' ? 'json' : o.format
-      if (!['raw', 'json', 'header', 'env'].includes(format)) {
-        throw new UsageError(`--format must be raw, json, header or env; got ${JSON.stringify(format)}`)
+      if (!(TOKEN_FORMATS as readonly string[]).includes(format)) {
+        throw new UsageError(`--format must be raw, json, header, env, dotenv or powershell; got ${JSON.stringify(format)}`)
       }
       await runF({ provider, scope: o.scope, format: format as TokenFormat, minTtl: o.minTtl, forceRefresh: Boolean(o.forceRefresh), apiKey: Boolean(o.apiKey) }, ctx)
     })
@@ -56,6 +66,9 @@ export async function tokensForEnv(
   minTtl: number,
   extra: { renewEarly?: boolean } = {},
 ): Promise<Array<{ slot: string | undefined; token: TokenSet }>> {
+  // A key handed out beside the session token (LupaSearch's LUPA_API_KEY) must not have expired;
+  // a key that is the token itself is checked (and replaced where possible) by getToken.
+  if (t.provider.slot(cred, undefined) !== undefined) ctx.tokens().liveCredential(t.provider, t.ref, cred, false)
   const out: Array<{ slot: string | undefined; token: TokenSet }> = []
   for (const scope of t.provider.execSlots(cred, scopes)) {
     const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope, minTtlMs: minTtl, ...extra })
@@ -64,32 +77,30 @@ export async function tokensForEnv(
   return out
 }
 
-export function envLines(vars: Record<string, string>): string {
-  return Object.entries(vars)
-    .map(([k, v]) => `export ${k}=${shellQuote(v)}\n`)
-    .join('')
-}
-
 export async function runToken(opts: TokenOptions, ctx: CliContext): Promise<void> {
   const t = target(ctx, opts.provider)
   const minTtl = minTtlMs(ctx, opts.minTtl)
   const cred = await ctx.tokens().resolve(t.provider, t.ref)
-  if (opts.format === 'env') {
+  if (opts.format === 'env' || opts.format === 'dotenv' || opts.format === 'powershell') {
     const tokens = await tokensForEnv(ctx, t, cred, opts.scope ? [opts.scope] : [], minTtl)
-    ctx.io.out(envLines(t.provider.envVars(cred, tokens)))
+    const vars = t.provider.envVars(cred, tokens)
+    const text = formatVars(vars, VAR_FORMATS[opts.format])
+    registerMasks(ctx, secretValues(vars))
+    ctx.io.out(text)
     return
   }
   let token: TokenSet
   if (opts.apiKey) {
     if (!t.provider.staticToken) throw new UsageError(`--api-key does not apply to ${t.provider.id}: it has no stored keys`)
-    token = t.provider.staticToken(cred)
+    token = t.provider.staticToken(ctx.tokens().liveCredential(t.provider, t.ref, cred, false))
   } else {
     token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope: opts.scope, minTtlMs: minTtl, forceRefresh: opts.forceRefresh })
   }
+  registerMasks(ctx, [token.accessToken])
   printToken(ctx, t.provider, cred, token, opts.format)
 }
 
-function printToken(ctx: CliContext, provider: Provider, cred: Credential, token: TokenSet, format: Exclude<TokenFormat, 'env'>): void {
+function printToken(ctx: CliContext, provider: Provider, cred: Credential, token: TokenSet, format: Exclude<TokenFormat, keyof typeof VAR_FORMATS>): void {
   if (format === 'raw') ctx.io.out(`${token.accessToken}\n`)
   else if (format === 'header') ctx.io.out(provider.headerLines(cred, token).map((l) => `${l}\n`).join(''))
   else {

@@ -1,10 +1,10 @@
-import { AuthRequiredError, NonInteractiveError, ProviderHttpError, UsageError } from '../../core/errors.js'
+import { AuthRequiredError, NonInteractiveError, NotFoundError, ProviderHttpError, UsageError } from '../../core/errors.js'
 import { jwtExpiryMs } from '../../core/jwt.js'
 import { maskSecret } from '../../core/redact.js'
-import { baseUrl, failure, jsonObject, parseIsoDate, send, str, type ErrorReader } from '../api.js'
+import { baseUrl, failure, jsonObject, loginExpiry, parseIsoDate, send, str, type ErrorReader } from '../api.js'
 import type { HttpResponse } from '../http.js'
 import { collectSecret, collectValue } from '../inputs.js'
-import type { ApiKey, CreatedKey, Credential, KeyManager, LoginInput, LoginResult, Provider, ProviderContext, TokenSet } from '../types.js'
+import type { ApiKey, CreatedKey, Credential, KeyManager, LoginInput, LoginResult, Provider, ProviderContext, StoredKey, TokenSet } from '../types.js'
 
 const API_VAR = 'AUTHCTL_HAUT_API_URL'
 const DEFAULT_API = 'https://saas.haut.ai/api/v1'
@@ -112,6 +112,38 @@ function toApiKey(k: Record<string, unknown>): ApiKey {
   return { id: str(k.id) ?? '', name: str(k.name) ?? '', maskedKey: '****', expiresAt: exp ? new Date(Date.parse(exp)).toISOString() : null }
 }
 
+/** Every private token, following `next` links on the API's own host. */
+async function listRaw(cred: Credential, token: TokenSet, ctx: ProviderContext): Promise<Array<Record<string, unknown>>> {
+  const base = new URL(`${api(ctx)}/`)
+  let url: string | undefined = `${api(ctx)}/auth/private_tokens/?page=1`
+  const out: Array<Record<string, unknown>> = []
+  for (let page = 0; url && page < MAX_PAGES; page++) {
+    const res = await send(ctx, { method: 'GET', url, headers: bearer(token) })
+    if (res.status !== 200) throw hautFailure(res, 'Haut.ai private token list', cred)
+    const b = jsonObject(res, 'Haut.ai private token list')
+    const results = Array.isArray(b.results) ? b.results : []
+    for (const k of results) out.push((k ?? {}) as Record<string, unknown>)
+    const next = str(b.next)
+    if (!next) break
+    url = nextPage(next, url, base)
+  }
+  return out
+}
+
+/**
+ * A `next` link, requested only on the API's own host. Behind a TLS-terminating proxy the API
+ * may build it from the plain-http view of the same host: that link is followed as https.
+ */
+export function nextPage(next: string, current: string, base: URL): string {
+  const nextUrl = new URL(next, current)
+  if (nextUrl.protocol === 'http:' && base.protocol === 'https:' && nextUrl.hostname === base.hostname) nextUrl.protocol = 'https:'
+  // The token goes only where it came from: a `next` on another origin is refused.
+  if (nextUrl.origin !== base.origin) {
+    throw new ProviderHttpError(`Haut.ai pagination pointed to another host (${nextUrl.host}); stopped`, { hint: 'check AUTHCTL_HAUT_API_URL' })
+  }
+  return nextUrl.toString()
+}
+
 const keys: KeyManager = {
   flags: ['name', 'expires', 'save', 'yes'],
 
@@ -133,25 +165,24 @@ const keys: KeyManager = {
   },
 
   async list(cred, token, _o, ctx) {
-    const base = new URL(`${api(ctx)}/`)
-    let url: string | undefined = `${api(ctx)}/auth/private_tokens/?page=1`
-    const out: ApiKey[] = []
-    for (let page = 0; url && page < MAX_PAGES; page++) {
-      const res = await send(ctx, { method: 'GET', url, headers: bearer(token) })
-      if (res.status !== 200) throw hautFailure(res, 'Haut.ai private token list', cred)
-      const b = jsonObject(res, 'Haut.ai private token list')
-      const results = Array.isArray(b.results) ? b.results : []
-      for (const k of results) out.push(toApiKey((k ?? {}) as Record<string, unknown>))
-      const next = str(b.next)
-      if (!next) break
-      const nextUrl: URL = new URL(next, url)
-      // The token goes only where it came from: a `next` on another origin is refused.
-      if (nextUrl.origin !== base.origin) {
-        throw new ProviderHttpError(`Haut.ai pagination pointed to another host (${nextUrl.host}); stopped`, { hint: 'check AUTHCTL_HAUT_API_URL' })
-      }
-      url = nextUrl.toString()
-    }
-    return out
+    return (await listRaw(cred, token, ctx)).map(toApiKey)
+  },
+
+  async replacementOf(cred, token, id, _o, ctx) {
+    const raw = (await listRaw(cred, token, ctx)).find((k) => str(k.id) === id)
+    if (!raw) throw new NotFoundError(`Haut.ai has no private token ${id}`, { hint: 'see `authctl keys list haut`' })
+    const old = toApiKey(raw)
+    // Expiry is not copied: a replacement gets --expires or the create default (90 days).
+    return { old, options: { name: old.name } }
+  },
+
+  async verify(cred, _token, key, _o, ctx) {
+    const token: TokenSet = { accessToken: key.secret }
+    const companyId = companyOf(cred)
+    if (companyId) return checkToken(token, companyId, ctx, cred)
+    const res = await send(ctx, { method: 'GET', url: `${api(ctx)}/auth/private_tokens/?page=1&page_size=1`, headers: bearer(token) })
+    if (res.status !== 200) throw hautFailure(res, `Haut.ai check of private token ${key.id}`, cred)
+    jsonObject(res, 'Haut.ai token check')
   },
 
   async revoke(cred, token, id, _o, ctx) {
@@ -186,6 +217,7 @@ export const haut: Provider = {
     { flags: '--no-store-password', description: 'keep only the 1 h token' },
     { flags: '--token-stdin', description: 'store a token made in the provider UI, read from stdin (env INSTABASE_API_TOKEN / HAUT_TOKEN)' },
     { flags: '--company-id <id>', description: 'Haut.ai company id of a private token (env HAUT_COMPANY_ID)' },
+    { flags: '--expires <date>', description: 'when the stored key or token expires (ISO-8601 date or never), for expiry checks' },
   ],
   keys,
 
@@ -209,11 +241,29 @@ export const haut: Provider = {
     if (saved) return saved
     const t = cred.secret.token
     if (!t) throw new AuthRequiredError('no Haut.ai token is stored in this profile', { hint: 'run `authctl login haut`' })
-    return { accessToken: t, tokenType: 'Bearer', scopes: [] }
+    const exp = str(cred.data.expiresAt)
+    return { accessToken: t, tokenType: 'Bearer', scopes: [], ...(exp ? { expiresAt: Date.parse(exp) } : {}) }
   },
 
   canRenew(cred) {
     return cred.kind !== 'password' || Boolean(cred.secret.password) || Boolean(cred.secret.privateToken)
+  },
+
+  storedKey(kind, data): StoredKey | undefined {
+    const exp = str(data.expiresAt)
+    if (kind === 'token') {
+      return {
+        label: 'private token',
+        ...(exp ? { expiresAt: exp } : {}),
+        field: 'token',
+        replaceHint: 'create a new one (`authctl keys create haut --name NAME` in a password login, or in the Haut.ai UI: user menu > API Keys) and run `authctl login haut --token-stdin --company-id ID --expires DATE`',
+      }
+    }
+    const id = str(data.privateTokenId)
+    if (!id) return undefined
+    const savedExp = str(data.privateTokenExpiresAt)
+    const relogin = data.storePassword === false ? 'run `authctl login haut`, then ' : ''
+    return { label: 'private token', id, ...(savedExp ? { expiresAt: savedExp } : {}), field: 'privateToken', replaceHint: `${relogin}run \`authctl keys rotate haut ${id}\`` }
   },
 
   async issue(cred, _slot, ctx) {
@@ -235,11 +285,18 @@ export const haut: Provider = {
         throw new NonInteractiveError('a Haut.ai private token needs its company id', { hint: 'pass --company-id ID (shown next to API Keys in the Haut.ai UI) or set HAUT_COMPANY_ID' })
       }
       const token = await collectSecret(input, ctx, { stdin: Boolean(o.tokenStdin), envVar: 'HAUT_TOKEN', flag: '--token-stdin', message: 'Haut.ai private token', header: true })
+      const expiry = loginExpiry(o, ctx.clock.now(), true, '--token-stdin')
       const cred: Credential = { kind: 'token', source: 'memory', secret: { token }, data: { companyId } }
       await checkToken({ accessToken: token }, companyId, ctx, cred)
-      return { kind: 'token', secret: { token }, data: { companyId }, summary: `Stored Haut.ai private token ${maskSecret(token)} for company ${companyId}` }
+      return {
+        kind: 'token',
+        secret: { token },
+        data: { companyId, ...expiry },
+        summary: `Stored Haut.ai private token ${maskSecret(token)} for company ${companyId}${expiry.expiresAt ? `, expiring ${expiry.expiresAt}` : ''}`,
+      }
     }
     if (o.companyId) throw new UsageError('--company-id goes with --token-stdin; a password login learns the company from Haut.ai')
+    loginExpiry(o, ctx.clock.now(), false, '--token-stdin')
     const email = await collectValue(input, ctx, { value: o.email as string | undefined, envVar: 'HAUT_EMAIL', flag: '--email', message: 'Haut.ai email' })
     const password = await collectSecret(input, ctx, { stdin: Boolean(o.passwordStdin), envVar: 'HAUT_PASSWORD', flag: '--password-stdin', message: 'Haut.ai password' })
     const login = await passwordLogin(email, password, ctx)

@@ -1,8 +1,8 @@
 import { AuthRequiredError, ProviderHttpError } from '../../core/errors.js'
 import { maskSecret } from '../../core/redact.js'
-import { baseUrl, failure, jsonObject, send, str, type ErrorReader } from '../api.js'
+import { baseUrl, failure, jsonObject, loginExpiry, send, str, type ErrorReader } from '../api.js'
 import { collectSecret } from '../inputs.js'
-import type { Credential, LoginInput, LoginResult, Provider, ProviderContext, TokenSet } from '../types.js'
+import type { Credential, LoginInput, LoginResult, Provider, ProviderContext, StoredKey, TokenSet } from '../types.js'
 
 const API_VAR = 'AUTHCTL_INSTABASE_API_URL'
 const DEFAULT_API = 'https://aihub.instabase.com/api'
@@ -66,6 +66,7 @@ export const instabase: Provider = {
     { flags: '--token-stdin', description: 'store a token made in the provider UI, read from stdin' },
     { flags: '--context <id>', description: 'AI Hub user or organization ID, sent as IB-Context (env INSTABASE_CONTEXT)' },
     { flags: '--no-verify', description: 'store without checking it with the provider' },
+    { flags: '--expires <date>', description: 'when the stored key or token expires (ISO-8601 date or never), for expiry checks' },
   ],
   keysElsewhere: 'AI Hub tokens are made, refreshed and deleted in the AI Hub UI only: your initials > Settings > APIs > OAuth tokens',
 
@@ -82,7 +83,18 @@ export const instabase: Provider = {
   staticToken(cred): TokenSet {
     const t = cred.secret.token
     if (!t) throw new AuthRequiredError('no AI Hub token is stored in this profile', { hint: 'run `authctl login instabase --token-stdin`' })
-    return { accessToken: t, tokenType: 'Bearer', scopes: [] }
+    const exp = str(cred.data.expiresAt)
+    return { accessToken: t, tokenType: 'Bearer', scopes: [], ...(exp ? { expiresAt: Date.parse(exp) } : {}) }
+  },
+
+  storedKey(_kind, data): StoredKey {
+    const exp = str(data.expiresAt)
+    return {
+      label: 'API token',
+      ...(exp ? { expiresAt: exp } : {}),
+      field: 'token',
+      replaceHint: 'make or refresh the token in AI Hub (Settings > APIs > OAuth tokens) and run `authctl login instabase --token-stdin --expires DATE`',
+    }
   },
 
   async issue() {
@@ -95,6 +107,7 @@ export const instabase: Provider = {
 
   async login(input: LoginInput, ctx): Promise<LoginResult> {
     const o = input.options
+    const expiry = loginExpiry(o, ctx.clock.now(), true, '--token-stdin')
     const token = await collectSecret(input, ctx, { stdin: Boolean(o.tokenStdin), envVar: 'INSTABASE_API_TOKEN', flag: '--token-stdin', message: 'AI Hub API token', header: true })
     const context = str(o.context) ?? str(ctx.env.INSTABASE_CONTEXT)
     const verified = o.verify !== false
@@ -102,7 +115,7 @@ export const instabase: Provider = {
     return {
       kind: 'token',
       secret: { token },
-      data: context ? { context } : {},
+      data: { ...(context ? { context } : {}), ...expiry },
       summary: `Stored AI Hub token ${maskSecret(token)}${context ? ` for context ${context}` : ' (community context)'}${verified ? '' : ' (not verified)'}`,
     }
   },

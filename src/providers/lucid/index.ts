@@ -1,10 +1,10 @@
 import { AuthRequiredError, InvalidGrantError, NonInteractiveError, UsageError } from '../../core/errors.js'
 import { maskSecret } from '../../core/redact.js'
-import { baseUrl, failure, jsonObject, send, str, type ErrorReader } from '../api.js'
+import { baseUrl, failure, jsonObject, loginExpiry, send, str, type ErrorReader } from '../api.js'
 import { checkProviderUrl } from '../http.js'
 import { collectSecret, collectValue, stripFinalNewline, validateSecret } from '../inputs.js'
 import { parseTokenResponse, readOAuthError, tokenEndpointError } from '../oauth.js'
-import type { Credential, IssueResult, LoginInput, LoginResult, Provider, ProviderContext, TokenSet } from '../types.js'
+import type { Credential, IssueResult, LoginInput, LoginResult, Provider, ProviderContext, StoredKey, TokenSet } from '../types.js'
 
 const API_VAR = 'AUTHCTL_LUCID_API_URL'
 const DEFAULT_API = 'https://api.lucid.co'
@@ -95,8 +95,9 @@ async function obtainCode(
 }
 
 async function apiKeyLogin(input: LoginInput, ctx: ProviderContext): Promise<LoginResult> {
+  const expiry = loginExpiry(input.options, ctx.clock.now(), true, '--api-key-stdin')
   const key = await collectSecret(input, ctx, { stdin: Boolean(input.options.apiKeyStdin), envVar: 'LUCID_API_KEY', flag: '--api-key-stdin', message: 'Lucid API key', header: true })
-  const data: Record<string, unknown> = {}
+  const data: Record<string, unknown> = { ...expiry }
   if (input.options.verify !== false) {
     const p = await profile(key, ctx, 'check the key, and that it has the User grant (developer portal > API Keys)')
     Object.assign(data, { userId: str(p.id), email: str(p.email), username: str(p.username) })
@@ -160,6 +161,7 @@ export const lucid: Provider = {
     { flags: '--no-browser', description: 'Lucid: print the authorize URL instead of opening a browser' },
     { flags: '--manual', description: "Lucid: use Lucid's own redirect page and paste the code (headless)" },
     { flags: '--no-verify', description: 'store without checking it with the provider' },
+    { flags: '--expires <date>', description: 'when the stored key or token expires (ISO-8601 date or never), for expiry checks' },
   ],
   keysElsewhere: 'Lucid API keys are made only in the developer portal: API Keys section (developer.lucid.co)',
 
@@ -174,7 +176,19 @@ export const lucid: Provider = {
   staticToken(cred): TokenSet {
     const key = cred.secret.apiKey
     if (!key) throw new AuthRequiredError('no Lucid API key is stored in this profile', { hint: 'run `authctl login lucid --api-key-stdin`' })
-    return { accessToken: key, tokenType: 'Bearer', scopes: [] }
+    const exp = str(cred.data.expiresAt)
+    return { accessToken: key, tokenType: 'Bearer', scopes: [], ...(exp ? { expiresAt: Date.parse(exp) } : {}) }
+  },
+
+  storedKey(kind, data): StoredKey | undefined {
+    if (kind !== 'api-key') return undefined
+    const exp = str(data.expiresAt)
+    return {
+      label: 'API key',
+      ...(exp ? { expiresAt: exp } : {}),
+      field: 'apiKey',
+      replaceHint: 'make a new API key in the Lucid developer portal (API Keys) and run `authctl login lucid --api-key-stdin --expires DATE`',
+    }
   },
 
   canRenew(cred) {
@@ -214,6 +228,7 @@ export const lucid: Provider = {
     }
     if (!o.clientId && !ctx.env.LUCID_CLIENT_ID) {
       if (!input.interactive) {
+        loginExpiry(o, ctx.clock.now(), false, '--api-key-stdin')
         throw new NonInteractiveError('missing Lucid credentials', { hint: 'pipe an API key to --api-key-stdin (or set LUCID_API_KEY), or pass --client-id for OAuth' })
       }
       const how = await ctx.prompter.select('How do you want to log in to Lucid?', [
@@ -222,6 +237,7 @@ export const lucid: Provider = {
       ])
       if (how === 'key') return apiKeyLogin(input, ctx)
     }
+    loginExpiry(o, ctx.clock.now(), false, '--api-key-stdin')
     return oauthLogin(input, ctx)
   },
 

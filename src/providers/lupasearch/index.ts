@@ -1,9 +1,9 @@
-import { AuthRequiredError, UnsupportedOperationError, UsageError } from '../../core/errors.js'
+import { AuthRequiredError, NotFoundError, UnsupportedOperationError, UsageError } from '../../core/errors.js'
 import { jwtExpiryMs } from '../../core/jwt.js'
 import { maskSecret } from '../../core/redact.js'
-import { baseUrl, failure, jsonArray, jsonObject, parseIsoDate, send, str, type ErrorReader } from '../api.js'
+import { baseUrl, failure, jsonArray, jsonObject, loginExpiry, parseIsoDate, send, str, type ErrorReader } from '../api.js'
 import { collectSecret, collectValue } from '../inputs.js'
-import type { ApiKey, CreatedKey, Credential, KeyManager, KeyOptions, LoginInput, LoginResult, Provider, ProviderContext, TokenSet } from '../types.js'
+import type { ApiKey, CreatedKey, Credential, KeyManager, KeyOptions, LoginInput, LoginResult, Provider, ProviderContext, StoredKey, TokenSet } from '../types.js'
 
 const API_VAR = 'AUTHCTL_LUPASEARCH_API_URL'
 const DEFAULT_API = 'https://api.lupasearch.com/v1'
@@ -98,6 +98,20 @@ function toApiKey(k: Record<string, unknown>): ApiKey {
   }
 }
 
+/** A replacement of a key that expires gets this lifetime unless --expires says otherwise. */
+const REPLACEMENT_DAYS = 90
+
+async function listRaw(cred: Credential, token: TokenSet, o: KeyOptions, ctx: ProviderContext): Promise<Array<Record<string, unknown>>> {
+  const { org, project } = await orgProject(cred, token, o, ctx)
+  const res = await send(ctx, {
+    method: 'GET',
+    url: `${api(ctx)}/organizations/${encodeURIComponent(org)}/projects/${encodeURIComponent(project)}/apiKeys`,
+    headers: { authorization: `Bearer ${token.accessToken}` },
+  })
+  if (res.status !== 200) throw failure(res, readLupaError, { what: `LupaSearch key list of ${org}/${project}`, authHint: loginHint(cred) })
+  return jsonArray(res, 'LupaSearch key list').map((k) => (k ?? {}) as Record<string, unknown>)
+}
+
 const keys: KeyManager = {
   flags: ['org', 'project', 'description', 'access', 'index', 'expires', 'save', 'yes'],
 
@@ -124,14 +138,37 @@ const keys: KeyManager = {
   },
 
   async list(cred, token, o, ctx) {
-    const { org, project } = await orgProject(cred, token, o, ctx)
-    const res = await send(ctx, {
-      method: 'GET',
-      url: `${api(ctx)}/organizations/${encodeURIComponent(org)}/projects/${encodeURIComponent(project)}/apiKeys`,
-      headers: { authorization: `Bearer ${token.accessToken}` },
-    })
-    if (res.status !== 200) throw failure(res, readLupaError, { what: `LupaSearch key list of ${org}/${project}`, authHint: loginHint(cred) })
-    return jsonArray(res, 'LupaSearch key list').map((k) => toApiKey((k ?? {}) as Record<string, unknown>))
+    return (await listRaw(cred, token, o, ctx)).map(toApiKey)
+  },
+
+  async replacementOf(cred, token, id, o, ctx) {
+    const raw = (await listRaw(cred, token, o, ctx)).find((k) => str(k.id) === id)
+    if (!raw) throw new NotFoundError(`LupaSearch has no API key ${id} in this project`, { hint: 'see `authctl keys list lupasearch`' })
+    const old = toApiKey(raw)
+    const indexIds = raw.restrictIndexScope === true && Array.isArray(raw.indexIds) ? raw.indexIds.map(String) : []
+    const options: Record<string, unknown> = { description: old.name, access: old.access ?? 'read', ...(indexIds.length ? { index: indexIds } : {}) }
+    if (old.expiresAt === null) options.expires = 'never'
+    else if (str(o.expires) === undefined) {
+      options.expires = new Date(ctx.clock.now() + REPLACEMENT_DAYS * 86400_000).toISOString()
+      ctx.warn(`no --expires given; the replacement expires in ${REPLACEMENT_DAYS} days`)
+    }
+    return { old, options }
+  },
+
+  /**
+   * A key restricted to indices is checked with `GET /indices/{id}` (the check LupaSearch's
+   * own plugins use); one with no index scope can only be found in the key list, since every
+   * key-authenticated call needs an index id.
+   */
+  async verify(cred, token, key, o, ctx) {
+    const indexId = Array.isArray(key.raw.indexIds) ? str(key.raw.indexIds[0]) : undefined
+    if (key.raw.restrictIndexScope === true && indexId) {
+      const res = await send(ctx, { method: 'GET', url: `${api(ctx)}/indices/${encodeURIComponent(indexId)}`, headers: { 'x-lupa-api-key': key.secret } })
+      if (res.status !== 200) throw failure(res, readLupaError, { what: `LupaSearch check of key ${key.id} on index ${indexId}`, authHint: 'the new key was refused' })
+      return
+    }
+    const listed = (await listRaw(cred, token, o, ctx)).some((k) => str(k.id) === key.id)
+    if (!listed) throw new AuthRequiredError(`LupaSearch does not list the new key ${key.id}`, { hint: 'check the project in the LupaSearch console' })
   },
 
   async revoke(cred, token, id, o, ctx) {
@@ -147,7 +184,7 @@ const keys: KeyManager = {
   },
 
   save(key) {
-    return { secret: { apiKey: key.secret }, data: { apiKeyId: key.id } }
+    return { secret: { apiKey: key.secret }, data: { apiKeyId: key.id, apiKeyExpiresAt: key.expiresAt } }
   },
 }
 
@@ -167,6 +204,7 @@ export const lupasearch: Provider = {
     { flags: '--org <slug>', description: 'default organization for `keys`' },
     { flags: '--project <slug>', description: 'default project for `keys`' },
     { flags: '--api-key-stdin', description: 'store an API key read from stdin instead (env LUPA_API_KEY / LUCID_API_KEY)' },
+    { flags: '--expires <date>', description: 'when the stored key or token expires (ISO-8601 date or never), for expiry checks' },
   ],
   keys,
 
@@ -197,6 +235,16 @@ export const lupasearch: Provider = {
     return cred.kind !== 'password' || Boolean(cred.secret.password)
   },
 
+  storedKey(kind, data): StoredKey | undefined {
+    const id = str(data.apiKeyId)
+    const exp = str(data.apiKeyExpiresAt) ?? (kind === 'api-key' ? str(data.expiresAt) : undefined)
+    if (kind !== 'api-key' && !id) return undefined
+    const replaceHint = id && kind === 'password'
+      ? `run \`authctl keys rotate lupasearch ${id}\``
+      : 'create a new key (`authctl keys create lupasearch … --save` in a password login, or in the LupaSearch console) and run `authctl login lupasearch --api-key-stdin --expires DATE`'
+    return { label: 'API key', ...(id ? { id } : {}), ...(exp ? { expiresAt: exp } : {}), field: 'apiKey', replaceHint }
+  },
+
   async issue(cred, _slot, ctx) {
     const password = cred.secret.password
     if (!password) throw new AuthRequiredError('the LupaSearch password was not stored', { hint: 'run `authctl login lupasearch` again' })
@@ -214,14 +262,16 @@ export const lupasearch: Provider = {
     if (o.project) defaults.project = String(o.project)
     if (o.apiKeyStdin || (!o.email && !o.passwordStdin && ctx.env.LUPA_API_KEY && !ctx.env.LUPA_EMAIL)) {
       if (o.passwordStdin) throw new UsageError('--api-key-stdin and --password-stdin both read stdin; pick one')
+      const expiry = loginExpiry(o, ctx.clock.now(), true, '--api-key-stdin')
       const key = await collectSecret(input, ctx, { stdin: Boolean(o.apiKeyStdin), envVar: 'LUPA_API_KEY', flag: '--api-key-stdin', message: 'LupaSearch API key', header: true })
       return {
         kind: 'api-key',
         secret: { apiKey: key },
-        data: defaults,
+        data: { ...defaults, ...expiry },
         summary: `Stored LupaSearch API key ${maskSecret(key)} (not verified: LupaSearch has no key-check endpoint that needs no index id)`,
       }
     }
+    loginExpiry(o, ctx.clock.now(), false, '--api-key-stdin')
     const email = await collectValue(input, ctx, { value: o.email as string | undefined, envVar: 'LUPA_EMAIL', flag: '--email', message: 'LupaSearch email' })
     const password = await collectSecret(input, ctx, { stdin: Boolean(o.passwordStdin), envVar: 'LUPA_PASSWORD', flag: '--password-stdin', message: 'LupaSearch password' })
     const hint = 'check the email and password'

@@ -259,7 +259,7 @@ describe('usage', () => {
     expect(r.stderr).toMatch(/^authctl: .+\nhint: .+\n$/)
   })
 
-  it.each([['login'], ['logout'], ['token'], ['whoami'], ['status'], ['exec'], ['keys'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['doctor'], ['completion']])('%s --help shows examples, exit 0', async (...cmd) => {
+  it.each([['login'], ['logout'], ['token'], ['whoami'], ['status'], ['exec'], ['env'], ['keys'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['doctor'], ['completion']])('%s --help shows examples, exit 0', async (...cmd) => {
     const r = await cli([...cmd, '--help'])
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('Examples:')
