@@ -21,7 +21,14 @@ export interface RunOptions {
 export function runChild(command: string, args: readonly string[], opts: RunOptions): Promise<{ code: number; error?: string }> {
   return new Promise((resolve) => {
     const masking = opts.mask !== undefined
-    const child = spawn(command, [...args], { stdio: masking ? ['inherit', 'pipe', 'pipe'] : 'inherit', env: opts.env })
+    let child: ReturnType<typeof spawn>
+    try {
+      child = spawn(command, [...args], { stdio: masking ? ['inherit', 'pipe', 'pipe'] : 'inherit', env: opts.env })
+    } catch (err) {
+      // Node's message for a bad argument or variable quotes its value, which may be a token.
+      resolve({ code: 126, error: `cannot start ${command}: ${(err as NodeJS.ErrnoException).code ?? 'invalid argument'}` })
+      return
+    }
     const drained: Promise<void>[] = []
     if (masking) {
       const maskers: SecretMasker[] = []

@@ -156,7 +156,7 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
     try {
       const a = baseEnv({ AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-a-')), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'fleet', AUTHCTL_LUCID_API_URL: lucid.apiUrl, AUTHCTL_LUCID_AUTHORIZE_URL: lucid.authorizeUrl, AUTHCTL_CACHE: redis.url })
       const url = new URL(lucid.authorizeUrl)
-      url.search = new URLSearchParams({ client_id: 'lucid-client', redirect_uri: 'https://lucid.app/oauth2/clients/lucid-client/redirect', response_type: 'code', scope: 'user.profile offline_access', state: 's' }).toString()
+      url.search = new URLSearchParams({ client_id: 'lucid-client', redirect_uri: `${lucid.url}/oauth2/clients/lucid-client/redirect`, response_type: 'code', scope: 'user.profile offline_access', state: 's' }).toString()
       const code = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location') as string).searchParams.get('code')
       const login = await issuingStaleTokens(lucid, () => runCli(['login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--manual'], { env: a, input: `lucid-secret-0123456789\n${code}\n` }))
       expect(login.code).toBe(0)

@@ -3,6 +3,7 @@ import { AuthctlError, AuthRequiredError, UsageError } from '../../core/errors.j
 import { buildChildEnv } from '../../exec/env.js'
 import type { FreshSource } from '../../exec/keep-fresh.js'
 import { secretValues } from '../../exec/mask.js'
+import { scrubbedNames, scrubbedValues } from '../../exec/scrub.js'
 import { allProviders, getProvider } from '../../providers/registry.js'
 import type { Provider } from '../../providers/types.js'
 import { maskWanted, registerMasks } from '../ci.js'
@@ -34,8 +35,10 @@ export function registerExec(parent: Command, ctx: CliContext, runF = runExec): 
     .addHelpText(
       'after',
       `
-Login secrets (client secrets, passwords, refresh tokens) are never passed on, and inherited
-LUCIDWORKS_CLIENT_SECRET, LUPA_PASSWORD, HAUT_PASSWORD and LUCID_CLIENT_SECRET are removed.
+The child gets tokens, never keys to the vault: login secrets (client secrets, passwords,
+refresh tokens) are never passed on, and inherited AUTHCTL_PASSPHRASE, AUTHCTL_CACHE,
+AUTHCTL_CACHE_KEY, LUCIDWORKS_CLIENT_SECRET, LUPA_PASSWORD, HAUT_PASSWORD and
+LUCID_CLIENT_SECRET are removed (masking hides their values too).
 In CI (CI set) with stdout not a terminal, the child's output is masked by default. Under
 GitHub Actions (GITHUB_ACTIONS=true) every injected secret is also registered with the runner
 as ::add-mask:: on stderr before the command starts. No credentials at all is exit 4.
@@ -115,12 +118,14 @@ export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void>
   if (!command) throw new UsageError('missing command', { hint: 'authctl exec -- COMMAND [ARGS...]' })
   const minTtl = minTtlMs(ctx, opts.minTtl)
   const { vars: inject, sources } = await collectExecEnvOrFail(ctx, { providers: opts.providers, scopes: opts.scopes, minTtlMs: minTtl, renewEarly: opts.keepFresh })
+  // Tokens only: nothing that unlocks the store, the shared cache or a login goes to the child.
+  const unset = scrubbedNames(allProviders().flatMap((p) => p.loginSecretEnv))
   registerMasks(ctx, secretValues(inject))
   const { runChild } = await import('../../exec/run.js')
   // Synchronous from here to the spawn: the token directory exists only while runChild watches.
   const keeper = opts.keepFresh ? (await import('../../exec/keep-fresh.js')).startKeepFresh(ctx, sources, minTtl) : undefined
   keeper?.onSecret((secret) => registerMasks(ctx, [secret])) // renewed tokens, under GitHub Actions
-  const env = buildChildEnv(ctx.env, { ...inject, ...keeper?.vars }, { unset: allProviders().flatMap((p) => p.loginSecretEnv), profile: ctx.profile })
+  const env = buildChildEnv(ctx.env, { ...inject, ...keeper?.vars }, { unset, profile: ctx.profile })
   // On a terminal, Ctrl-C already reaches the child through the process group: forwarding it
   // too would deliver it twice, so authctl only survives it and waits for the child.
   const tty = ctx.io.stdinIsTTY
@@ -128,7 +133,7 @@ export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void>
     env,
     forward: tty ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'],
     ignore: tty ? ['SIGINT', 'SIGQUIT'] : [],
-    ...(opts.mask ? { mask: secretValues({ ...inject, ...keeper?.vars }), ...(keeper ? { onMaskers: keeper.onSecret } : {}) } : {}),
+    ...(opts.mask ? { mask: [...secretValues({ ...inject, ...keeper?.vars }), ...scrubbedValues(ctx.env, unset)], ...(keeper ? { onMaskers: keeper.onSecret } : {}) } : {}),
   }).finally(() => keeper?.stop())
   if (result.error) ctx.io.err(`authctl: ${result.error}\n`)
   ctx.exitCode = result.code

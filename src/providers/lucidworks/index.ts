@@ -1,5 +1,6 @@
 import { decodeJwtClaims, jwtExpiryMs } from '../../core/jwt.js'
 import { maskSecret } from '../../core/redact.js'
+import { pickExpiry, safeIso, saneIn } from '../../core/sanitize.js'
 import { checkProviderUrl } from '../http.js'
 import { parseTokenResponse, tokenEndpointError } from '../oauth.js'
 import type { Credential, IssueResult, LoginInput, LoginResult, Provider, ProviderContext, TokenSet } from '../types.js'
@@ -59,7 +60,7 @@ async function requestToken(cred: Credential, scope: string, ctx: ProviderContex
   }
   const body = parseTokenResponse(res, `${who} token`)
   const now = ctx.clock.now()
-  const expiresAt = body.expires_in ? now + body.expires_in * 1000 : (jwtExpiryMs(body.access_token) ?? now + 3600_000)
+  const expiresAt = pickExpiry(now, saneIn(body.expires_in, now), jwtExpiryMs(body.access_token))
   return {
     accessToken: body.access_token,
     tokenType: typeof body.token_type === 'string' ? body.token_type : 'Bearer',
@@ -153,7 +154,7 @@ export const lucidworks: Provider = {
     const out: Record<string, unknown> = {
       client_id: typeof claims.cid === 'string' ? claims.cid : clientId(cred),
       scopes,
-      expires_at: exp === undefined ? null : new Date(exp).toISOString(),
+      expires_at: safeIso(exp),
     }
     if (typeof claims.iss === 'string') out.issuer = claims.iss
     if (cred.data.applicationId) out.application_id = cred.data.applicationId
