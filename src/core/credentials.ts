@@ -9,7 +9,7 @@ import { AuthRequiredError, InvalidGrantError } from './errors.js'
 import { withFileLock } from './lock.js'
 import type { ProfileRef } from './profile.js'
 import { fleetKeyFrom, openEntry, sealEntry, SharedCacheError, SharedLockTimeoutError, sharedSlot, type SharedCache, type SharedEntry } from './shared-cache.js'
-import { isFresh, slotId, type TokenCache } from './token-cache.js'
+import { clampMinTtl, DEFAULT_MIN_TTL_MS, isFresh, keepFreshLeadMs, slotId, type TokenCache } from './token-cache.js'
 
 /** Thrown in cache-only mode (the fast path) where a renewal would be needed. */
 export class CacheMissError extends Error {
@@ -39,8 +39,16 @@ export interface TokenServiceDeps {
 
 export interface GetTokenOptions {
   scope?: string
+  /** Renew when less than this is left; clamped to what the token's lifetime allows (clampMinTtl). */
   minTtlMs: number
   forceRefresh?: boolean
+  /** `exec --keep-fresh`: renew a little before `minTtlMs` (keepFreshLeadMs), ahead of peers. */
+  renewEarly?: boolean
+  /**
+   * Called with a newly issued token as soon as it is safe to hand out (after a rotated grant is
+   * stored, before the cache write): on Lucidworks the previous token is already dead then.
+   */
+  onIssued?: (token: TokenSet) => void
 }
 
 /** Secret field holding the random key that encrypts a stored login's cached tokens. */
@@ -72,7 +80,29 @@ function nextGeneration(seen: number, now: number): number {
 
 export class TokenService {
   private sharedDisabled = false
+  private readonly clampWarned = new Set<string>()
   constructor(private readonly d: TokenServiceDeps) {}
+
+  /**
+   * True when `t` has more than the minimum TTL left. A minimum no fresh token could satisfy is
+   * clamped to the token's lifetime (one warning per process), so it never makes every call renew.
+   */
+  private fresh(provider: Provider, t: TokenSet, opts: GetTokenOptions): boolean {
+    const c = clampMinTtl(opts.minTtlMs, t)
+    if (c.clampedFrom !== undefined && c.lifetimeMs !== undefined) this.warnClamped(provider, c.clampedFrom, c.lifetimeMs, c.minTtlMs)
+    const lead = opts.renewEarly && c.lifetimeMs !== undefined ? keepFreshLeadMs(c.minTtlMs, c.lifetimeMs) : 0
+    return isFresh(t, c.minTtlMs + lead, this.d.clock.now())
+  }
+
+  private warnClamped(provider: Provider, fromMs: number, lifeMs: number, toMs: number): void {
+    const s = (ms: number) => `${Math.round(ms / 1000)} s`
+    const key = `${provider.id}\0${fromMs}`
+    // The default is adjusted silently; a minimum the user chose gets a warning.
+    if (this.clampWarned.has(key) || fromMs === DEFAULT_MIN_TTL_MS) return
+    this.clampWarned.add(key)
+    const limit = lifeMs < 120_000 ? `half the ${provider.displayName} token lifetime (${s(lifeMs)})` : `the ${provider.displayName} token lifetime (${s(lifeMs)}) minus 60 s`
+    this.d.warn(`--min-ttl ${s(fromMs)} is not below ${limit}; using ${s(toMs)}`)
+  }
 
   /**
    * The fleet path. Redis is asked first: a local copy is served only if Redis holds nothing
@@ -98,7 +128,7 @@ export class TokenService {
     const local = this.d.cache.read(ref, slot, material)
     const first = await read()
     const best = first && first.gen > (local?.generation ?? 0) ? await adopt(first) : local
-    if (!opts.forceRefresh && best && isFresh(best, opts.minTtlMs, this.d.clock.now())) return best
+    if (!opts.forceRefresh && best && this.fresh(provider, best, opts)) return best
     // Anything above this generation is a renewal made after we looked: adopt it, never renew again.
     const floor = Math.max(local?.generation ?? 0, first?.gen ?? 0)
     const newer = (e: SharedEntry | undefined): e is SharedEntry => e !== undefined && e.gen > floor
@@ -121,7 +151,7 @@ export class TokenService {
           const again = await read()
           if (newer(again)) return adopt(again)
           const gen = nextGeneration(Math.max(floor, Number(current.secret[GRANT_GEN] ?? 0)), this.d.clock.now())
-          const { token, grant } = await this.renew(provider, ref, current, slot, material, gen)
+          const { token, grant } = await this.renew(provider, ref, current, slot, material, gen, opts)
           const left = (token.expiresAt ?? this.d.clock.now() + 86_400_000) - this.d.clock.now()
           const ttl = grant ? Math.max(left, SHARED_GRANT_TTL_MS) : left
           if (ttl > 0) {
@@ -214,7 +244,7 @@ export class TokenService {
     if (provider.canRenew && !provider.canRenew(cred)) return this.unrenewable(provider, ref, slot, material, opts)
     if (this.d.cacheOnly) {
       const cached = opts.forceRefresh ? undefined : this.d.cache.read(ref, slot, material)
-      if (cached && isFresh(cached, opts.minTtlMs, this.d.clock.now())) return cached
+      if (cached && this.fresh(provider, cached, opts)) return cached
       throw new CacheMissError()
     }
     // With a shared cache, Redis is asked before a local copy is served.
@@ -230,7 +260,7 @@ export class TokenService {
     }
     if (!opts.forceRefresh) {
       const cached = this.d.cache.read(ref, slot, material)
-      if (cached && isFresh(cached, opts.minTtlMs, this.d.clock.now())) return cached
+      if (cached && this.fresh(provider, cached, opts)) return cached
     }
     const startedAt = this.d.clock.now()
     const lockFile = join(this.d.lockDir, `${ref.provider}-${ref.profile}-${slotId(slot)}.lock`)
@@ -240,11 +270,11 @@ export class TokenService {
         const cached = this.d.cache.read(ref, slot, material)
         // Renewed by another process while we waited: adopt it rather than renewing again
         // (a second Lucidworks renewal would kill the token that process just handed out).
-        if (cached && ((cached.obtainedAt ?? 0) >= startedAt || (!opts.forceRefresh && isFresh(cached, opts.minTtlMs, this.d.clock.now())))) {
+        if (cached && ((cached.obtainedAt ?? 0) >= startedAt || (!opts.forceRefresh && this.fresh(provider, cached, opts)))) {
           this.d.debug(`adopted a token renewed by another process (${provider.id}/${ref.profile}/${slot})`)
           return cached
         }
-        return (await this.renew(provider, ref, cred, slot, material, nextGeneration(cached?.generation ?? 0, this.d.clock.now()))).token
+        return (await this.renew(provider, ref, cred, slot, material, nextGeneration(cached?.generation ?? 0, this.d.clock.now()), opts)).token
       },
       { onWait: (h) => this.d.debug(`waiting for renewal lock held by pid ${h?.pid ?? '?'}`) },
     )
@@ -280,7 +310,7 @@ export class TokenService {
    * checked against the store first, then retried with the grant held before the last adoption.
    * Returns the token and the grant it leaves current (for the shared entry).
    */
-  private async renew(provider: Provider, ref: ProfileRef, cred: Credential, slot: string, material: Buffer, gen: number): Promise<{ token: TokenSet; grant?: Record<string, string> }> {
+  private async renew(provider: Provider, ref: ProfileRef, cred: Credential, slot: string, material: Buffer, gen: number, opts: GetTokenOptions): Promise<{ token: TokenSet; grant?: Record<string, string> }> {
     let used = cred
     let issued
     try {
@@ -308,6 +338,12 @@ export class TokenService {
       await this.storeSecret(ref, used.source, { ...worked, ...issued.secretUpdate, ...(issued.secretUpdate ? { [GRANT_GEN]: String(gen) } : {}) })
     }
     const stamped = { ...issued.token, obtainedAt: issued.token.obtainedAt ?? this.d.clock.now(), generation: gen }
+    try {
+      opts.onIssued?.(stamped)
+    } catch {
+      /* the caller's side effect; the token is still cached and returned */
+    }
+    this.fresh(provider, stamped, opts) // the --min-ttl clamp warning, from the first call on
     this.d.cache.write(ref, slot, used === cred ? material : cacheKeyMaterial(used), stamped)
     const grant = issued.secretUpdate ?? (worked.refreshToken ? { refreshToken: worked.refreshToken } : undefined)
     return grant ? { token: stamped, grant } : { token: stamped }
@@ -320,13 +356,13 @@ export class TokenService {
   private unrenewable(provider: Provider, ref: ProfileRef, slot: string, material: Buffer, opts: GetTokenOptions): TokenSet {
     const cached = this.d.cache.read(ref, slot, material)
     const now = this.d.clock.now()
-    if (this.d.cacheOnly && (!cached || !isFresh(cached, opts.minTtlMs, now))) throw new CacheMissError()
+    if (this.d.cacheOnly && (!cached || !this.fresh(provider, cached, opts))) throw new CacheMissError()
     const again = { hint: `run \`authctl login ${provider.id}${profileFlag(ref.profile)}\` again (or log in without --no-store-password to renew unattended)` }
     if (!cached || (cached.expiresAt !== undefined && cached.expiresAt <= now)) {
       throw new AuthRequiredError(`the ${provider.displayName} token of profile ${ref.profile} has expired and the password was not stored`, again)
     }
     if (opts.forceRefresh) throw new AuthRequiredError(`cannot renew the ${provider.displayName} token: the password was not stored`, again)
-    if (!isFresh(cached, opts.minTtlMs, now) && cached.expiresAt !== undefined) {
+    if (!this.fresh(provider, cached, opts) && cached.expiresAt !== undefined) {
       this.d.warn(`the ${provider.displayName} token expires in ${Math.max(0, Math.round((cached.expiresAt - now) / 60_000))} min and cannot be renewed without a login`)
     }
     return cached

@@ -93,6 +93,8 @@ export interface Provider {
   readonly loginFlags: readonly LoginFlag[]
   /** Hint naming the env variables that supply credentials, e.g. for exit-4 messages. */
   readonly envHint: string
+  /** Prefix of the provider's `exec` variables, e.g. `LUPA` → `LUPA_HEADERS_FILE` (default: upper-cased id). */
+  readonly envPrefix?: string
   /** Login-secret variables removed from an `exec` child's environment. */
   readonly loginSecretEnv: readonly string[]
   /** Scope completion candidates. */

@@ -61,7 +61,7 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
   async function lucidLogin(lucid: LucidEmulator, redis: RedisServer): Promise<NodeJS.ProcessEnv> {
     const env = baseEnv({ AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'victim-')), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'fleet', AUTHCTL_LUCID_API_URL: lucid.apiUrl, AUTHCTL_LUCID_AUTHORIZE_URL: lucid.authorizeUrl, AUTHCTL_CACHE: redis.url, AUTHCTL_CACHE_KEY: FLEET_KEY })
     const url = new URL(lucid.authorizeUrl)
-    url.search = new URLSearchParams({ client_id: 'lucid-client', redirect_uri: 'https://lucid.app/oauth2/clients/lucid-client/redirect', response_type: 'code', scope: 'user.profile offline_access', state: 's' }).toString()
+    url.search = new URLSearchParams({ client_id: 'lucid-client', redirect_uri: `${lucid.url}/oauth2/clients/lucid-client/redirect`, response_type: 'code', scope: 'user.profile offline_access', state: 's' }).toString()
     const code = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location') as string).searchParams.get('code')
     const r = await runCli(['login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--manual'], { env, input: `${LUCID_SECRET}\n${code}\n` })
     expect(r.code, r.stderr).toBe(0)

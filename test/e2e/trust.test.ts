@@ -16,6 +16,7 @@ import { snapshotDir } from '../helpers/fs.js'
 import { freePort } from '../helpers/net.js'
 import { hasRedisServer, startRedis, type RedisServer } from '../helpers/redis.js'
 import { missingTools, startSecretService, type SecretService } from '../helpers/secret-service.js'
+import { issuingStaleTokens } from '../helpers/stale.js'
 
 /**
  * CONTRACT 0.2 "Trust rules" and "Lucid OAuth", one describe per rule, each driving the built CLI
@@ -274,9 +275,8 @@ describe('Trust rule: a token is printable', () => {
 
   it('a malformed rotated refresh token is refused and the stored grant kept', async () => {
     const e = env()
-    lucid.tokenTtlSeconds = 100
-    const login = await browserLogin(e, await freePort(), (url) => fetch(url))
-    lucid.tokenTtlSeconds = 3600
+    const port = await freePort()
+    const login = await issuingStaleTokens(lucid, () => browserLogin(e, port, (url) => fetch(url)))
     expect(login.code).toBe(0)
     const before = snapshotDir(e.AUTHCTL_CONFIG_DIR as string)
     await hostile(lucid, { token: BAD.space }, async () => {

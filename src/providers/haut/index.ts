@@ -211,6 +211,7 @@ export const haut: Provider = {
   aliases: ['hautai'],
   displayName: 'Haut.ai',
   envHint: 'HAUT_EMAIL and HAUT_PASSWORD (or HAUT_TOKEN with HAUT_COMPANY_ID)',
+  envPrefix: 'HAUT',
   loginSecretEnv: ['HAUT_PASSWORD'],
   endpoint: { variable: API_VAR, url: DEFAULT_API },
   knownScopes: [],

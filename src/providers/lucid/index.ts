@@ -154,6 +154,7 @@ export const lucid: Provider = {
   aliases: [],
   displayName: 'Lucid',
   envHint: 'LUCID_API_KEY',
+  envPrefix: 'LUCID',
   loginSecretEnv: ['LUCID_CLIENT_SECRET'],
   endpoint: { variable: API_VAR, url: DEFAULT_API },
   knownScopes: ['user.profile', 'offline_access', 'account.info', 'account.user', 'account.user:readonly', 'folder', 'folder:readonly', 'lucidchart.document.content', 'lucidchart.document.content:readonly', 'lucidchart.document.app', 'lucid.document.content', 'lucid.document.content:readonly'],

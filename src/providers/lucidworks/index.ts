@@ -75,6 +75,7 @@ export const lucidworks: Provider = {
   aliases: [],
   displayName: 'Lucidworks AI',
   envHint: 'LUCIDWORKS_CLIENT_ID and LUCIDWORKS_CLIENT_SECRET',
+  envPrefix: 'LUCIDWORKS',
   loginSecretEnv: ['LUCIDWORKS_CLIENT_SECRET'],
   endpoint: { variable: TOKEN_URL_VAR, url: LUCIDWORKS_TOKEN_URL },
   knownScopes: ['machinelearning.predict', 'machinelearning.model', 'commercestudio.rules', 'commercestudio.rewrites'],
@@ -84,6 +85,7 @@ export const lucidworks: Provider = {
     { flags: '--scope <scope>', description: `scope to request, repeatable (default ${DEFAULT_SCOPE})`, repeatable: true },
     { flags: '--application-id <id>', description: 'Application ID, passed to exec as LUCIDWORKS_APPLICATION_ID' },
     { flags: '--customer-id <id>', description: 'Customer ID, passed to exec as LUCIDWORKS_CUSTOMER_ID' },
+    { flags: '--no-verify', description: 'store without checking it with the provider' },
   ],
   keysElsewhere:
     'Lucidworks has no API for client credentials: manage them in the Platform UI under Models > Integrations > (your integration); to regenerate a client secret, contact Lucidworks support',
@@ -129,15 +131,19 @@ export const lucidworks: Provider = {
     if (o.applicationId) data.applicationId = String(o.applicationId)
     if (o.customerId) data.customerId = String(o.customerId)
     const cred: Credential = { kind: 'client-credentials', source: 'memory', secret: { clientSecret: secret }, data }
+    const stored = { kind: 'client-credentials', secret: { clientSecret: secret }, data }
+    if (o.verify === false) {
+      return { ...stored, summary: `Stored Lucidworks AI client ${id} (scopes: ${scopes.join(', ')}) without verifying it; the first \`authctl token\` requests a token` }
+    }
+    tokenUrl(ctx) // a refused URL fails before the message below
+    // Lucidworks keeps one valid token per client and scope: verifying revokes the one in use elsewhere.
+    ctx.info(
+      `Verifying by requesting a token for ${scopes.join(', ')}: this replaces any other token of client ${id} for ${scopes.length > 1 ? 'these scopes' : 'this scope'} ` +
+        `(Lucidworks keeps one per client and scope; use --no-verify where production uses the same client)`,
+    )
     const tokens: Array<{ slot: string; token: TokenSet }> = []
     for (const scope of scopes) tokens.push({ slot: scope, token: await requestToken(cred, scope, ctx) })
-    return {
-      kind: 'client-credentials',
-      secret: { clientSecret: secret },
-      data,
-      tokens,
-      summary: `Logged in to Lucidworks AI as client ${id} (scopes: ${scopes.join(', ')})`,
-    }
+    return { ...stored, tokens, summary: `Logged in to Lucidworks AI as client ${id} (scopes: ${scopes.join(', ')})` }
   },
 
   async whoami(cred, token) {

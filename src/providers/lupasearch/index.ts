@@ -195,6 +195,7 @@ export const lupasearch: Provider = {
   aliases: ['lupa'],
   displayName: 'LupaSearch',
   envHint: 'LUPA_EMAIL and LUPA_PASSWORD (or LUPA_API_KEY)',
+  envPrefix: 'LUPA',
   loginSecretEnv: ['LUPA_PASSWORD'],
   endpoint: { variable: API_VAR, url: DEFAULT_API },
   knownScopes: [],
