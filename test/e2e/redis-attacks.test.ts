@@ -9,6 +9,7 @@ import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidwork
 import { startLupaSearch } from '../emulators/lupasearch.js'
 import { baseEnv, runCli } from '../helpers/cli.js'
 import { hasRedisServer, startRedis, type RedisServer } from '../helpers/redis.js'
+import { issuingStaleTokens } from '../helpers/stale.js'
 
 /**
  * The shared cache as an attacker with read/write access to Redis and public knowledge only
@@ -119,11 +120,9 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
     const redis = await startRedis()
     const lucid = await startLucid()
     try {
-      lucid.tokenTtlSeconds = 100
-      const a = await lucidLogin(lucid, redis)
+      const a = await issuingStaleTokens(lucid, () => lucidLogin(lucid, redis))
       const b = { ...a, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-b-')) } // a second runner with the same login
       cpSync(a.AUTHCTL_CONFIG_DIR as string, b.AUTHCTL_CONFIG_DIR as string, { recursive: true })
-      lucid.tokenTtlSeconds = 3600
       expect((await runCli(['token', 'lucid'], { env: a })).code).toBe(0) // A rotates r1 → r2: entry E1
       const snapshot = new Map<string, string>()
       for (const k of await tokenKeys(redis)) snapshot.set(k, (await redis.client.get(k)) as string)
@@ -189,9 +188,12 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
     const redis = await startRedis()
     try {
       const machines = [0, 1, 2].map(() => lwMachine(redis.url))
-      lw.tokenTtlSeconds = 200 // stale under the default --min-ttl from the start: every round renews once
+      // 6 s tokens: the --min-ttl clamp (half the lifetime) makes each one stale after 3 s, so
+      // every round, started 3.1 s after the last token, renews exactly once.
+      lw.tokenTtlSeconds = 6
       expect((await runCli(['token', 'lucidworks'], { env: machines[0]! })).code).toBe(0)
       for (const bogus of [['no expiry'], ['PX', '3600000']]) {
+        await new Promise((r) => setTimeout(r, 3100))
         for (const k of await tokenKeys(redis)) {
           const lock = k.replace(':token:', ':lock:')
           if (bogus.length === 2) await redis.client.set(lock, 'attacker', 'PX', 3600_000)
@@ -216,9 +218,7 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
     const redis = await startRedis()
     try {
       const env = lwMachine(redis.url)
-      lw.tokenTtlSeconds = 200
-      expect((await runCli(['token', 'lucidworks'], { env })).code).toBe(0)
-      lw.tokenTtlSeconds = 3600
+      expect((await issuingStaleTokens(lw, () => runCli(['token', 'lucidworks'], { env }))).code).toBe(0)
       const locks = (await tokenKeys(redis)).map((k) => k.replace(':token:', ':lock:'))
       const hold = async () => {
         for (const l of locks) await redis.client.set(l, 'attacker', 'PX', 5000)
