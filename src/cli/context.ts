@@ -3,14 +3,17 @@ import { join } from 'node:path'
 import type { Clock } from '../core/clock.js'
 import { systemClock } from '../core/clock.js'
 import { ConfigStore, type StoreBackend } from '../core/config.js'
+import { guardConfigDir } from '../core/config-dir.js'
 import { TokenService } from '../core/credentials.js'
 import { NonInteractiveError, SecretStoreError, UsageError } from '../core/errors.js'
 import { validateProfileName } from '../core/profile.js'
+import { redactUrlsIn } from '../core/redact.js'
+import { cleanLines } from '../core/sanitize.js'
 import { TokenCache } from '../core/token-cache.js'
 import type { HttpClient } from '../providers/http.js'
 import type { ProviderContext } from '../providers/types.js'
 import type { SecretStore } from '../store/types.js'
-import type { SharedCache } from '../core/shared-cache.js'
+import { fleetKeyFrom, type SharedCache } from '../core/shared-cache.js'
 import type { IO } from './io.js'
 import { createInquirerPrompter, type Prompter } from './prompter.js'
 
@@ -56,6 +59,7 @@ export class CliContext {
   private tokenService?: TokenService
   private readonly stores = new Map<StoreBackend, Promise<SecretStore>>()
   private shared?: Promise<SharedCache | undefined>
+  private dirGuarded = false
 
   constructor(
     readonly env: Env,
@@ -82,13 +86,23 @@ export class CliContext {
     return join(base, 'authctl')
   }
 
+  /** The config dir, checked once per run before first use (owner, group/other-writable). */
+  private ourDir(): string {
+    const dir = this.configDir()
+    if (!this.dirGuarded) {
+      guardConfigDir(dir, (l) => this.warn(l))
+      this.dirGuarded = true
+    }
+    return dir
+  }
+
   config(): ConfigStore {
-    this.cfg ??= new ConfigStore(this.configDir())
+    this.cfg ??= new ConfigStore(this.ourDir())
     return this.cfg
   }
 
   cache(): TokenCache {
-    this.tokenCache ??= new TokenCache(this.configDir())
+    this.tokenCache ??= new TokenCache(this.ourDir())
     return this.tokenCache
   }
 
@@ -96,7 +110,7 @@ export class CliContext {
     this.tokenService ??= new TokenService({
       config: this.config(),
       cache: this.cache(),
-      lockDir: join(this.configDir(), 'locks'),
+      lockDir: join(this.ourDir(), 'locks'),
       openStore: (b) => this.openStore(b),
       env: this.env,
       clock: this.clock,
@@ -104,12 +118,18 @@ export class CliContext {
       debug: (l) => this.debug(l),
       warn: (l) => this.warn(l),
       shared: () => this.sharedCache(),
+      fleetKey: () => this.fleetKey(),
       ...(this.overrides.cacheOnly ? { cacheOnly: true } : {}),
     })
     return this.tokenService
   }
 
-  /** AUTHCTL_CACHE, validated (redis:// or rediss://), or undefined. */
+  /** AUTHCTL_CACHE_KEY, checked (exit 2 when missing or shorter than 32 bytes). */
+  fleetKey(): Buffer {
+    return fleetKeyFrom(this.env.AUTHCTL_CACHE_KEY)
+  }
+
+  /** AUTHCTL_CACHE, validated (redis:// or rediss://, with a fleet key), or undefined. */
   sharedCacheUrl(): string | undefined {
     const raw = this.env.AUTHCTL_CACHE
     if (!raw) return undefined
@@ -122,6 +142,7 @@ export class CliContext {
     if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
       throw new UsageError(`AUTHCTL_CACHE must be a redis:// or rediss:// URL, got ${url.protocol}//…`, { hint: 'use redis://[user:password@]host:port[/db]' })
     }
+    this.fleetKey()
     return raw
   }
 
@@ -190,7 +211,7 @@ export class CliContext {
     if (backend === 'keychain') return (await import('../store/keychain.js')).createKeychainStore({ platform: this.platform })
     const { createFileStore } = await import('../store/file.js')
     return createFileStore({
-      dir: this.configDir(),
+      dir: this.ourDir(),
       passphrase: async ({ creating }) => {
         const fromEnv = this.env.AUTHCTL_PASSPHRASE
         if (fromEnv) return fromEnv
@@ -242,16 +263,18 @@ export class CliContext {
     }
   }
 
+  /** Message lines may carry server text: control characters and ESC sequences are removed. */
   debug(line: string): void {
-    if (this.globals.verbose) this.io.err(`debug: ${line}\n`)
+    if (this.globals.verbose) this.io.err(`debug: ${redactUrlsIn(cleanLines(line))}\n`)
   }
 
   warn(line: string): void {
-    this.io.err(`warning: ${line}\n`)
+    this.io.err(`warning: ${redactUrlsIn(cleanLines(line))}\n`)
   }
 
+  /** Progress and instructions; not URL-redacted (it prints the authorize URL to open). */
   info(line: string): void {
-    this.io.err(`${line}\n`)
+    this.io.err(`${cleanLines(line)}\n`)
   }
 
   async dispose(): Promise<void> {

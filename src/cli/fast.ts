@@ -3,6 +3,7 @@ import { maskWanted } from './ci.js'
 import { runExec } from './commands/exec.js'
 import { runToken, TOKEN_FORMATS, type TokenFormat } from './commands/token.js'
 import { CliContext } from './context.js'
+import { quietClosedPipes } from './epipe.js'
 import { createProcessIO } from './io.js'
 import { VERSION } from './version.js'
 
@@ -14,6 +15,7 @@ import { VERSION } from './version.js'
  * bin/authctl.js hands the same argv to the full CLI.
  */
 export async function runFast(argv: readonly string[]): Promise<number | undefined> {
+  quietClosedPipes()
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     process.stdout.write(`${VERSION}\n`)
     return 0

@@ -1,7 +1,10 @@
 import { CommanderError } from 'commander'
 import { AuthctlError, ExitCode, errorToExitCode } from '../core/errors.js'
+import { redactUrlsIn } from '../core/redact.js'
+import { cleanLines, cleanText } from '../core/sanitize.js'
 import { CliContext, type ContextOverrides, type Env } from './context.js'
 import { createProcessIO, StdinTooLargeError, type IO } from './io.js'
+import { quietClosedPipes } from './epipe.js'
 import { explainParseError } from './mistakes.js'
 import { createProgram } from './program.js'
 
@@ -63,20 +66,22 @@ function report(err: unknown, ctx: CliContext, paint: Paint, argv: readonly stri
   return errorToExitCode(err)
 }
 
+/** One line of message text: no control characters or ESC sequences, URLs redacted. */
 function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, ' ').slice(0, 500)
+  return redactUrlsIn(cleanText(s.replace(/\s*\n\s*/g, ' '))).slice(0, 500)
 }
 
 function printStack(err: unknown, ctx: CliContext): void {
   let e: unknown = err
   for (let depth = 0; e && depth < 5; depth++) {
     const stack = e instanceof Error ? (e.stack ?? e.message) : String(e)
-    ctx.io.err(`${depth === 0 ? '' : 'caused by: '}${stack}\n`)
+    ctx.io.err(`${depth === 0 ? '' : 'caused by: '}${redactUrlsIn(cleanLines(stack))}\n`)
     e = e instanceof Error ? e.cause : undefined
   }
 }
 
 /** Entry point used by bin/authctl.js. */
 export async function main(argv: readonly string[]): Promise<void> {
+  quietClosedPipes()
   process.exitCode = await run(argv, process.env, createProcessIO())
 }

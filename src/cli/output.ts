@@ -1,12 +1,15 @@
+import { cleanText, escapeJsonControls, safeIso } from '../core/sanitize.js'
 import type { IO } from './io.js'
 
-/** One JSON document on stdout (the --json contract). */
+/** One JSON document on stdout (the --json contract); control characters only JSON-escaped. */
 export function printJson(io: IO, value: unknown): void {
-  io.out(`${JSON.stringify(value, null, 2)}\n`)
+  io.out(`${escapeJsonControls(JSON.stringify(value, null, 2))}\n`)
 }
 
 /** Left-aligned columns, two spaces apart (gh tableprinter without truncation). */
-export function formatTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+export function formatTable(header: readonly string[], dirty: ReadonlyArray<readonly string[]>): string {
+  // Cells may hold server text (names, emails): control characters and ESC sequences go.
+  const rows = dirty.map((r) => r.map((c) => cleanText(c)))
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
   const line = (cells: readonly string[]) =>
     cells
@@ -17,13 +20,15 @@ export function formatTable(header: readonly string[], rows: ReadonlyArray<reado
 }
 
 /** "key: value" lines with aligned values, for human-readable single objects. */
-export function formatFields(fields: ReadonlyArray<readonly [string, string]>): string {
+export function formatFields(dirty: ReadonlyArray<readonly [string, string]>): string {
+  const fields = dirty.map(([k, v]) => [cleanText(k), cleanText(v)] as const)
   const w = Math.max(...fields.map(([k]) => k.length))
   return fields.map(([k, v]) => `${`${k}:`.padEnd(w + 1)} ${v}`).join('\n') + '\n'
 }
 
 /** "in 54 min", "in 2 h 5 min", "expired 3 min ago", for human output only. */
 export function relativeTime(targetMs: number, nowMs: number): string {
+  if (!Number.isFinite(targetMs)) return 'unknown'
   const diff = targetMs - nowMs
   const abs = Math.abs(diff)
   const min = Math.round(abs / 60_000)
@@ -40,6 +45,7 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`
 }
 
+/** ISO-8601 or null; never throws, whatever a cache entry or a server said (Trust rules). */
 export function isoOrNull(ms: number | undefined): string | null {
-  return ms === undefined ? null : new Date(ms).toISOString()
+  return safeIso(ms)
 }

@@ -44,6 +44,8 @@ export function createProgram(ctx: CliContext): Command {
         verbose: Boolean(o.verbose),
         color: o.color !== false && !ctx.env.NO_COLOR && ctx.io.stderrIsTTY,
       }
+      // A fleet without a usable key is exit 2 before any request (doctor reports it as a check).
+      if (!['completion', 'doctor'].includes(action.name())) ctx.sharedCacheUrl()
     })
   program.addHelpText(
     'after',

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { UsageError } from './errors.js'
 import { ensurePrivateDir, fsError, writeFileAtomic } from './fsutil.js'
 import { withFileLock } from './lock.js'
+import { cleanDeep } from './sanitize.js'
 import type { ProfileRef } from './profile.js'
 import { refKey } from './profile.js'
 
@@ -66,7 +67,8 @@ export class ConfigStore {
     await withFileLock(join(this.dir, 'locks', 'config.lock'), async () => {
       const cfg = this.load()
       fn(cfg)
-      writeFileAtomic(this.file, `${JSON.stringify(cfg, null, 2)}\n`)
+      // Identity hints came from servers: nothing that a terminal would interpret is kept.
+      writeFileAtomic(this.file, `${JSON.stringify(cleanDeep(cfg), null, 2)}\n`)
     })
   }
 

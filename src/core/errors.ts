@@ -97,6 +97,12 @@ export class SecretStoreError extends AuthctlError {
   override readonly exitCode: ExitCodeValue = ExitCode.Store
 }
 
+/** Gave up waiting for a renewal lock another live process holds. Exit 6 (never 1). */
+export class LockTimeoutError extends AuthctlError {
+  override readonly code: string = 'AUTHCTL_LOCK_TIMEOUT'
+  override readonly exitCode: ExitCodeValue = ExitCode.Store
+}
+
 /** The provider has no API for the operation (e.g. Lucidworks keys). Exit 7. */
 export class UnsupportedOperationError extends AuthctlError {
   override readonly code: string = 'AUTHCTL_UNSUPPORTED'

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { dirname } from 'node:path'
-import { AuthctlError } from './errors.js'
+import { LockTimeoutError } from './errors.js'
 import { ensurePrivateDir, fsError, pidAlive } from './fsutil.js'
 
 export interface LockOptions {
@@ -22,6 +22,10 @@ export interface LockHolder {
 
 /** Polling interval while waiting; jittered so that waiters do not move in lockstep. */
 const POLL_MS = 30
+/** Longest wait for a live holder (CONTRACT: at most 120 s, then exit 6). */
+export const LOCK_WAIT_MS = 118_000
+/** A lock file dated further ahead than this was not written by a live authctl's clock. */
+export const FUTURE_MTIME_MS = 60_000
 
 function readHolder(path: string): LockHolder | undefined {
   try {
@@ -33,7 +37,10 @@ function readHolder(path: string): LockHolder | undefined {
 }
 
 
-/** True when the lock at `path` was left by a dead process or has not been refreshed in `staleMs`. */
+/**
+ * True when the lock at `path` was left by a dead process, has not been refreshed in `staleMs`,
+ * or is dated more than 60 s in the future (a clock jump or a copied file would wedge it).
+ */
 export function isStale(path: string, staleMs: number, now = Date.now()): boolean {
   let mtimeMs: number
   try {
@@ -43,7 +50,7 @@ export function isStale(path: string, staleMs: number, now = Date.now()): boolea
   }
   const holder = readHolder(path)
   if (holder && holder.host === hostname() && !pidAlive(holder.pid)) return true
-  return now - mtimeMs > staleMs
+  return now - mtimeMs > staleMs || mtimeMs - now > FUTURE_MTIME_MS
 }
 
 function tryCreate(path: string, me: LockHolder): boolean {
@@ -91,7 +98,7 @@ function breakStale(path: string, staleHolder: LockHolder | undefined): void {
  */
 export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
   const staleMs = opts.staleMs ?? 30_000
-  const timeoutMs = opts.timeoutMs ?? 180_000
+  const timeoutMs = Math.min(opts.timeoutMs ?? LOCK_WAIT_MS, LOCK_WAIT_MS)
   const me: LockHolder = { pid: process.pid, host: hostname(), nonce: randomBytes(12).toString('hex') }
   ensurePrivateDir(dirname(path))
   const start = Date.now()
@@ -107,8 +114,9 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: 
       opts.onWait?.(holder)
     }
     if (Date.now() - start > timeoutMs) {
-      throw new AuthctlError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for lock ${path}`, {
-        hint: `if no other authctl is running, delete ${path}`,
+      const who = holder ? `pid ${holder.pid} on ${holder.host || 'an unknown host'}` : 'another process'
+      throw new LockTimeoutError(`lock held by ${who}: gave up waiting for ${path} after ${Math.round(timeoutMs / 1000)} s`, {
+        hint: holder ? `if pid ${holder.pid} is stuck, stop it; if no authctl is running, delete ${path}` : `if no other authctl is running, delete ${path}`,
       })
     }
     await new Promise((r) => setTimeout(r, POLL_MS + Math.random() * POLL_MS))

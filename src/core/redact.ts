@@ -4,22 +4,44 @@ export function maskSecret(secret: string): string {
   return `****${secret.slice(-4)}`
 }
 
-/** Query parameters whose values are secrets; redacted in debug logs. */
-const SECRET_PARAMS = /^(client_secret|code|refresh_token|access_token|token|password|api_key|key|state)$/i
+/**
+ * Query parameters whose values are secrets: any name containing password, token, secret,
+ * key, code (CONTRACT "URLs in messages"), plus the usual spellings of the same things.
+ */
+const SECRET_PARAM = /pass(word|wd)?|pwd|token|secret|key|code|signature|sig$|auth|credential|state/i
 
-/** A URL fit for a debug line: credentials and secret query values replaced by `***`. */
+/** A URL fit for a message or a debug line: userinfo and secret query values replaced by `***`. */
 export function redactUrl(raw: string): string {
+  let url: URL
   try {
-    const url = new URL(raw)
-    if (url.username || url.password) {
-      url.username = '***'
-      url.password = ''
-    }
-    for (const name of [...url.searchParams.keys()]) {
-      if (SECRET_PARAMS.test(name)) url.searchParams.set(name, '***')
-    }
-    return url.toString()
+    url = new URL(raw)
   } catch {
-    return '<invalid url>'
+    return redactUrlText(raw)
   }
+  // `user:pw@host:3128` parses as scheme `user:` with an opaque path: redact it as text.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return redactUrlText(raw)
+  // `user:pw@` → `***@`; a password alone (`:pw@`, Redis) → `:***@`: redacting twice changes nothing.
+  if (url.username) {
+    url.username = '***'
+    url.password = ''
+  } else if (url.password) url.password = '***'
+  for (const name of [...new Set(url.searchParams.keys())]) {
+    if (SECRET_PARAM.test(name)) url.searchParams.set(name, '***')
+  }
+  return url.toString()
+}
+
+/**
+ * The same redaction on text that may not parse as a URL (a mistyped variable): anything
+ * between `//` and `@` goes, and so do the values of secret-looking `name=value` pairs.
+ */
+export function redactUrlText(raw: string): string {
+  return raw
+    .replace(/(^|\/\/)[^/?#@\s]*@/, (_m, p: string) => `${p}***@`)
+    .replace(/([?&;]|^)([^=&;?#\s]*)=([^&;#\s]*)/g, (m, sep: string, name: string) => (SECRET_PARAM.test(name) ? `${sep}${name}=***` : m))
+}
+
+/** Every `scheme://…` URL inside a message, redacted (the safety net for error and warning text). */
+export function redactUrlsIn(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (u) => redactUrl(u))
 }

@@ -1,13 +1,20 @@
-import { createHash, hkdfSync, scryptSync } from 'node:crypto'
-import type { Credential } from '../providers/types.js'
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, scryptSync } from 'node:crypto'
+import type { Credential, TokenSet } from '../providers/types.js'
+import { AuthctlError, ExitCode, UsageError, type ExitCodeValue } from './errors.js'
 
 /** A failure of the shared cache: never fatal, the caller warns and uses the local cache. */
 export class SharedCacheError extends Error {}
 
+/** Another runner's renewal lock did not clear in time (exit 6, like any lock wait timeout). */
+export class SharedLockTimeoutError extends AuthctlError {
+  override readonly code: string = 'AUTHCTL_LOCK_TIMEOUT'
+  override readonly exitCode: ExitCodeValue = ExitCode.Store
+}
+
 /**
  * A token cache and renewal lock shared by many machines (Redis). Values are opaque sealed
- * strings; keys are namespaced ids derived from the credential. Every method either answers
- * within its timeout or throws SharedCacheError.
+ * strings; keys are keyed-hash names. Every method either answers within its timeout or throws
+ * SharedCacheError.
  */
 export interface SharedCache {
   /** Where it is, with any password removed (for messages and `status`). */
@@ -16,46 +23,119 @@ export interface SharedCache {
   set(key: string, value: string, ttlMs: number): Promise<void>
   /** SET key owner NX PX ttl: true when this owner now holds the lock. */
   tryLock(key: string, owner: string, ttlMs: number): Promise<boolean>
-  /** Extends the lock only if `owner` still holds it. */
-  extend(key: string, owner: string, ttlMs: number): Promise<void>
+  /** Deletes the lock when it has no expiry or one longer than `maxTtlMs` (a bogus lock); true if it did. */
+  breakBogusLock(key: string, maxTtlMs: number): Promise<boolean>
+  /** Extends the lock only if `owner` still holds it; false when it does not. */
+  extend(key: string, owner: string, ttlMs: number): Promise<boolean>
   /** Deletes the lock only if `owner` still holds it (compare and delete in one script). */
   unlock(key: string, owner: string): Promise<void>
   ping(): Promise<void>
   close(): Promise<void>
 }
 
+/** Shortest fleet key (AUTHCTL_CACHE_KEY) accepted, in bytes. */
+export const FLEET_KEY_MIN_BYTES = 32
+
+/** AUTHCTL_CACHE_KEY, checked: exit 2 with the way to make one when it is missing or short. */
+export function fleetKeyFrom(raw: string | undefined): Buffer {
+  const hint = { hint: 'create one with `openssl rand -base64 32`, keep it like a password, and set it as AUTHCTL_CACHE_KEY on every runner of the fleet' }
+  if (!raw) throw new UsageError('AUTHCTL_CACHE is set but AUTHCTL_CACHE_KEY (the fleet key) is not', hint)
+  const key = Buffer.from(raw, 'utf8')
+  if (key.length < FLEET_KEY_MIN_BYTES) throw new UsageError(`AUTHCTL_CACHE_KEY is too short (${key.length} bytes; at least ${FLEET_KEY_MIN_BYTES})`, hint)
+  return key
+}
+
 /** Secret fields that change on their own (rotated grants) or are per-machine (cache keys). */
-const UNSTABLE = new Set(['refreshToken', 'cacheKey'])
+const UNSTABLE = new Set(['refreshToken', 'refreshTokenPrev', 'grantGen', 'cacheKey'])
 
 /**
- * Key material every runner holding the same credential derives alike: from the stable secret
- * fields and the identity, not from a machine's random cache key. Passwords go through scrypt.
+ * A digest of what every runner holding the same credential has alike: its stable secret
+ * fields and identity. A refresh-token grant is one login's lineage (copied between machines,
+ * never re-created alike), so its random per-login `cacheKey` is part of it: two users of one
+ * OAuth app never meet, even with no user id. Passwords go through scrypt, so even a holder of
+ * the fleet key cannot test password guesses quickly against an entry.
  */
-export function sharedKeyMaterial(cred: Credential): Buffer {
+function credentialDigest(cred: Credential): Buffer {
+  const grantLineage = cred.secret.refreshToken && cred.secret.cacheKey ? cred.secret.cacheKey : null
   const secret = Object.entries(cred.secret).filter(([k]) => !UNSTABLE.has(k)).sort()
-  const who = [cred.data.clientId ?? null, cred.data.email ?? null, cred.data.userId ?? null]
-  const canonical = JSON.stringify(['authctl shared v1', cred.kind, secret, who])
-  if (cred.kind === 'password') return scryptSync(canonical, 'authctl shared cache v1', 32, { N: 8192, r: 8, p: 1 })
+  const canonical = JSON.stringify(['authctl shared v2', cred.kind, secret, grantLineage, identity(cred)])
+  if (cred.kind === 'password') return scryptSync(canonical, 'authctl shared cache v2', 32, { N: 8192, r: 8, p: 1 })
   return createHash('sha256').update(canonical).digest()
 }
 
-/**
- * Redis key names for one provider and slot: an HKDF of the credential, so that runners with
- * different credentials never share entries and the names say nothing about the credential.
- * The profile name is not part of it: two machines' profiles with one client share a token,
- * which is the point (Lucidworks keeps one token per client and scope).
- */
-export function sharedKeys(material: Buffer, provider: string, slot: string): { token: string; lock: string; info: string } {
-  const info = `authctl shared token v1\0${provider}\0${slot}`
-  const id = Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), `${info}\0id`, 16)).toString('hex')
-  return { token: `authctl:v1:token:${id}`, lock: `authctl:v1:lock:${id}`, info }
+function identity(cred: Credential): unknown[] {
+  return [cred.data.clientId ?? null, cred.data.email ?? null, cred.data.userId ?? null]
 }
 
-/** redis://user:pass@host:6379/0 → redis://user:***@host:6379/0 */
+/** One provider/slot of one credential in the shared cache: its Redis names and entry key. */
+export interface SharedSlot {
+  name: string
+  lock: string
+  /** Associated data of the entry: binds it to this slot (no swapping entries between slots). */
+  aad: Buffer
+  key: Buffer
+}
+
+/**
+ * Names are HMAC-SHA256 under a key derived from the fleet key, over the provider, slot and the
+ * credential's public identity (never a password or secret): without the fleet key they cannot
+ * be computed, and with it they reveal nothing that was not public. The one secret input is a
+ * refresh-token login's random cache key (256 bits), which keeps two logins of one app apart.
+ * The entry key is HKDF-SHA256 of the fleet key and the credential digest.
+ */
+export function sharedSlot(fleetKey: Buffer, cred: Credential, provider: string, slot: string): SharedSlot {
+  const nameKey = Buffer.from(hkdfSync('sha256', fleetKey, Buffer.alloc(0), 'authctl shared v2 names', 32))
+  const lineage = cred.secret.refreshToken && cred.secret.cacheKey ? createHash('sha256').update(cred.secret.cacheKey).digest('hex') : null
+  const id = createHmac('sha256', nameKey)
+    .update(JSON.stringify([provider, slot, cred.kind, identity(cred), lineage]))
+    .digest('hex')
+    .slice(0, 32)
+  const key = Buffer.from(hkdfSync('sha256', fleetKey, credentialDigest(cred), 'authctl shared v2 entry', 32))
+  const name = `authctl:v2:token:${id}`
+  return { name, lock: `authctl:v2:lock:${id}`, aad: Buffer.from(`authctl shared v2\0${provider}\0${slot}\0${name}`), key }
+}
+
+/** What one entry binds together: the token, the grant current when it was issued, its generation. */
+export interface SharedEntry {
+  /** Strictly increasing per slot (max(previous + 1, issue time in ms)). */
+  gen: number
+  token: TokenSet
+  /** Rotating secret fields (a refresh token) as they were right after this renewal. */
+  grant?: Record<string, string>
+}
+
+/** `{"v":2,"iv","ct","tag"}`: AES-256-GCM of the JSON entry, the slot as associated data. */
+export function sealEntry(s: SharedSlot, entry: SharedEntry): string {
+  const iv = randomBytes(12)
+  const c = createCipheriv('aes-256-gcm', s.key, iv)
+  c.setAAD(s.aad)
+  const ct = Buffer.concat([c.update(JSON.stringify(entry), 'utf8'), c.final()])
+  return JSON.stringify({ v: 2, iv: iv.toString('base64'), ct: ct.toString('base64'), tag: c.getAuthTag().toString('base64') })
+}
+
+/** The entry, or undefined when it does not verify under this slot's key and place (a miss). */
+export function openEntry(s: SharedSlot, raw: string): SharedEntry | undefined {
+  try {
+    const box = JSON.parse(raw) as { v: number; iv: string; ct: string; tag: string }
+    if (box.v !== 2) return undefined
+    const d = createDecipheriv('aes-256-gcm', s.key, Buffer.from(box.iv, 'base64'))
+    d.setAAD(s.aad)
+    d.setAuthTag(Buffer.from(box.tag, 'base64'))
+    const e = JSON.parse(Buffer.concat([d.update(Buffer.from(box.ct, 'base64')), d.final()]).toString('utf8')) as SharedEntry
+    if (!Number.isSafeInteger(e.gen) || typeof e.token?.accessToken !== 'string') return undefined
+    if (e.grant !== undefined && (typeof e.grant !== 'object' || Object.values(e.grant).some((v) => typeof v !== 'string'))) return undefined
+    return e
+  } catch {
+    return undefined
+  }
+}
+
+/** redis://user:pass@host:6379/0?password=x → redis://user:***@host:6379/0?password=*** */
 export function redactRedisUrl(raw: string): string {
   try {
     const u = new URL(raw)
     if (u.password) u.password = '***'
+    for (const k of [...u.searchParams.keys()]) if (/^(password|pass|auth)$/i.test(k)) u.searchParams.set(k, '***')
     return u.toString()
   } catch {
     return '<invalid url>'

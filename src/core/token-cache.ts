@@ -114,3 +114,37 @@ export function slotId(slot: string): string {
 export function isFresh(token: TokenSet, minTtlMs: number, now: number): boolean {
   return token.expiresAt === undefined || token.expiresAt - now > minTtlMs
 }
+
+/**
+ * The largest minimum TTL a freshly issued token of this lifetime can satisfy: lifetime − 60 s,
+ * or half the lifetime for tokens shorter than 2 minutes. A larger `--min-ttl` would make every
+ * call renew (and, on Lucidworks, kill every other process's token), so it is clamped to this.
+ */
+export function maxMinTtlMs(lifetimeMs: number): number {
+  return lifetimeMs < 120_000 ? Math.floor(lifetimeMs / 2) : lifetimeMs - 60_000
+}
+
+/** A token's lifetime (expiry − issue) in ms, when both are known and sane. */
+export function lifetimeMs(token: TokenSet): number | undefined {
+  if (token.expiresAt === undefined || token.obtainedAt === undefined) return undefined
+  const l = token.expiresAt - token.obtainedAt
+  return Number.isFinite(l) && l > 0 ? l : undefined
+}
+
+/** `minTtlMs` clamped to what a token of this one's lifetime can satisfy (see maxMinTtlMs). */
+export function clampMinTtl(minTtlMs: number, token: TokenSet): { minTtlMs: number; clampedFrom?: number; lifetimeMs?: number } {
+  const life = lifetimeMs(token)
+  if (life === undefined) return { minTtlMs }
+  const max = maxMinTtlMs(life)
+  return minTtlMs >= max ? { minTtlMs: max, clampedFrom: minTtlMs, lifetimeMs: life } : { minTtlMs, lifetimeMs: life }
+}
+
+/**
+ * How much earlier than its minimum TTL `exec --keep-fresh` renews: a quarter of the slack
+ * between the two (1–60 s, at most half the slack). Renewing ahead of peers that use the same
+ * `--min-ttl` means they adopt our token instead of replacing it, and a 1 s tick is never late.
+ */
+export function keepFreshLeadMs(minTtlMs: number, lifetime: number): number {
+  const slack = Math.max(0, lifetime - minTtlMs)
+  return Math.min(slack / 2, Math.min(60_000, Math.max(1_000, slack / 4)))
+}

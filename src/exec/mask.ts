@@ -8,14 +8,20 @@ export const MASK = '***'
  * chunk (or the end) decides. Works on latin1 strings, so any byte sequence survives intact.
  */
 export class SecretMasker extends Transform {
-  private readonly secrets: string[]
-  private readonly maxLen: number
+  private secrets: string[] = []
+  private maxLen = 0
   private carry = ''
 
   constructor(secrets: Iterable<string>) {
     super()
+    this.add(...secrets)
+  }
+
+  /** Masks these too from now on (`exec --keep-fresh` adds each renewed token). */
+  add(...secrets: string[]): void {
+    const latin1 = secrets.filter((s) => s.length >= 4).flatMap(secretForms).map((s) => Buffer.from(s, 'utf8').toString('latin1'))
     // Longest first, so that a secret containing another is masked whole.
-    this.secrets = [...new Set([...secrets].filter((s) => s.length >= 4).flatMap(secretForms))].map((s) => Buffer.from(s, 'utf8').toString('latin1')).sort((a, b) => b.length - a.length)
+    this.secrets = [...new Set([...this.secrets, ...latin1])].sort((a, b) => b.length - a.length)
     this.maxLen = Math.max(0, ...this.secrets.map((s) => s.length))
   }
 
@@ -62,6 +68,11 @@ export class SecretMasker extends Transform {
   }
 }
 
+/** True for a variable that holds a secret (token, key); `*_FILE` variables hold paths. */
+export function isSecretVar(name: string): boolean {
+  return /TOKEN|KEY|SECRET|PASSWORD/.test(name) && !name.endsWith('_FILE')
+}
+
 /**
  * A secret and the forms it takes when a child puts it in a URL or a form body: percent-encoded
  * (encodeURIComponent, and application/x-www-form-urlencoded, which also encodes `!'()~`), with
@@ -83,6 +94,6 @@ export function secretForms(secret: string): string[] {
 /** The injected values that are secrets (tokens, keys), by variable name. */
 export function secretValues(vars: Readonly<Record<string, string>>): string[] {
   return Object.entries(vars)
-    .filter(([k]) => /TOKEN|KEY|SECRET|PASSWORD/.test(k))
+    .filter(([k]) => isSecretVar(k))
     .map(([, v]) => v)
 }

@@ -10,6 +10,8 @@ export interface RunOptions {
   ignore: readonly NodeJS.Signals[]
   /** Secrets to mask in the child's stdout/stderr; without it, stdio is inherited untouched. */
   mask?: readonly string[]
+  /** With `mask`: receives a function that masks more secrets from now on (renewed tokens). */
+  onMaskers?: (add: (secret: string) => void) => void
 }
 
 /**
@@ -19,14 +21,24 @@ export interface RunOptions {
 export function runChild(command: string, args: readonly string[], opts: RunOptions): Promise<{ code: number; error?: string }> {
   return new Promise((resolve) => {
     const masking = opts.mask !== undefined
-    const child = spawn(command, [...args], { stdio: masking ? ['inherit', 'pipe', 'pipe'] : 'inherit', env: opts.env })
+    let child: ReturnType<typeof spawn>
+    try {
+      child = spawn(command, [...args], { stdio: masking ? ['inherit', 'pipe', 'pipe'] : 'inherit', env: opts.env })
+    } catch (err) {
+      // Node's message for a bad argument or variable quotes its value, which may be a token.
+      resolve({ code: 126, error: `cannot start ${command}: ${(err as NodeJS.ErrnoException).code ?? 'invalid argument'}` })
+      return
+    }
     const drained: Promise<void>[] = []
     if (masking) {
+      const maskers: SecretMasker[] = []
       for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]] as const) {
         const m = new SecretMasker(opts.mask ?? [])
+        maskers.push(m)
         from?.pipe(m).pipe(to, { end: false })
         drained.push(new Promise((r) => m.on('end', r)))
       }
+      opts.onMaskers?.((secret) => maskers.forEach((m) => m.add(secret)))
     }
     const handlers = new Map<NodeJS.Signals, () => void>()
     for (const sig of opts.ignore) {

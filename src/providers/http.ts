@@ -52,12 +52,30 @@ export function checkProviderUrl(raw: string, source: string): URL {
   try {
     url = new URL(raw)
   } catch {
-    throw new UsageError(`${source} is not a valid URL: ${JSON.stringify(raw.slice(0, 200))}`)
+    throw new UsageError(`${source} is not a valid URL: ${JSON.stringify(redactUrl(raw).slice(0, 200))}`, { hint: `fix or unset ${source}` })
   }
   if (url.protocol === 'https:') return url
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url
   throw new UsageError(`${source} must be an https:// URL (http:// is allowed only for 127.0.0.1, localhost and [::1]); got ${redactUrl(raw)}`, {
     hint: `fix or unset ${source}`,
+  })
+}
+
+/**
+ * A proxy variable's value, checked: undici needs `http://` or `https://` in front, and without
+ * it every request failed with exit 1. Exit 2 with the fix instead (the value is redacted).
+ */
+export function checkProxyUrl(raw: string, variable: string): string {
+  let ok = false
+  try {
+    const url = new URL(raw)
+    ok = (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
+  } catch {
+    ok = false
+  }
+  if (ok) return raw
+  throw new UsageError(`${variable} is not a proxy URL with a scheme: ${redactUrl(raw)}`, {
+    hint: `write it as http://HOST:PORT (or http://user:password@HOST:PORT), e.g. ${variable}=http://proxy.example.com:3128`,
   })
 }
 
@@ -116,10 +134,11 @@ export async function createHttpClient(opts: HttpClientOptions): Promise<HttpCli
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
   const direct = new undici.Agent({ keepAliveTimeout: 1000, connect: { timeout: opts.timeoutMs } })
   const proxyVars = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']
+  for (const v of proxyVars) if (opts.env[v]) checkProxyUrl(opts.env[v] as string, v)
   const proxied = proxyVars.some((v) => opts.env[v])
     ? new undici.EnvHttpProxyAgent({
-        httpsProxy: opts.env.HTTPS_PROXY ?? opts.env.https_proxy,
-        httpProxy: opts.env.HTTP_PROXY ?? opts.env.http_proxy,
+        httpsProxy: opts.env.HTTPS_PROXY || opts.env.https_proxy,
+        httpProxy: opts.env.HTTP_PROXY || opts.env.http_proxy,
         noProxy: opts.env.NO_PROXY ?? opts.env.no_proxy,
       })
     : undefined

@@ -1,4 +1,5 @@
 import { AuthRequiredError, ProviderHttpError, UsageError } from '../core/errors.js'
+import { checkToken, saneIn } from '../core/sanitize.js'
 import type { HttpResponse } from './http.js'
 import { parseJsonBody } from './http.js'
 
@@ -60,8 +61,9 @@ export function parseTokenResponse(res: HttpResponse, what: string): OAuthTokenR
       hint: 'the provider answered with something unexpected; try again, or check the endpoint URL',
     })
   }
-  if (b.expires_in !== undefined && (typeof b.expires_in !== 'number' || !Number.isFinite(b.expires_in) || b.expires_in <= 0)) {
-    delete b.expires_in
-  }
+  checkToken(b.access_token, what)
+  if (b.refresh_token !== undefined && b.refresh_token !== null && b.refresh_token !== '') checkToken(b.refresh_token, `${what} (refresh token)`)
+  // Not finite, not positive, or more than 366 days: ignored in favour of the next source.
+  if (saneIn(b.expires_in, 0) === undefined) delete b.expires_in
   return b as OAuthTokenResponse
 }

@@ -12,6 +12,8 @@ export interface TokenSet {
   expiresAt?: number
   /** When it was obtained (epoch ms); lets `--force-refresh` waiters adopt a newer token. */
   obtainedAt?: number
+  /** Shared-cache generation of this token (strictly increasing per slot); 0/absent = none. */
+  generation?: number
   scopes?: readonly string[]
   /** Non-secret facts learned when the token was issued (e.g. Haut.ai company_id). */
   info?: Readonly<Record<string, string>>
@@ -93,6 +95,8 @@ export interface Provider {
   readonly loginFlags: readonly LoginFlag[]
   /** Hint naming the env variables that supply credentials, e.g. for exit-4 messages. */
   readonly envHint: string
+  /** Prefix of the provider's `exec` variables, e.g. `LUPA` → `LUPA_HEADERS_FILE` (default: upper-cased id). */
+  readonly envPrefix?: string
   /** Login-secret variables removed from an `exec` child's environment. */
   readonly loginSecretEnv: readonly string[]
   /**

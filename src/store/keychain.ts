@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { SecretStoreError } from '../core/errors.js'
 import type { SecretStore } from './types.js'
 import { SERVICE } from './types.js'
@@ -5,7 +6,10 @@ import { SERVICE } from './types.js'
 /** gh internal/keyring: every keychain call is bounded, a hung D-Bus must not hang the CLI. */
 export const KEYCHAIN_TIMEOUT_MS = 3000
 
-const PROBE_ACCOUNT = '__authctl_probe__'
+/** A probe item name of this process alone: concurrent logins must not delete each other's probe. */
+export function probeAccount(): string {
+  return `__authctl_probe__.${process.pid}.${randomBytes(4).toString('hex')}`
+}
 
 export function keychainHint(platform: NodeJS.Platform): string {
   return platform === 'linux'
@@ -74,8 +78,9 @@ export function createKeychainStore(opts: { platform: NodeJS.Platform; timeoutMs
     },
     async check() {
       // A write, not a read: a locked collection may answer reads but must be unlocked to store.
-      await call('check', (e, s) => e.setPassword('probe', s), PROBE_ACCOUNT)
-      await call('check', (e, s) => e.deleteCredential(s), PROBE_ACCOUNT)
+      const account = probeAccount()
+      await call('check', (e, s) => e.setPassword('probe', s), account)
+      await call('check', (e, s) => e.deleteCredential(s), account)
     },
   }
 }

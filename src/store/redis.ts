@@ -1,6 +1,8 @@
 import { redactRedisUrl, SharedCacheError, type SharedCache } from '../core/shared-cache.js'
 
 const UNLOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
+/** A lock with no expiry (PTTL -1) or one longer than its documented lifetime is bogus: delete it. */
+const BREAK_BOGUS = `local t = redis.call('pttl', KEYS[1]) if t == -1 or t > tonumber(ARGV[1]) then redis.call('del', KEYS[1]) return 1 end return 0`
 const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`
 
 /**
@@ -39,7 +41,8 @@ export async function connectRedis(url: string, timeoutMs: number): Promise<Shar
     get: (key) => wrap('read', () => client.get(key)),
     set: (key, value, ttlMs) => wrap('write', async () => void (await client.set(key, value, 'PX', Math.max(1, Math.round(ttlMs))))),
     tryLock: (key, owner, ttlMs) => wrap('lock', async () => (await client.set(key, owner, 'PX', ttlMs, 'NX')) === 'OK'),
-    extend: (key, owner, ttlMs) => wrap('lock refresh', async () => void (await client.eval(EXTEND, 1, key, owner, String(ttlMs)))),
+    breakBogusLock: (key, maxTtlMs) => wrap('lock check', async () => (await client.eval(BREAK_BOGUS, 1, key, String(maxTtlMs))) === 1),
+    extend: (key, owner, ttlMs) => wrap('lock refresh', async () => (await client.eval(EXTEND, 1, key, owner, String(ttlMs))) === 1),
     unlock: (key, owner) => wrap('unlock', async () => void (await client.eval(UNLOCK, 1, key, owner))),
     ping: () => wrap('ping', async () => void (await client.ping())),
     close: async () => void client.disconnect(),

@@ -5,8 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Emulator } from '../emulators/_server.js'
 import { baseEnv, runCli, type CliResult } from '../helpers/cli.js'
 import { CANARY, PROVIDER_CASES } from '../helpers/providers.js'
+import { startRedis, type RedisServer } from '../helpers/redis.js'
 
-const LOGIN_SECRETS = PROVIDER_CASES.flatMap((c) => c.loginSecrets)
+/** Login secrets, plus what unlocks the store and the shared cache (passphrase, cache URL, fleet key). */
+const VAULT_KEYS = [CANARY.passphrase, CANARY.redisPassword, CANARY.fleetKey]
+const LOGIN_SECRETS = [...PROVIDER_CASES.flatMap((c) => c.loginSecrets), ...VAULT_KEYS]
 const USER_TOKENS = PROVIDER_CASES.flatMap((c) => c.userTokens)
 
 function filesUnder(dir: string): string[] {
@@ -17,6 +20,7 @@ function filesUnder(dir: string): string[] {
 
 describe('canary secrets never leak', () => {
   const emus: Emulator[] = []
+  let redis: RedisServer
   let env: NodeJS.ProcessEnv
   let root: string
   const outputs: Array<{ argv: string[]; r: CliResult }> = []
@@ -41,11 +45,22 @@ describe('canary secrets never leak', () => {
       emus.push(e)
       Object.assign(overrides, c.env(e))
     }
-    env = baseEnv({ AUTHCTL_CONFIG_DIR: join(root, 'config'), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'canary passphrase', TMPDIR: tmp, BROWSER: recorder, ...overrides })
+    redis = await startRedis({ password: CANARY.redisPassword })
+    env = baseEnv({
+      AUTHCTL_CONFIG_DIR: join(root, 'config'),
+      AUTHCTL_STORE: 'file',
+      AUTHCTL_PASSPHRASE: CANARY.passphrase,
+      AUTHCTL_CACHE: redis.url,
+      AUTHCTL_CACHE_KEY: CANARY.fleetKey,
+      TMPDIR: tmp,
+      BROWSER: recorder,
+      ...overrides,
+    })
     for (const [i, c] of PROVIDER_CASES.entries()) await c.login(env, emus[i] as Emulator)
   }, 60_000)
   afterAll(async () => {
     await Promise.all(emus.map((e) => e.close()))
+    await redis?.stop()
   })
 
   const run = async (argv: string[], input?: string) => {
@@ -54,7 +69,7 @@ describe('canary secrets never leak', () => {
     return r
   }
 
-  it('every command, with --verbose, errors and --help', { timeout: 120_000 }, async () => {
+  it('every command, with --verbose, errors and --help', { timeout: 420_000 }, async () => {
     const ids = PROVIDER_CASES.map((c) => c.id)
     for (const id of ids) {
       for (const extra of [[], ['--verbose']]) {
@@ -75,6 +90,9 @@ describe('canary secrets never leak', () => {
     await run(['--verbose', 'doctor', '--json'])
     await run(['exec', '--', join(root, 'bin', 'record-argv'), 'arg1'])
     await run(['exec', '--mask', '--', process.execPath, '-e', 'console.log(JSON.stringify(process.env))'])
+    // Without --mask too: the child's environment holds no key to the vault at all.
+    await run(['exec', '--', process.execPath, '-e', 'console.log(JSON.stringify(Object.entries(process.env).filter(([k]) => /AUTHCTL|SECRET|PASSWORD|CACHE/.test(k))))'])
+    await run(['--verbose', 'exec', '--', process.execPath, '-e', 'process.exit(3)'])
     const port = String(20000 + (process.pid % 20000))
     const browserLogin = await run(['--verbose', '--profile', 'browser', 'login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--port', port], `${CANARY.lucidSecret}\n`)
     expect(browserLogin.code, browserLogin.stderr).toBe(0)
@@ -89,13 +107,15 @@ describe('canary secrets never leak', () => {
     expect(outputs.length).toBeGreaterThan(100)
   })
 
-  it('no login secret anywhere: stdout, stderr, files under the config and temp dirs, child argv', () => {
+  it('no login secret or vault key anywhere: stdout, stderr, files under the config and temp dirs, child argv, Redis', async () => {
     const places: Array<[string, string]> = outputs.flatMap(({ argv, r }) => [
       [`stdout of ${argv.join(' ')}`, r.stdout],
       [`stderr of ${argv.join(' ')}`, r.stderr],
     ])
     for (const f of [...filesUnder(join(root, 'config')), ...filesUnder(join(root, 'tmp'))]) places.push([f, readFileSync(f, 'latin1')])
     places.push(['child argv', readFileSync(argvLog, 'utf8')])
+    for (const k of await redis.client.keys('*')) places.push([`redis key ${k}`, `${k}\n${(await redis.client.type(k)) === 'string' ? await redis.client.get(k) : ''}`])
+    places.push(['redis URL in the child argv log', readFileSync(argvLog, 'utf8').replace(redis.url, CANARY.redisPassword)])
     for (const secret of LOGIN_SECRETS) for (const [where, text] of places) expect(text, `${secret} leaked into ${where}`).not.toContain(secret)
   })
 

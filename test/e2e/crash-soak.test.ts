@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { startLupaSearch, type LupaEmulator } from '../emulators/lupasearch.js'
 import { baseEnv, BIN, runCli } from '../helpers/cli.js'
+import { issuingStaleTokens } from '../helpers/stale.js'
 
 const LW = 'lw-secret-0123456789'
 let lw: LucidworksEmulator
@@ -61,13 +62,11 @@ describe('crash safety', () => {
 describe('soak: 50 processes at once on one config dir', () => {
   it('mixing token, exec, status, login and logout: no corrupt file, no lost profile, one renewal per expiry per scope', async () => {
     const env = freshEnv()
-    lw.tokenTtlSeconds = 200 // cached tokens are stale for everyone
-    try {
+    await issuingStaleTokens(lw, async () => {
+      // cached tokens are stale for everyone by the time the jobs start
       expect((await lwLogin(env, 'default', ['machinelearning.predict', 'machinelearning.model'])).code).toBe(0)
       for (let i = 0; i < 5; i++) expect((await lwLogin(env, `old${i}`)).code).toBe(0)
-    } finally {
-      lw.tokenTtlSeconds = 3600
-    }
+    })
     const before = lw.tokenRequests()
     const jobs: Array<Promise<{ kind: string; code: number | null; stdout: string; stderr: string }>> = []
     const job = (kind: string, argv: string[], input?: string) => jobs.push(runCli(argv, { env, input, timeoutMs: 60_000 }).then((r) => ({ kind, ...r })))

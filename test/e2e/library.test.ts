@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { baseEnv } from '../helpers/cli.js'
 import { installPackedTarball, REPO, tsc } from '../helpers/consumer.js'
+import { issuingStaleTokens } from '../helpers/stale.js'
 import { hasTmux, startTmux } from '../helpers/tmux.js'
 
 const SECRET = 'lw-secret-0123456789'
@@ -233,8 +234,7 @@ main().then((t) => t.refreshToken)
 
 describe('one renewal between library callers and CLI processes', () => {
   it('8 library processes (ESM and CJS) and 8 `authctl token` processes with a stale cache make exactly one token request', async () => {
-    lw.tokenTtlSeconds = 200 // the login caches a token with less than the 300 s minimum left
-    const env = await loggedIn().finally(() => (lw.tokenTtlSeconds = 3600))
+    const env = await issuingStaleTokens(lw, () => loggedIn()) // the login caches a token that is stale by now
     const before = lw.tokenRequests()
     const libs = Array.from({ length: 8 }, (_, i) => call(i % 2 ? 'esm' : 'cjs', env, ['getToken', 'lucidworks']))
     const clis = Array.from({ length: 8 }, () => cli(['token', 'lucidworks'], env))

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucid, type LucidEmulator } from '../emulators/lucid.js'
 import { baseEnv, BIN, runCli } from '../helpers/cli.js'
 import { freePort } from '../helpers/net.js'
+import { issuingStaleTokens } from '../helpers/stale.js'
 
 const SECRET = 'lucid-secret-0123456789'
 let lucid: LucidEmulator
@@ -90,9 +91,7 @@ describe('Lucid OAuth through the built CLI', () => {
 
   it('after expiry, 10 parallel `token` processes make exactly one refresh; the rotated grant keeps working', async () => {
     const e = env()
-    lucid.tokenTtlSeconds = 100
-    const login = await browserLogin(e, await freePort(), (url) => fetch(url))
-    lucid.tokenTtlSeconds = 3600
+    const login = await issuingStaleTokens(lucid, async () => browserLogin(e, await freePort(), (url) => fetch(url)))
     expect(login.code).toBe(0)
     const before = lucid.refreshRequests()
     const runs = await Promise.all(Array.from({ length: 10 }, () => runCli(['token', 'lucid'], { env: e })))

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { baseEnv, BIN, runCli, runNode as runCliWith } from '../helpers/cli.js'
+import { issuingStaleTokens } from '../helpers/stale.js'
 
 const SECRET = 'lw-secret-0123456789'
 let lw: LucidworksEmulator
@@ -70,8 +71,7 @@ describe('the built CLI against the Lucidworks emulator', () => {
   })
 
   it('12 parallel `token` processes with a stale cache make exactly one token request, and all print the same valid token', async () => {
-    lw.tokenTtlSeconds = 200 // the login caches tokens with less than the 300 s minimum left
-    const env = await loggedIn().finally(() => (lw.tokenTtlSeconds = 3600))
+    const env = await issuingStaleTokens(lw, () => loggedIn()) // the login caches tokens that are stale by now
     const before = lw.tokenRequests()
     const runs = await Promise.all(Array.from({ length: 12 }, () => runCli(['token', 'lucidworks'], { env })))
     expect(runs.map((r) => r.code)).toEqual(Array(12).fill(0))

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHaut, type HautEmulator } from '../emulators/haut.js'
 import { startLupaSearch, type LupaEmulator } from '../emulators/lupasearch.js'
 import { baseEnv, runCli } from '../helpers/cli.js'
+import { issuingStaleTokens } from '../helpers/stale.js'
 
 let lupa: LupaEmulator
 let haut: HautEmulator
@@ -34,9 +35,8 @@ const cases = [
 describe.each(cases)('$id through the built CLI', (c) => {
   it('after expiry, 10 parallel `token` processes make exactly one login request and agree', async () => {
     const e = env()
-    c.emu().tokenTtlSeconds = 120 // cached below the 300 s minimum: stale for every process
-    const login = await runCli(['login', c.id, '--email', c.email, '--password-stdin'], { env: e, input: `${c.password}\n` })
-    c.emu().tokenTtlSeconds = 3600
+    // cached, and stale for every process by now
+    const login = await issuingStaleTokens(c.emu(), () => runCli(['login', c.id, '--email', c.email, '--password-stdin'], { env: e, input: `${c.password}\n` }))
     expect(login.code).toBe(0)
     const before = c.emu().loginRequests()
     const runs = await Promise.all(Array.from({ length: 10 }, () => runCli(['token', c.id], { env: e })))

@@ -5,10 +5,14 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucid } from '../emulators/lucid.js'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
+import { SHARED_LOCK_TTL_MS } from '../../src/core/credentials.js'
 import { baseEnv, BIN, runCli } from '../helpers/cli.js'
 import { hasRedisServer, startRedis, type RedisServer } from '../helpers/redis.js'
+import { issuingStaleTokens } from '../helpers/stale.js'
 
 const SECRET = 'lw-secret-0123456789'
+/** The fleet key every runner of the fleet shares (openssl rand -base64 32). */
+const FLEET_KEY = 'q0V8m3Zr5yKcX1tN7bWfLh2sJd9pGe4uAo6iRzTnYvE='
 if (!hasRedisServer()) {
   const msg = '\n*** SKIPPING the shared-cache tests: redis-server not installed (apt-get install redis-server) ***\n'
   if (process.env.CI) throw new Error(msg)
@@ -30,7 +34,7 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
       LUCIDWORKS_CLIENT_ID: 'lw-client',
       LUCIDWORKS_CLIENT_SECRET: SECRET,
       CI: 'true',
-      ...(redisUrl ? { AUTHCTL_CACHE: redisUrl } : {}),
+      ...(redisUrl ? { AUTHCTL_CACHE: redisUrl, AUTHCTL_CACHE_KEY: FLEET_KEY } : {}),
       ...extra,
     })
 
@@ -40,7 +44,8 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
       const machines = [0, 1, 2].map(() => machine(redis.url))
       const before = lw.tokenRequests()
       lw.faults.push({ path: '/v1/token', delayMs: 300, passThrough: true }) // the renewal takes a moment: everyone piles up
-      const runs = await Promise.all(machines.flatMap((env) => Array.from({ length: 8 }, () => runCli(['token', 'lucidworks'], { env }))))
+      // 24 processes at once on a shared 2-core machine: a generous per-process timeout.
+      const runs = await Promise.all(machines.flatMap((env) => Array.from({ length: 8 }, () => runCli(['token', 'lucidworks'], { env, timeoutMs: 120_000 }))))
       for (const r of runs) expect(r.code, r.stderr).toBe(0)
       expect(lw.tokenRequests() - before).toBe(1)
       const tokens = new Set(runs.map((r) => r.stdout.trim()))
@@ -50,7 +55,7 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
       const keys = await redis.client.keys('*')
       expect(keys.length).toBeGreaterThan(0)
       for (const k of keys) {
-        expect(k).toMatch(/^authctl:v1:(token|lock):[0-9a-f]{32}$/)
+        expect(k).toMatch(/^authctl:v2:(token|lock):[0-9a-f]{32}$/)
         expect(await redis.client.get(k)).not.toContain(token.slice(20, 60))
         const ttl = await redis.client.pttl(k)
         expect(ttl).toBeGreaterThan(0)
@@ -64,7 +69,7 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
     } finally {
       await redis.stop()
     }
-  })
+  }, 150_000)
 
   it('different credentials never share entries', async () => {
     const redis = await startRedis()
@@ -75,7 +80,7 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
       expect(a.code).toBe(0)
       expect(b.code).toBe(0)
       expect(a.stdout).not.toBe(b.stdout)
-      expect((await redis.client.keys('authctl:v1:token:*')).length).toBe(2)
+      expect((await redis.client.keys('authctl:v2:token:*')).length).toBe(2)
     } finally {
       lw.clients.delete('other-client')
       await redis.stop()
@@ -94,7 +99,7 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
     for (const r of runs) {
       expect(r.code, r.stderr).toBe(0)
       expect(r.stderr.split('\n').filter((l) => l.startsWith('warning:')).length).toBeLessThanOrEqual(1)
-      expect(r.ms).toBeLessThan(15_000)
+      expect(r.ms).toBeLessThan(25_000) // never hangs (generous: 12 processes on a loaded 2-core machine)
     }
     expect(runs.some((r) => /warning: shared cache .* using the local cache and lock/.test(r.stderr))).toBe(true)
   })
@@ -105,9 +110,9 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
       lw.faults.push({ path: '/v1/token', delayMs: 30_000 })
       const holder = spawn(process.execPath, [BIN, 'token', 'lucidworks'], { env: machine(redis.url), stdio: 'ignore' })
       const until = Date.now() + 10_000
-      while (((await redis.client.keys('authctl:v1:lock:*')).length === 0 || lw.faults.length > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
+      while (((await redis.client.keys('authctl:v2:lock:*')).length === 0 || lw.faults.length > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
       expect(lw.faults.length).toBe(0) // the holder's renewal request is in flight
-      expect((await redis.client.keys('authctl:v1:lock:*')).length).toBe(1)
+      expect((await redis.client.keys('authctl:v2:lock:*')).length).toBe(1)
       holder.kill('SIGKILL')
       await new Promise((r) => holder.on('exit', r))
       const before = lw.tokenRequests()
@@ -115,7 +120,7 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
       expect(r.code, r.stderr).toBe(0)
       expect(lw.tokenRequests() - before).toBe(1)
       expect(lw.isValid(r.stdout.trim())).toBe(true)
-      expect(r.ms).toBeLessThan(12_000) // at most the lock TTL (10 s) of waiting
+      expect(r.ms).toBeLessThan(SHARED_LOCK_TTL_MS + 5_000) // the lock TTL of waiting, plus start-up on a loaded machine
     } finally {
       await redis.stop()
     }
@@ -153,13 +158,12 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
     const redis = await startRedis()
     const lucid = await startLucid()
     try {
-      const a = baseEnv({ AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-a-')), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'fleet', AUTHCTL_LUCID_API_URL: lucid.apiUrl, AUTHCTL_LUCID_AUTHORIZE_URL: lucid.authorizeUrl, AUTHCTL_CACHE: redis.url })
+      const a = baseEnv({ AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-a-')), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'fleet', AUTHCTL_LUCID_API_URL: lucid.apiUrl, AUTHCTL_LUCID_AUTHORIZE_URL: lucid.authorizeUrl, AUTHCTL_CACHE: redis.url, AUTHCTL_CACHE_KEY: FLEET_KEY })
       const url = new URL(lucid.authorizeUrl)
-      url.search = new URLSearchParams({ client_id: 'lucid-client', redirect_uri: 'https://lucid.app/oauth2/clients/lucid-client/redirect', response_type: 'code', scope: 'user.profile offline_access', state: 's' }).toString()
+      url.search = new URLSearchParams({ client_id: 'lucid-client', redirect_uri: `${lucid.url}/oauth2/clients/lucid-client/redirect`, response_type: 'code', scope: 'user.profile offline_access', state: 's' }).toString()
       const code = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location') as string).searchParams.get('code')
-      lucid.tokenTtlSeconds = 100
-      expect((await runCli(['login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--manual'], { env: a, input: `lucid-secret-0123456789\n${code}\n` })).code).toBe(0)
-      lucid.tokenTtlSeconds = 3600
+      const login = await issuingStaleTokens(lucid, () => runCli(['login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--manual'], { env: a, input: `lucid-secret-0123456789\n${code}\n` }))
+      expect(login.code).toBe(0)
       // machine B holds a copy of the same login (same grant)
       const b = { ...a, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-b-')) }
       cpSync(a.AUTHCTL_CONFIG_DIR as string, b.AUTHCTL_CONFIG_DIR as string, { recursive: true })

@@ -40,6 +40,43 @@ export interface Fault {
 
 export type Handler = (req: SeenRequest, res: Reply) => void | Promise<void>
 
+/**
+ * "Hostile" mode: what a compromised or broken server (or a proxy in between) could send.
+ * Applied to every JSON answer; unset fields leave answers alone.
+ */
+export interface Hostile {
+  /** Appended to every human-readable string (errors, names, emails, descriptions). */
+  text?: string
+  /** Replaces every token, key or refresh token the server hands out. */
+  token?: string
+  /** Replaces `expires_in` (and Lucid's absolute `expires`) in token answers. */
+  expiresIn?: unknown
+  /** The `exp` claim of JWTs issued from now on (emulators that issue JWTs read it). */
+  jwtExp?: unknown
+}
+
+/** Keys whose string values are human-readable text in some provider's answers. */
+const TEXT_KEYS = new Set(['error_description', 'message', 'errors', 'detail', 'email', 'name', 'description', 'username', 'fullName', 'errorSummary'])
+/** Keys whose values are secrets handed to the client. */
+const TOKEN_KEYS = new Set(['access_token', 'token', 'token_access', 'refresh_token', 'key', 'data'])
+
+/** `body` as a hostile server would send it. */
+export function hostilize(body: unknown, h: Hostile, key = ''): unknown {
+  if (typeof body === 'string') {
+    if (h.token !== undefined && TOKEN_KEYS.has(key)) return h.token
+    return h.text !== undefined && TEXT_KEYS.has(key) ? `${body}${h.text}` : body
+  }
+  if (Array.isArray(body)) return body.map((v) => hostilize(v, h, key))
+  if (body && typeof body === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(body)) {
+      out[k] = (k === 'expires_in' || k === 'expires') && h.expiresIn !== undefined && typeof v === 'number' ? h.expiresIn : hostilize(v, h, k)
+    }
+    return out
+  }
+  return body
+}
+
 export interface Reply {
   json(status: number, body: unknown, headers?: Record<string, string>): void
   empty(status: number): void
@@ -52,6 +89,8 @@ export interface Emulator {
   port: number
   requests: SeenRequest[]
   faults: Fault[]
+  /** Hostile mode settings; empty = a well-behaved server. */
+  hostile: Hostile
   /** Requests whose path contains `part` (and method, if given). */
   count(part: string | RegExp, method?: string): number
   close(): Promise<void>
@@ -103,6 +142,7 @@ export interface TlsOptions {
 export async function startEmulator(handler: Handler, tls?: TlsOptions): Promise<Emulator> {
   const requests: SeenRequest[] = []
   const faults: Fault[] = []
+  const hostile: Hostile = {}
   const listener = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
     for await (const c of req) chunks.push(c as Buffer)
@@ -126,7 +166,10 @@ export async function startEmulator(handler: Handler, tls?: TlsOptions): Promise
     const reply: Reply = {
       json: (status, body, headers) => {
         res.writeHead(status, { 'content-type': 'application/json', ...headers })
-        res.end(JSON.stringify(body))
+        // A number like 1e999 cannot be JSON.stringify'd: hostile expiries are sent raw.
+        const raw = typeof hostile.expiresIn === 'string' ? hostile.expiresIn : undefined
+        const text = JSON.stringify(hostilize(body, hostile))
+        res.end(raw === undefined ? text : text.replace(/"(expires_in|expires)":"[^"]*"/g, `"$1":${raw}`))
       },
       empty: (status) => {
         res.writeHead(status)
@@ -156,6 +199,7 @@ export async function startEmulator(handler: Handler, tls?: TlsOptions): Promise
     port,
     requests,
     faults,
+    hostile,
     count: (part, method) => requests.filter((r) => matches(r.path, part) && (!method || r.method === method)).length,
     close: () =>
       new Promise<void>((r) => {

@@ -58,7 +58,7 @@ export async function startHaut(opts: { users?: HautUser[]; pageSize?: number; t
       if (u.mfa) return res.json(400, err('validation_error', 'mfa_required', 'Multi-factor authentication is enabled for this user'))
       const now = Date.now()
       const exp = now + state.ttl * 1000
-      const token = makeJwt({ token_type: 'access', user_id: u.id, exp: Math.floor(exp / 1000), iat: Math.floor(now / 1000), jti: randomUUID() })
+      const token = makeJwt({ token_type: 'access', user_id: u.id, exp: emu.hostile.jwtExp ?? Math.floor(exp / 1000), iat: Math.floor(now / 1000), jti: randomUUID() })
       sessions.set(token, { email: u.email, exp })
       return res.json(200, {
         id: u.id, email: u.email, username: u.email, company_id: u.companyId,

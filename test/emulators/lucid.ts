@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { startEmulator, type Emulator } from './_server.js'
 
 interface Grant {
@@ -20,6 +20,8 @@ export interface LucidEmulator extends Emulator {
   tokenTtlSeconds: number
   /** The authorize endpoint's answer: approve (redirect with a code) or deny (error=access_denied). */
   consent: 'approve' | 'deny'
+  /** Refuse authorization requests without PKCE (code_challenge_method=S256). */
+  requirePkce: boolean
   refreshRequests(): number
   /** True when `token` is the current access token of a live grant, or a known API key. */
   isValid(token: string): boolean
@@ -38,14 +40,14 @@ const tok = () => `oauth2-${randomBytes(24).toString('base64url')}`
  * old access and refresh tokens, introspect and revoke (form bodies), 403 for bad client
  * credentials, and /users/me/profile needing Lucid-Api-Version: 1.
  */
-export async function startLucid(opts: { clients?: Record<string, { secret: string; redirectUris?: string[] }> } = {}): Promise<LucidEmulator> {
+export async function startLucid(opts: { clients?: Record<string, { secret: string; redirectUris?: string[] }>; requirePkce?: boolean } = {}): Promise<LucidEmulator> {
   const clients = new Map(
     Object.entries(opts.clients ?? { 'lucid-client': { secret: 'lucid-secret-0123456789' } }).map(([k, v]) => [k, { secret: v.secret, redirectUris: v.redirectUris ?? [] }]),
   )
   const apiKeys = new Map<string, number>([['lucid-api-key-0123456789abcdef', 341]])
-  const codes = new Map<string, { clientId: string; redirectUri: string; scopes: string[]; exp: number }>()
+  const codes = new Map<string, { clientId: string; redirectUri: string; scopes: string[]; exp: number; challenge?: string }>()
   const grants: Grant[] = []
-  const state = { ttl: 3600, consent: 'approve' as 'approve' | 'deny' }
+  const state = { ttl: 3600, consent: 'approve' as 'approve' | 'deny', requirePkce: opts.requirePkce ?? false }
 
   const issue = (g: Grant) => {
     g.access = tok()
@@ -69,14 +71,21 @@ export async function startLucid(opts: { clients?: Record<string, { secret: stri
       const client = clients.get(q.get('client_id') ?? '')
       const redirect = q.get('redirect_uri') ?? ''
       if (!client) return res.text(400, 'unknown client')
-      const registered = client.redirectUris.length === 0 ? /^http:\/\/localhost:\d+\/callback$|^https:\/\/lucid\.app\/oauth2\/clients\/.+\/redirect$/.test(redirect) : client.redirectUris.includes(redirect)
+      // Lucid's own redirect page lives on the authorize host: lucid.app, or this emulator.
+      const ownPage = new RegExp(`^(https://lucid\\.app|${emu.url.replace(/\./g, '\\.')})/oauth2/clients/.+/redirect$`)
+      const registered = client.redirectUris.length === 0 ? /^http:\/\/localhost:\d+\/callback$/.test(redirect) || ownPage.test(redirect) : client.redirectUris.includes(redirect)
       if (!registered) return res.text(400, 'redirect_uri is not registered for this client')
+      const challenge = q.get('code_challenge') ?? undefined
+      if (challenge !== undefined && q.get('code_challenge_method') !== 'S256') return res.text(400, 'code_challenge_method must be S256')
+      if (state.requirePkce && challenge === undefined) return res.text(400, 'PKCE is required: code_challenge and code_challenge_method=S256')
       const target = new URL(redirect)
       if (q.get('state')) target.searchParams.set('state', q.get('state') as string)
-      if (state.consent === 'deny') target.searchParams.set('error', 'access_denied')
-      else {
+      if (state.consent === 'deny') {
+        target.searchParams.set('error', 'access_denied')
+        target.searchParams.set('error_description', `The user denied the request${emu.hostile.text ?? ''}`)
+      } else {
         const code = randomBytes(16).toString('hex')
-        codes.set(code, { clientId: q.get('client_id') as string, redirectUri: redirect, scopes: (q.get('scope') ?? '').split(' ').filter(Boolean), exp: Date.now() + 5 * 60_000 })
+        codes.set(code, { clientId: q.get('client_id') as string, redirectUri: redirect, scopes: (q.get('scope') ?? '').split(' ').filter(Boolean), exp: Date.now() + 5 * 60_000, ...(challenge ? { challenge } : {}) })
         target.searchParams.set('code', code)
       }
       return res.redirect(target.toString())
@@ -94,6 +103,9 @@ export async function startLucid(opts: { clients?: Record<string, { secret: stri
         const c = codes.get(b.code ?? '')
         codes.delete(b.code ?? '')
         if (!c || c.exp < Date.now() || c.clientId !== b.client_id || c.redirectUri !== b.redirect_uri) return res.json(400, { error: 'invalid_grant', error_description: 'code is invalid, expired or already used' })
+        if (c.challenge !== undefined && createHash('sha256').update(b.code_verifier ?? '').digest('base64url') !== c.challenge) {
+          return res.json(400, { error: 'invalid_grant', error_description: 'PKCE verification failed: code_verifier does not match code_challenge' })
+        }
         const g: Grant = { id: grants.length + 1, clientId: c.clientId, userId: 341, scopes: c.scopes, access: '', refresh: '', accessExp: 0, revoked: false }
         grants.push(g)
         return res.json(200, issue(g))
@@ -118,6 +130,8 @@ export async function startLucid(opts: { clients?: Record<string, { secret: stri
       if (!g || g.revoked || (g.access === t && g.accessExp < Date.now())) return res.json(200, { active: false })
       return res.json(200, { active: true, client_id: g.clientId, expires_in: Math.round((g.accessExp - Date.now()) / 1000), expires: g.accessExp, scope: g.scopes.join(' '), token_type: 'bearer', user_id: g.userId })
     }
+    const page = /^\/oauth2\/clients\/([^/]+)\/redirect$/.exec(req.path)
+    if (page && req.method === 'GET') return res.text(200, `Copy this code into authctl: ${req.query.get('code') ?? ''}`)
     if (req.path === '/users/me/profile' && req.method === 'GET') {
       if (req.headers['lucid-api-version'] !== '1') return res.json(400, { error: 'missing Lucid-Api-Version header' })
       const uid = userOfBearer(req.headers.authorization)
@@ -134,10 +148,12 @@ export async function startLucid(opts: { clients?: Record<string, { secret: stri
     grants,
     tokenTtlSeconds: 0,
     consent: 'approve' as const,
+    requirePkce: false,
     refreshRequests: () => emu.requests.filter((r) => r.path === '/oauth2/token' && r.body.includes('"refresh_token"') && r.body.includes('"grant_type":"refresh_token"')).length,
     isValid: (t: string) => apiKeys.has(t) || grants.some((g) => g.access === t && !g.revoked && g.accessExp > Date.now()),
   })
   Object.defineProperty(out, 'tokenTtlSeconds', { get: () => state.ttl, set: (v: number) => void (state.ttl = v) })
   Object.defineProperty(out, 'consent', { get: () => state.consent, set: (v: 'approve' | 'deny') => void (state.consent = v) })
+  Object.defineProperty(out, 'requirePkce', { get: () => state.requirePkce, set: (v: boolean) => void (state.requirePkce = v) })
   return out
 }

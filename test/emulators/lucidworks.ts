@@ -67,7 +67,7 @@ export async function startLucidworks(opts: LucidworksOptions = {}): Promise<Luc
         iss: `https://identity.lucidworks.com/oauth2/${LW_AUTH_SERVER}`,
         aud: 'https://api.lucidworks.com',
         iat: Math.floor(now / 1000),
-        exp: Math.floor(exp / 1000),
+        exp: emu.hostile.jwtExp ?? Math.floor(exp / 1000),
         cid: id,
         scp: scopes,
         sub: id,

@@ -64,7 +64,7 @@ export async function startLupaSearch(opts: { users?: LupaUser[] } = {}): Promis
       if (!u || u.password !== body.password) return res.json(401, { errors: ['Invalid email or password'] })
       const now = Date.now()
       const exp = now + state.ttl * 1000
-      const token = makeJwt({ sub: u.id, email: u.email, iat: Math.floor(now / 1000), exp: Math.floor(exp / 1000), jti: randomUUID() })
+      const token = makeJwt({ sub: u.id, email: u.email, iat: Math.floor(now / 1000), exp: emu.hostile.jwtExp ?? Math.floor(exp / 1000), jti: randomUUID() })
       tokens.set(token, { email: u.email, exp })
       return res.json(200, { success: true, token })
     }

@@ -34,6 +34,10 @@ export const CANARY = {
   hautPassword: 'CANARY-haut-password-3a8b',
   ibToken: 'CANARYibtoken5e6f7a8b9c0d',
   lucidSecret: 'CANARY-lucid-client-secret-1b2c',
+  /** The file store's passphrase, the shared cache's password and the fleet key: keys to the vault. */
+  passphrase: 'CANARY-passphrase-6d4e',
+  redisPassword: 'CANARY-redis-password-2f7a',
+  fleetKey: 'CANARY-fleet-key-5c9b-0123456789abcdefghijkl',
 } as const
 
 async function ok(p: Promise<{ code: number | null; stderr: string }>, what: string): Promise<void> {
@@ -89,7 +93,7 @@ export const PROVIDER_CASES: ProviderCase[] = [
     env: (e) => ({ AUTHCTL_LUCID_API_URL: e.url, AUTHCTL_LUCID_AUTHORIZE_URL: `${e.url}/oauth2/authorize` }),
     async login(env, emu) {
       const url = new URL(`${emu.url}/oauth2/authorize`)
-      url.search = new URLSearchParams({ client_id: 'lucid-canary', redirect_uri: 'https://lucid.app/oauth2/clients/lucid-canary/redirect', response_type: 'code', scope: 'user.profile offline_access', state: 's' }).toString()
+      url.search = new URLSearchParams({ client_id: 'lucid-canary', redirect_uri: `${emu.url}/oauth2/clients/lucid-canary/redirect`, response_type: 'code', scope: 'user.profile offline_access', state: 's' }).toString()
       const code = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location') as string).searchParams.get('code')
       await ok(runCli(['login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--manual'], { env, input: `${CANARY.lucidSecret}\n${code}\n` }), 'lucid login')
     },

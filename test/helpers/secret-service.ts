@@ -8,6 +8,8 @@ export interface SecretService {
   env: Record<string, string>
   /** `secret-tool lookup service authctl username ACCOUNT`, or undefined. */
   lookup(account: string): string | undefined
+  /** Every account (`username` attribute) stored under service authctl. */
+  accounts(): string[]
   stop(): Promise<void>
 }
 
@@ -46,6 +48,10 @@ export async function startSecretService(): Promise<SecretService> {
     lookup(account) {
       const r = spawnSync('secret-tool', ['lookup', 'service', 'authctl', 'username', account], { env: { ...process.env, ...busEnv }, encoding: 'utf8' })
       return r.status === 0 ? r.stdout : undefined
+    },
+    accounts() {
+      const r = spawnSync('secret-tool', ['search', '--all', 'service', 'authctl'], { env: { ...process.env, ...busEnv }, encoding: 'utf8' })
+      return [...`${r.stdout}\n${r.stderr}`.matchAll(/^attribute\.username = (.*)$/gm)].map((m) => m[1] as string)
     },
     async stop() {
       try {

@@ -209,7 +209,10 @@ export async function runDoctor(ctx: CliContext): Promise<void> {
     checks.push(...ep.checks, clockCheck(ep.skewMs, ep.skewFrom))
   }
   checks.push(lockCheck(ctx))
-  const shared = await sharedCacheStatus(ctx)
+  const shared = await sharedCacheStatus(ctx).catch((err: AuthctlError) => {
+    checks.push({ name: 'shared cache', status: 'fail', detail: err.message, fix: err.hint ?? 'fix AUTHCTL_CACHE', exit_code: err.exitCode ?? ExitCode.Usage })
+    return null
+  })
   if (shared) {
     checks.push(
       shared.reachable

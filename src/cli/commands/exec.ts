@@ -1,8 +1,10 @@
 import type { Command } from 'commander'
 import { AuthctlError, AuthRequiredError, UsageError } from '../../core/errors.js'
 import { buildChildEnv } from '../../exec/env.js'
+import type { FreshSource } from '../../exec/keep-fresh.js'
 import { secretValues } from '../../exec/mask.js'
 import { halfSetEnv } from '../../core/credentials.js'
+import { scrubbedNames, scrubbedValues } from '../../exec/scrub.js'
 import { allProviders, getProvider } from '../../providers/registry.js'
 import type { Provider } from '../../providers/types.js'
 import { maskWanted, registerMasks } from '../ci.js'
@@ -15,6 +17,8 @@ export interface ExecOptions {
   scopes: string[]
   minTtl?: string
   mask: boolean
+  /** Stay beside the child and keep token files fresh (exec/keep-fresh.ts). */
+  keepFresh?: boolean
   command: string[]
 }
 
@@ -27,6 +31,7 @@ export function registerExec(parent: Command, ctx: CliContext, runF = runExec): 
     .option('--min-ttl <seconds>', 'tokens handed over have at least this long left (default 300)')
     .option('--mask', "replace injected secrets in the child's output with *** (env AUTHCTL_MASK=1; default in CI when stdout is not a terminal)")
     .option('--no-mask', "leave the child's output untouched, also in CI (env AUTHCTL_MASK=0)")
+    .option('--keep-fresh', 'keep renewing while the command runs; read tokens from the *_FILE / *_HEADERS_FILE variables')
     .argument('<command...>', 'the command and its arguments, after --')
     .addHelpText(
       'after',
@@ -34,8 +39,10 @@ export function registerExec(parent: Command, ctx: CliContext, runF = runExec): 
 The command runs without a shell: write variables the child should expand inside sh -c '…'
 (in your own shell, $LUCIDWORKS_ACCESS_TOKEN is expanded before authctl runs, and is empty).
 
-Login secrets (client secrets, passwords, refresh tokens) are never passed on, and inherited
-LUCIDWORKS_CLIENT_SECRET, LUPA_PASSWORD, HAUT_PASSWORD and LUCID_CLIENT_SECRET are removed.
+The child gets tokens, never keys to the vault: login secrets (client secrets, passwords,
+refresh tokens) are never passed on, and inherited AUTHCTL_PASSPHRASE, AUTHCTL_CACHE,
+AUTHCTL_CACHE_KEY, LUCIDWORKS_CLIENT_SECRET, LUPA_PASSWORD, HAUT_PASSWORD and
+LUCID_CLIENT_SECRET are removed (masking hides their values too).
 In CI (CI set) with stdout not a terminal, the child's output is masked by default. Under
 GitHub Actions (GITHUB_ACTIONS=true) every injected secret is also registered with the runner
 as ::add-mask:: on stderr before the command starts. No credentials at all is exit 4.
@@ -44,10 +51,11 @@ Examples:
   authctl exec -- sh -c 'curl -sf -H "Authorization: Bearer $LUCIDWORKS_ACCESS_TOKEN" -d @request.json https://my-app.applications.lucidworks.com/ai/prediction/passthrough/llama-3-8b'
   authctl exec --provider lucidworks --scope machinelearning.model -- ./sync-models.sh
   authctl exec --mask -- ./deploy.sh          # a leaked token shows as *** in the output
-  authctl exec --no-mask -- ./gen-report.sh   # in CI, masking is on by default; this turns it off`,
+  authctl exec --no-mask -- ./gen-report.sh   # in CI, masking is on by default; this turns it off
+  authctl exec --keep-fresh -- sh -c 'curl -sf -H @"$LUCIDWORKS_HEADERS_FILE" -d @request.json https://my-app.applications.lucidworks.com/ai/prediction/passthrough/llama-3-8b'   # long jobs`,
     )
-    .action(async (command: string[], o: { provider?: string[]; scope?: string[]; minTtl?: string; mask?: boolean }) =>
-      runF({ providers: o.provider ?? [], scopes: o.scope ?? [], minTtl: o.minTtl, mask: maskWanted(ctx, o.mask), command }, ctx),
+    .action(async (command: string[], o: { provider?: string[]; scope?: string[]; minTtl?: string; mask?: boolean; keepFresh?: boolean }) =>
+      runF({ providers: o.provider ?? [], scopes: o.scope ?? [], minTtl: o.minTtl, mask: maskWanted(ctx, o.mask), keepFresh: Boolean(o.keepFresh), command }, ctx),
     )
 }
 
@@ -66,24 +74,27 @@ function selectProviders(ctx: CliContext, names: readonly string[]): Provider[] 
  * The provider variables `exec` injects (tokens renewed as needed), for the selected providers.
  * Every provider's tokens are fetched before anything runs: one failure names its provider and
  * exits with its code, and a command never starts half-equipped. Also used by the library's getEnv.
+ * `sources` is what `--keep-fresh` keeps fresh (`renewEarly` renews ahead of peers).
  */
 export async function collectExecEnv(
   ctx: CliContext,
-  opts: { providers: readonly string[]; scopes: readonly string[]; minTtlMs: number },
-): Promise<{ providers: Provider[]; vars: Record<string, string> }> {
+  opts: { providers: readonly string[]; scopes: readonly string[]; minTtlMs: number; renewEarly?: boolean },
+): Promise<{ providers: Provider[]; vars: Record<string, string>; sources: FreshSource[] }> {
   const providers = selectProviders(ctx, opts.providers)
   const vars: Record<string, string> = {}
+  const sources: FreshSource[] = []
   for (const provider of providers) {
     const ref = { provider: provider.id, profile: ctx.profile }
     try {
       const cred = await ctx.tokens().resolve(provider, ref)
-      const tokens = await tokensForEnv(ctx, { provider, ref }, cred, opts.scopes, opts.minTtlMs)
+      const tokens = await tokensForEnv(ctx, { provider, ref }, cred, opts.scopes, opts.minTtlMs, { renewEarly: opts.renewEarly })
       Object.assign(vars, provider.envVars(cred, tokens))
+      sources.push({ provider, ref, cred, scopes: opts.scopes, tokens })
     } catch (err) {
       throw namedFailure(provider, err)
     }
   }
-  return { providers, vars }
+  return { providers, vars, sources }
 }
 
 /**
@@ -95,23 +106,34 @@ export async function execVars(
   ctx: CliContext,
   opts: { providers: readonly string[]; scopes: readonly string[]; minTtlMs: number },
 ): Promise<Record<string, string>> {
-  const { providers, vars } = await collectExecEnv(ctx, opts)
-  if (providers.length === 0) {
+  const { vars } = await collectExecEnvOrFail(ctx, opts)
+  return { ...vars, AUTHCTL_PROFILE: ctx.profile }
+}
+
+/** collectExecEnv, with no credentials at all being exit 4 (exec then runs nothing). */
+async function collectExecEnvOrFail(ctx: CliContext, opts: Parameters<typeof collectExecEnv>[1]): ReturnType<typeof collectExecEnv> {
+  const collected = await collectExecEnv(ctx, opts)
+  if (collected.providers.length === 0) {
     throw new AuthRequiredError(`no credentials in profile ${ctx.profile}: nothing stored and no provider variables in the environment`, {
       hint: `run \`authctl login PROVIDER\`, or set ${allProviders().map((p) => p.envHint).join('; or ')}`,
     })
   }
-  return { ...vars, AUTHCTL_PROFILE: ctx.profile }
+  return collected
 }
 
 export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void> {
   const [command, ...args] = opts.command
   if (!command) throw new UsageError('missing command', { hint: 'authctl exec -- COMMAND [ARGS...]' })
   const minTtl = minTtlMs(ctx, opts.minTtl)
-  const inject = await execVars(ctx, { providers: opts.providers, scopes: opts.scopes, minTtlMs: minTtl })
-  const env = buildChildEnv(ctx.env, inject, { unset: allProviders().flatMap((p) => p.loginSecretEnv), profile: ctx.profile })
+  const { vars: inject, sources } = await collectExecEnvOrFail(ctx, { providers: opts.providers, scopes: opts.scopes, minTtlMs: minTtl, renewEarly: opts.keepFresh })
+  // Tokens only: nothing that unlocks the store, the shared cache or a login goes to the child.
+  const unset = scrubbedNames(allProviders().flatMap((p) => p.loginSecretEnv))
   registerMasks(ctx, secretValues(inject))
   const { runChild } = await import('../../exec/run.js')
+  // Synchronous from here to the spawn: the token directory exists only while runChild watches.
+  const keeper = opts.keepFresh ? (await import('../../exec/keep-fresh.js')).startKeepFresh(ctx, sources, minTtl) : undefined
+  keeper?.onSecret((secret) => registerMasks(ctx, [secret])) // renewed tokens, under GitHub Actions
+  const env = buildChildEnv(ctx.env, { ...inject, ...keeper?.vars }, { unset, profile: ctx.profile })
   // On a terminal, Ctrl-C already reaches the child through the process group: forwarding it
   // too would deliver it twice, so authctl only survives it and waits for the child.
   const tty = ctx.io.stdinIsTTY
@@ -119,8 +141,8 @@ export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void>
     env,
     forward: tty ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'],
     ignore: tty ? ['SIGINT', 'SIGQUIT'] : [],
-    ...(opts.mask ? { mask: secretValues(inject) } : {}),
-  })
+    ...(opts.mask ? { mask: [...secretValues({ ...inject, ...keeper?.vars }), ...scrubbedValues(ctx.env, unset)], ...(keeper ? { onMaskers: keeper.onSecret } : {}) } : {}),
+  }).finally(() => keeper?.stop())
   if (result.error) ctx.io.err(`authctl: ${result.error}\n`)
   ctx.exitCode = result.code
 }

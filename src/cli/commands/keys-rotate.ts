@@ -1,4 +1,5 @@
 import type { StoreBackend } from '../../core/config.js'
+import { checkSegment } from '../../core/sanitize.js'
 import { AuthctlError, ExitCode, NotFoundError, type ExitCodeValue } from '../../core/errors.js'
 import type { CreatedKey, Credential, KeyManager, TokenSet } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
@@ -48,6 +49,7 @@ export async function runKeysRotate(opts: KeysOptions, ctx: CliContext): Promise
   const oldId = opts.id ?? ''
   const t = target(ctx, opts.provider)
   keyManagerOf(t.provider, 'rotate')
+  checkSegment(oldId, 'key id') // before anything is created: the old id goes into a DELETE path
   const name = t.provider.displayName
   await confirmKeyOp(ctx, opts, `rotating ${name} key ${oldId}`, `Rotate ${name} key ${oldId}? A replacement is created and saved, then key ${oldId} is revoked.`)
   const { km, cred, token } = await prepare(ctx, opts, 'rotate')

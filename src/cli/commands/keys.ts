@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { CancelledError, NonInteractiveError, UnsupportedOperationError, UsageError } from '../../core/errors.js'
 import type { StoreBackend } from '../../core/config.js'
+import { checkSegment } from '../../core/sanitize.js'
 import type { ApiKey, CreatedKey, Credential, KeyManager, Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
 import { formatTable, printJson, relativeTime } from '../output.js'
@@ -26,6 +27,12 @@ export interface KeysOptions {
 
 type Op = 'create' | 'list' | 'revoke' | 'rotate'
 
+/** Slugs given as flags go into URL paths: checked before anything else happens (exit 2). */
+function checkPathFlags(flags: Record<string, unknown>): void {
+  if (flags.org !== undefined) checkSegment(String(flags.org), 'organization slug')
+  if (flags.project !== undefined) checkSegment(String(flags.project), 'project slug')
+}
+
 /** Manager, credential and a usable token for a key operation; flags the provider does not take are exit 2. */
 export async function prepare(ctx: CliContext, opts: KeysOptions, op: Op) {
   const t: Target = target(ctx, opts.provider)
@@ -33,6 +40,7 @@ export async function prepare(ctx: CliContext, opts: KeysOptions, op: Op) {
   for (const key of Object.keys(opts.flags)) {
     if (!km.flags.includes(key)) throw new UsageError(`--${kebab(key)} does not apply to ${t.provider.id} keys`, { hint: `see \`authctl keys ${op} --help\`` })
   }
+  checkPathFlags(opts.flags)
   const cred = await ctx.tokens().resolve(t.provider, t.ref)
   const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { minTtlMs: minTtlMs(ctx, undefined) })
   return { t, km, cred, token }
@@ -98,6 +106,8 @@ export async function runKeysRevoke(opts: KeysOptions, ctx: CliContext): Promise
   const id = opts.id ?? ''
   const t = target(ctx, opts.provider)
   keyManagerOf(t.provider, 'revoke')
+  checkSegment(id, 'key id')
+  checkPathFlags(opts.flags)
   await confirmKeyOp(ctx, opts, `revoking ${t.provider.displayName} key ${id}`, `Revoke ${t.provider.displayName} key ${id}? Anything using it stops working.`)
   const { km, cred, token } = await prepare(ctx, opts, 'revoke')
   await km.revoke(cred, token, id, opts.flags, ctx.providerContext())

@@ -64,13 +64,14 @@ export async function tokensForEnv(
   cred: Credential,
   scopes: readonly string[],
   minTtl: number,
+  extra: { renewEarly?: boolean } = {},
 ): Promise<Array<{ slot: string | undefined; token: TokenSet }>> {
   // A key handed out beside the session token (LupaSearch's LUPA_API_KEY) must not have expired;
   // a key that is the token itself is checked (and replaced where possible) by getToken.
   if (t.provider.slot(cred, undefined) !== undefined) ctx.tokens().liveCredential(t.provider, t.ref, cred, false)
   const out: Array<{ slot: string | undefined; token: TokenSet }> = []
   for (const scope of t.provider.execSlots(cred, scopes)) {
-    const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope, minTtlMs: minTtl })
+    const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope, minTtlMs: minTtl, ...extra })
     out.push({ slot: scope, token })
   }
   return out

@@ -1,6 +1,7 @@
 import { AuthRequiredError, NonInteractiveError, NotFoundError, ProviderHttpError, UsageError } from '../../core/errors.js'
 import { jwtExpiryMs } from '../../core/jwt.js'
 import { maskSecret } from '../../core/redact.js'
+import { checkSegment, checkToken as checkTokenText, isoFromText, pickExpiry } from '../../core/sanitize.js'
 import { baseUrl, failure, jsonObject, loginExpiry, parseIsoDate, send, str, type ErrorReader } from '../api.js'
 import type { HttpResponse } from '../http.js'
 import { collectSecret, collectValue } from '../inputs.js'
@@ -72,11 +73,12 @@ async function passwordLogin(email: string, password: string, ctx: ProviderConte
   if (!access || !companyId) {
     throw new ProviderHttpError('Haut.ai login: malformed response (no access_token or company_id)', { status: res.status, hint: 'try again, or check AUTHCTL_HAUT_API_URL' })
   }
+  checkTokenText(access, 'Haut.ai login')
   const now = ctx.clock.now()
   const id = str(b.id) ?? ''
   const mail = str(b.email) ?? email
   return {
-    token: { accessToken: access, tokenType: 'Bearer', expiresAt: jwtExpiryMs(access) ?? now + 3600_000, obtainedAt: now, scopes: [], info: { companyId, id, email: mail } },
+    token: { accessToken: access, tokenType: 'Bearer', expiresAt: pickExpiry(now, jwtExpiryMs(access)), obtainedAt: now, scopes: [], info: { companyId, id, email: mail } },
     id,
     email: mail,
     companyId,
@@ -89,6 +91,7 @@ function companyOf(cred: Credential, token?: TokenSet): string | undefined {
 
 /** GET /companies/{company_id}/datasets/ — the cheapest call that proves a token works. */
 async function checkToken(token: TokenSet, companyId: string, ctx: ProviderContext, cred: Credential): Promise<void> {
+  checkSegment(companyId, 'Haut.ai company id')
   const res = await send(ctx, { method: 'GET', url: `${api(ctx)}/companies/${encodeURIComponent(companyId)}/datasets/?page=1&page_size=1`, headers: bearer(token) })
   if (res.status !== 200) throw hautFailure(res, `Haut.ai token check for company ${companyId}`, cred)
   jsonObject(res, 'Haut.ai token check') // a 200 HTML page (proxy, portal) is not a valid answer
@@ -109,7 +112,7 @@ export function parseExpiry(value: string, now: number): string {
 
 function toApiKey(k: Record<string, unknown>): ApiKey {
   const exp = str(k.expiration_time)
-  return { id: str(k.id) ?? '', name: str(k.name) ?? '', maskedKey: '****', expiresAt: exp ? new Date(Date.parse(exp)).toISOString() : null }
+  return { id: str(k.id) ?? '', name: str(k.name) ?? '', maskedKey: '****', expiresAt: isoFromText(exp) }
 }
 
 /** Every private token, following `next` links on the API's own host. */
@@ -159,8 +162,8 @@ const keys: KeyManager = {
     const res = await send(ctx, { method: 'POST', url: `${api(ctx)}/auth/private_tokens/`, headers: bearer(token), json: { name, expiration_time } })
     if (res.status !== 201 && res.status !== 200) throw hautFailure(res, 'Haut.ai private token creation', cred)
     const raw = jsonObject(res, 'Haut.ai private token creation')
-    const secret = str(raw.data)
-    if (!secret) throw new ProviderHttpError('Haut.ai created a private token but returned no secret', { hint: 'list the keys and revoke it if unused' })
+    if (!str(raw.data)) throw new ProviderHttpError('Haut.ai created a private token but returned no secret', { hint: 'list the keys and revoke it if unused' })
+    const secret = checkTokenText(raw.data, 'Haut.ai private token creation')
     return { ...toApiKey(raw), maskedKey: maskSecret(secret), secret, raw }
   },
 
@@ -186,6 +189,7 @@ const keys: KeyManager = {
   },
 
   async revoke(cred, token, id, _o, ctx) {
+    checkSegment(id, 'key id')
     const res = await send(ctx, { method: 'DELETE', url: `${api(ctx)}/auth/private_tokens/${encodeURIComponent(id)}/`, headers: bearer(token) })
     if (res.status !== 204 && res.status !== 200) throw hautFailure(res, `revoking Haut.ai private token ${id}`, cred, 'see `authctl keys list haut`')
   },
@@ -198,8 +202,8 @@ const keys: KeyManager = {
 function privateTokenSet(cred: Credential): TokenSet | undefined {
   const t = cred.secret.privateToken
   if (!t) return undefined
-  const exp = str(cred.data.privateTokenExpiresAt)
-  return { accessToken: t, tokenType: 'Bearer', scopes: [], ...(exp ? { expiresAt: Date.parse(exp) } : {}) }
+  const exp = Date.parse(str(cred.data.privateTokenExpiresAt) ?? '')
+  return { accessToken: t, tokenType: 'Bearer', scopes: [], ...(Number.isFinite(exp) ? { expiresAt: exp } : {}) }
 }
 
 export const haut: Provider = {
@@ -207,6 +211,7 @@ export const haut: Provider = {
   aliases: ['hautai'],
   displayName: 'Haut.ai',
   envHint: 'HAUT_EMAIL and HAUT_PASSWORD (or HAUT_TOKEN with HAUT_COMPANY_ID)',
+  envPrefix: 'HAUT',
   loginSecretEnv: ['HAUT_PASSWORD'],
   credentialEnv: [['HAUT_EMAIL', 'HAUT_PASSWORD'], ['HAUT_TOKEN']],
   endpoint: { variable: API_VAR, url: DEFAULT_API },
@@ -284,6 +289,7 @@ export const haut: Provider = {
       if (!companyId) {
         throw new NonInteractiveError('a Haut.ai private token needs its company id', { hint: 'pass --company-id ID (shown next to API Keys in the Haut.ai UI) or set HAUT_COMPANY_ID' })
       }
+      checkSegment(companyId, 'Haut.ai company id')
       const token = await collectSecret(input, ctx, { stdin: Boolean(o.tokenStdin), envVar: 'HAUT_TOKEN', flag: '--token-stdin', message: 'Haut.ai private token', header: true })
       const expiry = loginExpiry(o, ctx.clock.now(), true, '--token-stdin')
       const cred: Credential = { kind: 'token', source: 'memory', secret: { token }, data: { companyId } }

@@ -58,6 +58,7 @@ export const instabase: Provider = {
   aliases: ['aihub'],
   displayName: 'Instabase AI Hub',
   envHint: 'INSTABASE_API_TOKEN (and INSTABASE_CONTEXT)',
+  envPrefix: 'INSTABASE',
   loginSecretEnv: [],
   credentialEnv: [['INSTABASE_API_TOKEN']],
   endpoint: { variable: API_VAR, url: DEFAULT_API },

@@ -1,5 +1,7 @@
 import { AuthRequiredError, InvalidGrantError, NonInteractiveError, UsageError } from '../../core/errors.js'
+import { jwtExpiryMs } from '../../core/jwt.js'
 import { maskSecret } from '../../core/redact.js'
+import { pickExpiry, saneIn } from '../../core/sanitize.js'
 import { baseUrl, failure, jsonObject, loginExpiry, send, str, type ErrorReader } from '../api.js'
 import { checkProviderUrl } from '../http.js'
 import { collectSecret, collectValue, stripFinalNewline, validateSecret } from '../inputs.js'
@@ -27,7 +29,7 @@ function tokenFrom(body: ReturnType<typeof parseTokenResponse>, now: number): To
   return {
     accessToken: body.access_token,
     tokenType: 'Bearer',
-    expiresAt: body.expires_in ? now + body.expires_in * 1000 : (expires ?? now + 3600_000),
+    expiresAt: pickExpiry(now, saneIn(body.expires_in, now), expires, jwtExpiryMs(body.access_token)),
     obtainedAt: now,
     scopes,
   }
@@ -65,24 +67,27 @@ async function obtainCode(
   clientId: string,
   scopes: string[],
   stdinRest: () => Promise<string | undefined>,
-): Promise<{ code: string; redirectUri: string }> {
+): Promise<{ code: string; redirectUri: string; codeVerifier: string }> {
   const o = input.options
   // Loaded only for a login: it pulls in node:http, which the token path does not need.
-  const { buildAuthorizeUrl, newState, openBrowser, waitForCallback } = await import('./oauth-flow.js')
+  const { buildAuthorizeUrl, manualRedirectUri, newPkce, newState, openBrowser, waitForCallback } = await import('./oauth-flow.js')
   const authorizeUrl = checkProviderUrl(ctx.env[AUTHORIZE_VAR] || DEFAULT_AUTHORIZE, AUTHORIZE_VAR).toString()
   const state = newState()
+  const pkce = newPkce()
+  const codeVerifier = pkce.verifier
+  const codeChallenge = pkce.challenge
   if (o.manual) {
-    const redirectUri = `https://lucid.app/oauth2/clients/${encodeURIComponent(clientId)}/redirect`
-    const url = buildAuthorizeUrl({ authorizeUrl, clientId, scopes, redirectUri, state })
+    const redirectUri = manualRedirectUri(authorizeUrl, clientId)
+    const url = buildAuthorizeUrl({ authorizeUrl, clientId, scopes, redirectUri, state, codeChallenge })
     ctx.info(`Open this URL, approve, and copy the code Lucid shows:\n  ${url}`)
     const fromStdin = await stdinRest()
-    if (fromStdin !== undefined) return { code: validateSecret(fromStdin.trim(), 'authorization code'), redirectUri }
+    if (fromStdin !== undefined) return { code: validateSecret(fromStdin.trim(), 'authorization code'), redirectUri, codeVerifier }
     if (!input.interactive) throw new NonInteractiveError('missing the authorization code', { hint: 'pipe it on stdin (after the client secret when --client-secret-stdin is used)' })
-    return { code: validateSecret((await ctx.prompter.input('Paste the authorization code')).trim(), 'authorization code'), redirectUri }
+    return { code: validateSecret((await ctx.prompter.input('Paste the authorization code')).trim(), 'authorization code'), redirectUri, codeVerifier }
   }
   const port = parsePort(o.port)
   const redirectUri = `http://localhost:${port}/callback`
-  const url = buildAuthorizeUrl({ authorizeUrl, clientId, scopes, redirectUri, state })
+  const url = buildAuthorizeUrl({ authorizeUrl, clientId, scopes, redirectUri, state, codeChallenge })
   const code = await waitForCallback(port, state, () => {
     if (o.browser === false) {
       ctx.info(`Open this URL in a browser to authorize authctl (waiting up to 5 min for the redirect to ${redirectUri}):\n  ${url}`)
@@ -91,7 +96,7 @@ async function obtainCode(
       openBrowser(url, ctx)
     }
   })
-  return { code, redirectUri }
+  return { code, redirectUri, codeVerifier }
 }
 
 async function apiKeyLogin(input: LoginInput, ctx: ProviderContext): Promise<LoginResult> {
@@ -121,9 +126,10 @@ async function oauthLogin(input: LoginInput, ctx: ProviderContext): Promise<Logi
     const l = await lines()
     return o.clientSecretStdin ? l[1] : l[0]
   }
-  const { code, redirectUri } = await obtainCode(input, ctx, clientId, scopes, stdinRest)
+  const { code, redirectUri, codeVerifier } = await obtainCode(input, ctx, clientId, scopes, stdinRest)
   const who = `Lucid client ${maskSecret(clientId)}`
-  const body = await tokenRequest(ctx, { grant_type: 'authorization_code', code, client_id: clientId, client_secret: clientSecret, redirect_uri: redirectUri }, who, 'check the client ID and secret, and that the redirect URI is registered for the client')
+  const exchange = { grant_type: 'authorization_code', code, client_id: clientId, client_secret: clientSecret, redirect_uri: redirectUri, code_verifier: codeVerifier }
+  const body = await tokenRequest(ctx, exchange, who, 'check the client ID and secret, and that the redirect URI is registered for the client')
   const token = tokenFrom(body, ctx.clock.now())
   const secret: Record<string, string> = { clientSecret }
   if (typeof body.refresh_token === 'string' && body.refresh_token) secret.refreshToken = body.refresh_token
@@ -148,6 +154,7 @@ export const lucid: Provider = {
   aliases: [],
   displayName: 'Lucid',
   envHint: 'LUCID_API_KEY',
+  envPrefix: 'LUCID',
   loginSecretEnv: ['LUCID_CLIENT_SECRET'],
   credentialEnv: [['LUCID_API_KEY']],
   endpoint: { variable: API_VAR, url: DEFAULT_API },

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import { AuthRequiredError, UsageError } from '../../core/errors.js'
 import type { ProviderContext } from '../types.js'
@@ -13,6 +13,8 @@ export interface AuthorizeRequest {
   scopes: readonly string[]
   redirectUri: string
   state: string
+  /** PKCE S256 challenge of the verifier the token request will send. */
+  codeChallenge: string
 }
 
 export function buildAuthorizeUrl(r: AuthorizeRequest): string {
@@ -22,11 +24,24 @@ export function buildAuthorizeUrl(r: AuthorizeRequest): string {
   url.searchParams.set('response_type', 'code')
   url.searchParams.set('scope', r.scopes.join(' '))
   url.searchParams.set('state', r.state)
+  url.searchParams.set('code_challenge', r.codeChallenge)
+  url.searchParams.set('code_challenge_method', 'S256')
   return url.toString()
 }
 
 export function newState(): string {
   return randomBytes(18).toString('base64url')
+}
+
+/** A PKCE pair (RFC 7636): a 43-character random verifier and its S256 challenge. */
+export function newPkce(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url')
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') }
+}
+
+/** Lucid's own redirect page on the authorize host: `{origin}/oauth2/clients/{id}/redirect`. */
+export function manualRedirectUri(authorizeUrl: string, clientId: string): string {
+  return `${new URL(authorizeUrl).origin}/oauth2/clients/${encodeURIComponent(clientId)}/redirect`
 }
 
 /** Opens `url` with $BROWSER or the platform opener; failures only matter as a hint. */
@@ -96,15 +111,26 @@ export async function waitForCallback(port: number, state: string, onListening: 
   }
   const v4 = createServer(handler)
   const v6 = createServer(handler)
+  const refuse = (where: string, err: unknown) =>
+    new UsageError(`cannot listen on ${where} port ${port} for the Lucid redirect (${(err as NodeJS.ErrnoException).code ?? 'error'}): another process may be holding it`, {
+      hint: 'pass --port with a free port that is registered as a redirect URI of your Lucid OAuth client, or use --manual',
+    })
   try {
     await listen(v4, port, '127.0.0.1')
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    throw new UsageError(`cannot listen on localhost:${port} for the Lucid redirect (${code ?? 'error'})`, {
-      hint: 'pass --port with a free port that is registered as a redirect URI of your Lucid OAuth client, or use --manual',
-    })
+    throw refuse('127.0.0.1', err)
   }
-  await listen(v6, port, '::1').catch(() => undefined) // browsers may resolve localhost to ::1
+  // Browsers may resolve localhost to ::1: whoever holds [::1]:PORT would get the code, so a
+  // taken port there is refused too. Only a machine without IPv6 loopback is let through.
+  try {
+    await listen(v6, port, '::1')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== 'EADDRNOTAVAIL' && code !== 'EAFNOSUPPORT') {
+      v4.close()
+      throw refuse('[::1]', err)
+    }
+  }
   const timer = setTimeout(
     () =>
       settle?.reject(

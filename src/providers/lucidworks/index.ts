@@ -1,5 +1,6 @@
 import { decodeJwtClaims, jwtExpiryMs } from '../../core/jwt.js'
 import { maskSecret } from '../../core/redact.js'
+import { pickExpiry, safeIso, saneIn } from '../../core/sanitize.js'
 import { checkProviderUrl } from '../http.js'
 import { parseTokenResponse, tokenEndpointError } from '../oauth.js'
 import type { Credential, IssueResult, LoginInput, LoginResult, Provider, ProviderContext, TokenSet } from '../types.js'
@@ -69,7 +70,7 @@ async function requestToken(cred: Credential, scope: string, ctx: ProviderContex
   }
   const body = parseTokenResponse(res, `${who} token`)
   const now = ctx.clock.now()
-  const expiresAt = body.expires_in ? now + body.expires_in * 1000 : (jwtExpiryMs(body.access_token) ?? now + 3600_000)
+  const expiresAt = pickExpiry(now, saneIn(body.expires_in, now), jwtExpiryMs(body.access_token))
   return {
     accessToken: body.access_token,
     tokenType: typeof body.token_type === 'string' ? body.token_type : 'Bearer',
@@ -84,6 +85,7 @@ export const lucidworks: Provider = {
   aliases: [],
   displayName: 'Lucidworks AI',
   envHint: 'LUCIDWORKS_CLIENT_ID and LUCIDWORKS_CLIENT_SECRET',
+  envPrefix: 'LUCIDWORKS',
   loginSecretEnv: ['LUCIDWORKS_CLIENT_SECRET'],
   credentialEnv: [['LUCIDWORKS_CLIENT_ID', 'LUCIDWORKS_CLIENT_SECRET']],
   endpoint: { variable: TOKEN_URL_VAR, url: LUCIDWORKS_TOKEN_URL },
@@ -94,6 +96,7 @@ export const lucidworks: Provider = {
     { flags: '--scope <scope>', description: `scope to request, repeatable (default ${DEFAULT_SCOPE})`, repeatable: true },
     { flags: '--application-id <id>', description: 'Application ID, passed to exec as LUCIDWORKS_APPLICATION_ID' },
     { flags: '--customer-id <id>', description: 'Customer ID, passed to exec as LUCIDWORKS_CUSTOMER_ID' },
+    { flags: '--no-verify', description: 'store without checking it with the provider' },
   ],
   keysElsewhere:
     'Lucidworks has no API for client credentials: manage them in the Platform UI under Models > Integrations > (your integration); to regenerate a client secret, contact Lucidworks support',
@@ -139,15 +142,19 @@ export const lucidworks: Provider = {
     if (o.applicationId) data.applicationId = String(o.applicationId)
     if (o.customerId) data.customerId = String(o.customerId)
     const cred: Credential = { kind: 'client-credentials', source: 'memory', secret: { clientSecret: secret }, data }
+    const stored = { kind: 'client-credentials', secret: { clientSecret: secret }, data }
+    if (o.verify === false) {
+      return { ...stored, summary: `Stored Lucidworks AI client ${id} (scopes: ${scopes.join(', ')}) without verifying it; the first \`authctl token\` requests a token` }
+    }
+    tokenUrl(ctx) // a refused URL fails before the message below
+    // Lucidworks keeps one valid token per client and scope: verifying revokes the one in use elsewhere.
+    ctx.info(
+      `Verifying by requesting a token for ${scopes.join(', ')}: this replaces any other token of client ${id} for ${scopes.length > 1 ? 'these scopes' : 'this scope'} ` +
+        `(Lucidworks keeps one per client and scope; use --no-verify where production uses the same client)`,
+    )
     const tokens: Array<{ slot: string; token: TokenSet }> = []
     for (const scope of scopes) tokens.push({ slot: scope, token: await requestToken(cred, scope, ctx) })
-    return {
-      kind: 'client-credentials',
-      secret: { clientSecret: secret },
-      data,
-      tokens,
-      summary: `Logged in to Lucidworks AI as client ${id} (scopes: ${scopes.join(', ')})`,
-    }
+    return { ...stored, tokens, summary: `Logged in to Lucidworks AI as client ${id} (scopes: ${scopes.join(', ')})` }
   },
 
   async whoami(cred, token) {
@@ -158,7 +165,7 @@ export const lucidworks: Provider = {
     const out: Record<string, unknown> = {
       client_id: typeof claims.cid === 'string' ? claims.cid : clientId(cred),
       scopes,
-      expires_at: exp === undefined ? null : new Date(exp).toISOString(),
+      expires_at: safeIso(exp),
     }
     if (typeof claims.iss === 'string') out.issuer = claims.iss
     if (cred.data.applicationId) out.application_id = cred.data.applicationId

@@ -1,6 +1,7 @@
 import { AuthRequiredError, NotFoundError, UnsupportedOperationError, UsageError } from '../../core/errors.js'
 import { jwtExpiryMs } from '../../core/jwt.js'
 import { maskSecret } from '../../core/redact.js'
+import { checkSegment, checkToken, isoFromText, pickExpiry } from '../../core/sanitize.js'
 import { baseUrl, failure, jsonArray, jsonObject, loginExpiry, parseIsoDate, send, str, type ErrorReader } from '../api.js'
 import { collectSecret, collectValue } from '../inputs.js'
 import type { ApiKey, CreatedKey, Credential, KeyManager, KeyOptions, LoginInput, LoginResult, Provider, ProviderContext, StoredKey, TokenSet } from '../types.js'
@@ -33,10 +34,10 @@ async function passwordLogin(email: string, password: string, ctx: ProviderConte
   const res = await send(ctx, { method: 'POST', url: `${api(ctx)}/users/login`, json: { email, password } })
   if (res.status !== 200 && res.status !== 201) throw failure(res, readLupaError, { what: `LupaSearch login of ${email}`, authHint: hint })
   const body = jsonObject(res, 'LupaSearch login')
-  const token = str(body.token)
-  if (!token) throw new AuthRequiredError(`LupaSearch login of ${email} returned no token`, { hint })
+  if (!str(body.token)) throw new AuthRequiredError(`LupaSearch login of ${email} returned no token`, { hint })
+  const token = checkToken(body.token, 'LupaSearch login')
   const now = ctx.clock.now()
-  return { accessToken: token, tokenType: 'Bearer', expiresAt: jwtExpiryMs(token) ?? now + 3600_000, obtainedAt: now, scopes: [] }
+  return { accessToken: token, tokenType: 'Bearer', expiresAt: pickExpiry(now, jwtExpiryMs(token)), obtainedAt: now, scopes: [] }
 }
 
 interface LupaUser {
@@ -84,7 +85,7 @@ async function orgProject(cred: Credential, token: TokenSet, o: KeyOptions, ctx:
   }
   const project = str(o.project) ?? str(cred.data.project)
   if (!project) throw new UsageError('which LupaSearch project?', { hint: 'pass --project SLUG, or log in with --project to set a default' })
-  return { org, project }
+  return { org: checkSegment(org, 'organization slug'), project: checkSegment(project, 'project slug') }
 }
 
 function toApiKey(k: Record<string, unknown>): ApiKey {
@@ -93,7 +94,7 @@ function toApiKey(k: Record<string, unknown>): ApiKey {
     id: str(k.id) ?? '',
     name: str(k.description) ?? '',
     maskedKey: str(k.visibleKey) ?? '****',
-    expiresAt: expiration ? new Date(Date.parse(expiration)).toISOString() : null,
+    expiresAt: isoFromText(expiration),
     ...(str(k.access) ? { access: str(k.access) as string } : {}),
   }
 }
@@ -132,8 +133,8 @@ const keys: KeyManager = {
     })
     if (res.status !== 200 && res.status !== 201) throw failure(res, readLupaError, { what: `LupaSearch key creation in ${org}/${project}`, authHint: loginHint(cred) })
     const raw = jsonObject(res, 'LupaSearch key creation')
-    const secret = str(raw.key)
-    if (!secret) throw new UsageError('LupaSearch created a key but returned no secret', { hint: 'list the keys and revoke it if unused' })
+    if (!str(raw.key)) throw new UsageError('LupaSearch created a key but returned no secret', { hint: 'list the keys and revoke it if unused' })
+    const secret = checkToken(raw.key, 'LupaSearch key creation')
     return { ...toApiKey(raw), secret, raw }
   },
 
@@ -172,6 +173,7 @@ const keys: KeyManager = {
   },
 
   async revoke(cred, token, id, o, ctx) {
+    checkSegment(id, 'key id')
     const { org, project } = await orgProject(cred, token, o, ctx)
     const res = await send(ctx, {
       method: 'DELETE',
@@ -193,6 +195,7 @@ export const lupasearch: Provider = {
   aliases: ['lupa'],
   displayName: 'LupaSearch',
   envHint: 'LUPA_EMAIL and LUPA_PASSWORD (or LUPA_API_KEY)',
+  envPrefix: 'LUPA',
   loginSecretEnv: ['LUPA_PASSWORD'],
   credentialEnv: [['LUPA_EMAIL', 'LUPA_PASSWORD'], ['LUPA_API_KEY']],
   endpoint: { variable: API_VAR, url: DEFAULT_API },
@@ -258,8 +261,8 @@ export const lupasearch: Provider = {
   async login(input: LoginInput, ctx): Promise<LoginResult> {
     const o = input.options
     const defaults: Record<string, unknown> = {}
-    if (o.org) defaults.org = String(o.org)
-    if (o.project) defaults.project = String(o.project)
+    if (o.org !== undefined) defaults.org = checkSegment(String(o.org), 'organization slug')
+    if (o.project !== undefined) defaults.project = checkSegment(String(o.project), 'project slug')
     if (o.apiKeyStdin || (!o.email && !o.passwordStdin && ctx.env.LUPA_API_KEY && !ctx.env.LUPA_EMAIL)) {
       if (o.passwordStdin) throw new UsageError('--api-key-stdin and --password-stdin both read stdin; pick one')
       const expiry = loginExpiry(o, ctx.clock.now(), true, '--api-key-stdin')

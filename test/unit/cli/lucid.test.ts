@@ -18,7 +18,7 @@ beforeEach(() => {
 /** What a person does with --manual: open the URL, approve, copy the code from Lucid's page. */
 async function approveManually(scope = 'user.profile offline_access'): Promise<string> {
   const url = new URL(lucid.authorizeUrl)
-  url.search = new URLSearchParams({ client_id: 'lucid-client', redirect_uri: 'https://lucid.app/oauth2/clients/lucid-client/redirect', response_type: 'code', scope, state: 'x' }).toString()
+  url.search = new URLSearchParams({ client_id: 'lucid-client', redirect_uri: `${lucid.url}/oauth2/clients/lucid-client/redirect`, response_type: 'code', scope, state: 'x' }).toString()
   const res = await fetch(url, { redirect: 'manual' })
   return new URL(res.headers.get('location') as string).searchParams.get('code') as string
 }
@@ -50,10 +50,10 @@ describe('lucid OAuth', () => {
     const r = await cli(['login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--manual'], { stdin: `${SECRET}\n${code}\n` })
     expect(r.code).toBe(0)
     expect(r.stderr).toContain('scope=user.profile+offline_access')
-    expect(r.stderr).toContain(encodeURIComponent('https://lucid.app/oauth2/clients/lucid-client/redirect'))
+    expect(r.stderr).toContain(encodeURIComponent(`${lucid.url}/oauth2/clients/lucid-client/redirect`))
     const exchange = lucid.requests.find((q) => q.path === '/oauth2/token')!
     expect(exchange.headers['content-type']).toBe('application/json')
-    expect(JSON.parse(exchange.body)).toMatchObject({ grant_type: 'authorization_code', code, client_id: 'lucid-client', redirect_uri: 'https://lucid.app/oauth2/clients/lucid-client/redirect' })
+    expect(JSON.parse(exchange.body)).toMatchObject({ grant_type: 'authorization_code', code, client_id: 'lucid-client', redirect_uri: `${lucid.url}/oauth2/clients/lucid-client/redirect` })
     const stored = JSON.parse(state.store.items.get('lucid:default') ?? '{}')
     expect(stored.refreshToken).toMatch(/^oauth2-/)
     expect(stored.clientSecret).toBe(SECRET)

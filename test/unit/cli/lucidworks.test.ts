@@ -34,6 +34,38 @@ describe('login', () => {
     expect(lw.tokenRequests() - before).toBe(2) // served from the login's cache
   })
 
+  it('says that verifying replaces any other token of that client and scope', async () => {
+    const r = await login(['--scope', 'machinelearning.model'])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(/replaces any other token of client lw-client for this scope .*--no-verify/)
+  })
+
+  it('--no-verify stores the credential without requesting a token: a token in use elsewhere stays valid', async () => {
+    const other = await cli(['token', 'lucidworks'], { env: { LUCIDWORKS_CLIENT_ID: 'lw-client', LUCIDWORKS_CLIENT_SECRET: SECRET } })
+    const production = other.stdout.trim()
+    expect(lw.isValid(production)).toBe(true)
+    const before = lw.tokenRequests()
+    const r = await login(['--no-verify', '--application-id', 'app1'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toContain('without verifying')
+    expect(r.stderr).not.toContain('replaces')
+    expect(lw.tokenRequests()).toBe(before)
+    expect(lw.isValid(production)).toBe(true)
+    expect(JSON.parse(state.store.items.get('lucidworks:default') ?? '{}').clientSecret).toBe(SECRET)
+    expect(JSON.parse(readFileSync(join(state.dir, 'config.json'), 'utf8')).profiles['lucidworks:default'].data).toEqual({ clientId: 'lw-client', scopes: ['machinelearning.predict'], applicationId: 'app1' })
+    const t = await cli(['token', 'lucidworks'])
+    expect(t.code).toBe(0)
+    expect(lw.tokenRequests()).toBe(before + 1) // the first token is requested on first use
+  })
+
+  it('--no-verify with a wrong secret is stored as given; the first token request reports it (exit 4)', async () => {
+    const r = await cli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', '--no-verify'], { stdin: 'wrong-secret-abcdef' })
+    expect(r.code).toBe(0)
+    const t = await cli(['token', 'lucidworks'])
+    expect(t.code).toBe(4)
+    expect(t.stderr).toContain('invalid_client')
+  })
+
   it('without a TTY, a missing secret is exit 2 naming the flag and the variable', async () => {
     const r = await cli(['login', 'lucidworks', '--client-id', 'x'])
     expect(r.code).toBe(2)
@@ -89,9 +121,11 @@ describe('token', () => {
   it('renews when less than --min-ttl remains, and with --force-refresh', async () => {
     await login()
     const before = lw.tokenRequests()
-    const a = await cli(['token', 'lucidworks', '--min-ttl', '4000'])
+    expect((await cli(['token', 'lucidworks', '--min-ttl', '600'], { now: Date.now() + 2900_000 })).stderr).toBe('') // 700 s left
+    expect(lw.tokenRequests() - before).toBe(0)
+    const a = await cli(['token', 'lucidworks', '--min-ttl', '600'], { now: Date.now() + 3100_000 }) // 500 s left
     expect(lw.tokenRequests() - before).toBe(1)
-    const b = await cli(['token', 'lucidworks', '--force-refresh'])
+    const b = await cli(['token', 'lucidworks', '--force-refresh'], { now: Date.now() + 3101_000 })
     expect(lw.tokenRequests() - before).toBe(2)
     expect(b.stdout).not.toBe(a.stdout)
     expect(lw.isValid(b.stdout.trim())).toBe(true)

@@ -36,11 +36,13 @@ describe('lupasearch', () => {
   })
 
   it('renews an expired JWT with the stored password: one login request', async () => {
-    lupa.tokenTtlSeconds = 100 // below the 300 s minimum: stale at once
+    lupa.tokenTtlSeconds = 100 // the 300 s minimum is clamped to 50 s for such tokens
     await login()
     lupa.tokenTtlSeconds = 3600
     const before = lupa.loginRequests()
-    const t = await cli(['token', 'lupasearch'])
+    expect((await cli(['token', 'lupasearch'], { now: Date.now() + 40_000 })).code).toBe(0) // 60 s left: cached
+    expect(lupa.loginRequests() - before).toBe(0)
+    const t = await cli(['token', 'lupasearch'], { now: Date.now() + 60_000 }) // 40 s left
     expect(t.code).toBe(0)
     expect(lupa.loginRequests() - before).toBe(1)
     expect(lupa.isValid(t.stdout.trim())).toBe(true)
@@ -50,7 +52,7 @@ describe('lupasearch', () => {
     lupa.tokenTtlSeconds = 100
     await login(['--no-store-password'])
     expect(JSON.parse(state.store.items.get('lupasearch:default') ?? '{}').password).toBeUndefined()
-    const near = await cli(['token', 'lupasearch'])
+    const near = await cli(['token', 'lupasearch'], { now: Date.now() + 60_000 })
     expect(near.code).toBe(0)
     expect(near.stderr).toMatch(/warning: .*cannot be renewed/)
     const expired = await cli(['token', 'lupasearch'], { now: Date.now() + 200_000 })

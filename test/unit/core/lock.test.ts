@@ -39,7 +39,7 @@ describe('withFileLock', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'lock-')), 'x.lock')
     writeFileSync(path, JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'live' }))
     expect(isStale(path, 30_000)).toBe(false)
-    await expect(withFileLock(path, async () => 'ran', { timeoutMs: 200 })).rejects.toThrow(/waiting for lock/)
+    await expect(withFileLock(path, async () => 'ran', { timeoutMs: 200 })).rejects.toThrow(/lock held by pid \d+ on /)
     expect(existsSync(path)).toBe(true)
   })
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigStore } from '../../../src/core/config.js'
-import { TokenService } from '../../../src/core/credentials.js'
+import { TokenService, type TokenServiceDeps } from '../../../src/core/credentials.js'
+import { openEntry, sealEntry, sharedSlot, type SharedCache } from '../../../src/core/shared-cache.js'
 import { AuthRequiredError, InvalidGrantError } from '../../../src/core/errors.js'
 import { TokenCache } from '../../../src/core/token-cache.js'
 import type { Credential, Provider, ProviderContext } from '../../../src/providers/types.js'
@@ -88,5 +89,29 @@ describe('TokenService with rotating refresh tokens', () => {
     expect(err).toBeInstanceOf(AuthRequiredError)
     expect((err as AuthRequiredError).exitCode).toBe(4)
     expect(JSON.parse(store.items.get('fake:default')!).refreshToken).toBe('r1')
+  })
+
+  it('an authentic shared entry with a newer generation but a dead grant: the previous refresh token is kept and used', async () => {
+    const { svc, store, ref } = await setup()
+    const fleetKey = Buffer.from('q0V8m3Zr5yKcX1tN7bWfLh2sJd9pGe4uAo6iRzTnYvE=')
+    const items = new Map<string, string>()
+    const shared: SharedCache = {
+      display: 'memory', get: async (k) => items.get(k) ?? null, set: async (k, v) => void items.set(k, v), tryLock: async () => true,
+      breakBogusLock: async () => false, extend: async () => true, unlock: async () => {}, ping: async () => {}, close: async () => {},
+    }
+    const withShared = new TokenService({ ...(svc as unknown as { d: TokenServiceDeps }).d, shared: async () => shared, fleetKey: () => fleetKey })
+    const state = { live: 'r3', issued: 2, calls: [] as string[] }
+    const p = rotatingProvider(state)
+    await svc.storeSecret(ref, 'memory', { refreshToken: 'r3' }) // working, held since before the fleet cache
+    const cred = await svc.resolve(p, ref)
+    const s = sharedSlot(fleetKey, cred, 'fake', 'oauth')
+    items.set(s.name, sealEntry(s, { gen: 10, token: { accessToken: 'old', expiresAt: Date.now() - 1 }, grant: { refreshToken: 'r2' } }))
+    const tok = await withShared.getToken(p, ref, cred, { minTtlMs: 0 })
+    expect(state.calls).toEqual(['r2', 'r3'])
+    expect(tok.accessToken).toBe('a3')
+    const stored = JSON.parse(store.items.get('fake:default')!)
+    expect(stored.refreshToken).toBe('r4')
+    expect(stored.refreshTokenPrev).toBeUndefined() // the grant worked: the previous one is dropped
+    expect(openEntry(s, items.get(s.name)!)?.grant).toEqual({ refreshToken: 'r4' })
   })
 })

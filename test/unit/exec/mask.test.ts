@@ -48,8 +48,16 @@ describe('SecretMasker', () => {
     expect(await through([secret], ['héllo ', secret])).toBe('héllo ***')
   })
 
-  it('secretValues picks tokens and keys, not ids or contexts', () => {
-    expect(secretValues({ LUCIDWORKS_ACCESS_TOKEN: 't1', LUPA_API_KEY: 'k1', LUCIDWORKS_APPLICATION_ID: 'app', INSTABASE_CONTEXT: 'ctx', LUCID_API_VERSION: '1' })).toEqual(['t1', 'k1'])
+  it('secretValues picks tokens and keys, not ids, contexts or *_FILE paths', () => {
+    expect(secretValues({ LUCIDWORKS_ACCESS_TOKEN: 't1', LUPA_API_KEY: 'k1', LUCIDWORKS_APPLICATION_ID: 'app', INSTABASE_CONTEXT: 'ctx', LUCID_API_VERSION: '1', LUCIDWORKS_ACCESS_TOKEN_FILE: '/run/x' })).toEqual(['t1', 'k1'])
+  })
+
+  it('add() masks secrets learned later (exec --keep-fresh renewals), also split across writes', () => {
+    const m = new SecretMasker(['first-token'])
+    expect(m.mask('a first-token b', true)[0]).toBe('a *** b')
+    m.add('renewed-token-2')
+    const [out, carry] = m.mask('x renewed-tok', false)
+    expect(out + m.mask(`${carry}en-2 y first-token`, true)[0]).toBe('x *** y ***')
   })
 })
 
