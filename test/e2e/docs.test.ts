@@ -36,6 +36,8 @@ const NOT_OFFLINE: Array<[RegExp, string]> = [
   [/login lucid --client-id|"\$CODE"/, "Lucid's browser OAuth flow (test/e2e/lucid-oauth.test.ts drives it)"],
   [/…|\.\.\.|<your | ID\b/, 'a placeholder for the reader’s own value'],
   [/python /, "the reader's own Python program"],
+  [/predict-all\.sh/, 'a script the reader saves and runs under `exec --keep-fresh` (test/e2e/keep-fresh.test.ts runs that pattern)'],
+  [/\$APP\b|\$USE_CASE\b/, "the reader's own Lucidworks application and model"],
   [/docker run/, 'needs Docker'],
   [/Invoke-Expression/, 'PowerShell, not bash'],
   [/^authctl keys rotate lupa /, "README's key-rotation block lists alternatives: its `login lupa --api-key-stdin` line replaces the password login this needs"],
@@ -230,15 +232,20 @@ function readmeExamples(): Example[] {
       continue
     }
     let pending = ''
+    let continued = false
     for (const raw of block) {
       if (transcript && !raw.startsWith('$ ')) continue
       const line = transcript ? raw.slice(2) : raw
       if (!pending && (/^\s*#/.test(line) || !line.trim())) continue
-      pending += pending ? ` ${line.trim()}` : line
-      if (pending.endsWith('\\')) {
+      const loop = /^(for|while|until) /.test(pending || line)
+      pending += pending ? (loop && !continued ? `\n${line}` : ` ${line.trim()}`) : line
+      continued = pending.endsWith('\\')
+      if (continued) {
         pending = pending.slice(0, -1).trimEnd()
         continue
       }
+      // A loop runs to its `done`: one example.
+      if (loop && !/^\s*done\b/m.test(pending)) continue
       out.push({ where: `README.md "${section}"`, command: pending })
       pending = ''
     }
