@@ -61,13 +61,23 @@ Examples:
 
 /**
  * Providers named with --provider, or every provider with credentials in the profile or env. A
- * half-set environment credential (an id without its secret) is selected too, so that its
- * resolution fails naming the missing variable instead of the command running without it.
+ * half-set environment credential (an id without its secret) is selected when nothing else is,
+ * so that its resolution fails naming the missing variable instead of the command running
+ * without it; next to usable credentials it is skipped with a warning.
  */
 function selectProviders(ctx: CliContext, names: readonly string[]): Provider[] {
   if (names.length > 0) return [...new Map(names.map((n) => getProvider(n)).map((p) => [p.id, p])).values()]
   const stored = new Set(ctx.config().list().filter((r) => r.profile === ctx.profile).map((r) => r.provider))
-  return allProviders().filter((p) => stored.has(p.id) || p.fromEnv(ctx.env) || halfSetEnv(p, ctx.env))
+  const usable = allProviders().filter((p) => stored.has(p.id) || p.fromEnv(ctx.env))
+  if (usable.length > 0) {
+    // Another provider's stray variable (a password with no email) does not stop this run.
+    for (const p of allProviders()) {
+      const half = usable.includes(p) ? undefined : halfSetEnv(p, ctx.env)
+      if (half) ctx.warn(`${p.displayName} skipped: ${half.set.join(' and ')} set without ${half.missing.join(' and ')}`)
+    }
+    return usable
+  }
+  return allProviders().filter((p) => halfSetEnv(p, ctx.env))
 }
 
 /**
