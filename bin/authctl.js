@@ -7,7 +7,7 @@ let fast
 try {
   fast = require('../dist/fast.cjs')
 } catch (err) {
-  if (!err || err.code !== 'MODULE_NOT_FOUND' || !String(err.message).includes('fast.cjs')) throw err
+  if (err?.code !== 'MODULE_NOT_FOUND' || !String(err.message).includes('fast.cjs')) throw err
   // A checkout or a git install that was never built: one line, not a stack trace.
   process.stderr.write(
     'authctl: this copy has no build (dist/ is missing)\n' +
@@ -15,6 +15,7 @@ try {
   )
   process.exit(1)
 }
-fast
-  .runFast(argv)
-  .then((code) => (code === undefined ? require('../dist/authctl.cjs').main(argv) : void (process.exitCode = code)))
+fast.runFast(argv).then((code) => {
+  if (code === undefined) return require('../dist/authctl.cjs').main(argv)
+  process.exitCode = code
+})

@@ -69,22 +69,44 @@ row("import('authctl') (ESM), whole process", wholeEsm, ratio(wholeEsm))
 for (const kind of ['cjs', 'mjs']) {
   const xs = []
   for (let i = 0; i < RUNS; i++) xs.push(await inChild(importInProcess(kind), env0, kind === 'cjs' ? 'commonjs' : 'module'))
-  row(`${kind === 'cjs' ? 'require' : 'import'}('authctl') in-process`, median(xs.map((x) => x.wall)), `the module load alone; CPU ${median(xs.map((x) => x.cpu)).toFixed(1)} ms`)
+  row(
+    `${kind === 'cjs' ? 'require' : 'import'}('authctl') in-process`,
+    median(xs.map((x) => x.wall)),
+    `the module load alone; CPU ${median(xs.map((x) => x.cpu)).toFixed(1)} ms`,
+  )
 }
 
 const lw = await kit.startLucidworks({ clients: { 'bench-client': 'bench-secret-0123456789' } })
 try {
   const cases = []
-  const fileEnv = { ...env0, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-lib-')), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'bench', AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl }
+  const fileEnv = {
+    ...env0,
+    AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-lib-')),
+    AUTHCTL_STORE: 'file',
+    AUTHCTL_PASSPHRASE: 'bench',
+    AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+  }
   await kit.runCli(['login', 'lucidworks', '--client-id', 'bench-client', '--client-secret-stdin'], { env: fileEnv, input: 'bench-secret-0123456789' })
   cases.push(['file store', fileEnv])
-  const ciEnv = { ...env0, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-lib-')), AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl, LUCIDWORKS_CLIENT_ID: 'bench-client', LUCIDWORKS_CLIENT_SECRET: 'bench-secret-0123456789' }
+  const ciEnv = {
+    ...env0,
+    AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-lib-')),
+    AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+    LUCIDWORKS_CLIENT_ID: 'bench-client',
+    LUCIDWORKS_CLIENT_SECRET: 'bench-secret-0123456789',
+  }
   await kit.runCli(['token', 'lucidworks'], { env: ciEnv })
   cases.push(['env credentials', ciEnv])
   let ss
   if (kit.missingTools().length === 0) {
     ss = await kit.startSecretService()
-    const kcEnv = { ...env0, ...ss.env, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-lib-')), AUTHCTL_STORE: 'keychain', AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl }
+    const kcEnv = {
+      ...env0,
+      ...ss.env,
+      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-lib-')),
+      AUTHCTL_STORE: 'keychain',
+      AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+    }
     await kit.runCli(['login', 'lucidworks', '--client-id', 'bench-client', '--client-secret-stdin'], { env: kcEnv, input: 'bench-secret-0123456789' })
     cases.push(['keychain', kcEnv])
   }

@@ -46,13 +46,25 @@ try {
   row('--version', timeSync([bin, '--version'], env0))
 
   // file store, cached token
-  const fileEnv = { ...env0, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'bench', AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl }
+  const fileEnv = {
+    ...env0,
+    AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')),
+    AUTHCTL_STORE: 'file',
+    AUTHCTL_PASSPHRASE: 'bench',
+    AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+  }
   await kit.runCli(['login', 'lucidworks', '--client-id', 'bench-client', '--client-secret-stdin'], { env: fileEnv, input: 'bench-secret-0123456789' })
   row('token, cached, file store', timeSync([bin, 'token', 'lucidworks'], fileEnv))
   row('exec -- true, cached, file store', timeSync([bin, 'exec', '--', 'true'], fileEnv))
 
   // env credentials (CI), cached
-  const ciEnv = { ...env0, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')), AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl, LUCIDWORKS_CLIENT_ID: 'bench-client', LUCIDWORKS_CLIENT_SECRET: 'bench-secret-0123456789' }
+  const ciEnv = {
+    ...env0,
+    AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')),
+    AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+    LUCIDWORKS_CLIENT_ID: 'bench-client',
+    LUCIDWORKS_CLIENT_SECRET: 'bench-secret-0123456789',
+  }
   await kit.runCli(['token', 'lucidworks'], { env: ciEnv })
   row('token, cached, env credentials', timeSync([bin, 'token', 'lucidworks'], ciEnv))
 
@@ -60,7 +72,13 @@ try {
   if (kit.missingTools().length === 0) {
     const ss = await kit.startSecretService()
     try {
-      const kcEnv = { ...env0, ...ss.env, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')), AUTHCTL_STORE: 'keychain', AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl }
+      const kcEnv = {
+        ...env0,
+        ...ss.env,
+        AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')),
+        AUTHCTL_STORE: 'keychain',
+        AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+      }
       await kit.runCli(['login', 'lucidworks', '--client-id', 'bench-client', '--client-secret-stdin'], { env: kcEnv, input: 'bench-secret-0123456789' })
       row('token, cached, keychain', timeSync([bin, 'token', 'lucidworks'], kcEnv))
       // The floor of any keychain read: the binding alone, one getPassword over D-Bus.
@@ -91,7 +109,10 @@ try {
 }
 
 const version = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()
-console.log(`authctl start-up, ${version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; median of ${RUNS} runs; floor \`node -e 0\` = ${floor.toFixed(1)} ms`)
+console.log(
+  `authctl start-up, ${version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; median of ${RUNS} runs; floor \`node -e 0\` = ${floor.toFixed(1)} ms`,
+)
 console.log('| measurement | ms | ratio to node -e 0 | note |')
 console.log('|---|---|---|---|')
-for (const r of rows) console.log(`| ${r.name} | ${Number.isNaN(r.ms) ? '-' : r.ms.toFixed(1)} | ${Number.isNaN(r.ratio) ? '-' : r.ratio.toFixed(2)} | ${r.extra} |`)
+for (const r of rows)
+  console.log(`| ${r.name} | ${Number.isNaN(r.ms) ? '-' : r.ms.toFixed(1)} | ${Number.isNaN(r.ratio) ? '-' : r.ratio.toFixed(2)} | ${r.extra} |`)

@@ -74,5 +74,8 @@ await Promise.all([
 const libExports = ['getToken', 'getHeaders', 'getEnv', 'AuthctlError', 'ExitCode']
 // createRequire, not `import lib from './lib.cjs'`: Node's ESM loader would first scan the CJS
 // bundle for export names (PERF.md: an ESM import of CJS costs 20-50 ms more on Node 20).
-writeFileSync('dist/lib.mjs', `import { createRequire } from 'node:module'\nconst lib = createRequire(import.meta.url)('./lib.cjs')\n${libExports.map((n) => `export const ${n} = lib.${n}\n`).join('')}`)
+writeFileSync(
+  'dist/lib.mjs',
+  `import { createRequire } from 'node:module'\nconst lib = createRequire(import.meta.url)('./lib.cjs')\n${libExports.map((n) => `export const ${n} = lib.${n}\n`).join('')}`,
+)
 for (const ext of ['cts', 'mts']) copyFileSync('src/lib/public.d.ts', `dist/lib.d.${ext}`)

@@ -19,7 +19,6 @@ function browserScript(dir: string): string {
   return file
 }
 
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'authctl-demo-'))
   const lw = await startLucidworks({ clients: { 'demo-client': 'demo-secret-7f3a9c' } })
@@ -54,15 +53,29 @@ async function main(): Promise<void> {
   try {
     process.stdout.write(`Emulators: Lucidworks ${lw.url}, LupaSearch ${lupa.url}, Haut.ai ${haut.url}; config in ${dir} (file store)\n`)
     process.stdout.write(`\n${bold('== Lucidworks AI: OAuth2 client credentials, one token per scope ==')}\n`)
-    await step('log in with a client id and a secret on stdin', ['login', 'lucidworks', '--client-id', 'demo-client', '--client-secret-stdin', '--scope', 'machinelearning.predict', '--scope', 'machinelearning.model'], 'demo-secret-7f3a9c\n')
+    await step(
+      'log in with a client id and a secret on stdin',
+      ['login', 'lucidworks', '--client-id', 'demo-client', '--client-secret-stdin', '--scope', 'machinelearning.predict', '--scope', 'machinelearning.model'],
+      'demo-secret-7f3a9c\n',
+    )
     await step('print a token (served from the encrypted cache)', ['token', 'lucidworks'])
     await step('a header line for the Models API scope', ['token', 'lucidworks', '--scope', 'machinelearning.model', '--format', 'header'])
     await step('who the credential belongs to', ['whoami', 'lucidworks'])
-    await step('run a command with tokens in its environment', ['exec', '--', process.execPath, '-e', 'console.log("child sees LUCIDWORKS_ACCESS_TOKEN of", process.env.LUCIDWORKS_ACCESS_TOKEN.length, "chars")'])
+    await step('run a command with tokens in its environment', [
+      'exec',
+      '--',
+      process.execPath,
+      '-e',
+      'console.log("child sees LUCIDWORKS_ACCESS_TOKEN of", process.env.LUCIDWORKS_ACCESS_TOKEN.length, "chars")',
+    ])
     await step('keys are managed in the Platform UI (exit 7 expected)', ['keys', 'list', 'lucidworks'])
 
     process.stdout.write(`\n${bold('== LupaSearch: email + password → 1 h JWT; project API keys ==')}\n`)
-    await step('log in; the password is kept so `token` can renew unattended', ['login', 'lupa', '--email', 'dev@example.com', '--password-stdin', '--project', 'shop'], 'lupa-password-123\n')
+    await step(
+      'log in; the password is kept so `token` can renew unattended',
+      ['login', 'lupa', '--email', 'dev@example.com', '--password-stdin', '--project', 'shop'],
+      'lupa-password-123\n',
+    )
     await step('who am I', ['whoami', 'lupa'])
     await step('create a read-only API key and save it in the profile', ['keys', 'create', 'lupa', '--description', 'demo import', '--save'])
     await step('list keys (masked)', ['keys', 'list', 'lupa'])
@@ -76,18 +89,28 @@ async function main(): Promise<void> {
     await step('variables exec would set', ['token', 'haut', '--format', 'env'])
 
     process.stdout.write(`\n${bold('== Instabase AI Hub: a token made in the UI, plus IB-Context ==')}\n`)
-    await step('store the token for the organization context (checked with GET /v2/batches?limit=1)', ['login', 'aihub', '--token-stdin', '--context', 'acme-org'], 'ib-token-abcdefghijklmnopqrst\n')
+    await step(
+      'store the token for the organization context (checked with GET /v2/batches?limit=1)',
+      ['login', 'aihub', '--token-stdin', '--context', 'acme-org'],
+      'ib-token-abcdefghijklmnopqrst\n',
+    )
     await step('headers for AI Hub calls', ['token', 'aihub', '--format', 'header'])
 
     process.stdout.write(`\n${bold('== Lucid: OAuth 2.0 in the browser, rotating refresh tokens ==')}\n`)
-    await step('authorize in the browser (here: a stand-in that follows the redirect) and exchange the code', ['login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--port', String(await freePort())], 'lucid-secret-0123456789\n')
+    await step(
+      'authorize in the browser (here: a stand-in that follows the redirect) and exchange the code',
+      ['login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--port', String(await freePort())],
+      'lucid-secret-0123456789\n',
+    )
     await step('who am I', ['whoami', 'lucid'])
     await step('force a refresh: the refresh token rotates and the new one is stored first', ['token', 'lucid', '--force-refresh', '--format', 'header'])
 
     await step('where each credential comes from', ['status'])
     for (const p of ['lucidworks', 'lupasearch', 'haut', 'instabase', 'lucid']) await step(`log out of ${p}`, ['logout', p])
     await step('nothing left (exit 3 expected)', ['logout', 'lucidworks'])
-    process.stdout.write(`\nRequests: Lucidworks ${lw.tokenRequests()} token, LupaSearch ${lupa.loginRequests()} login, Haut.ai ${haut.loginRequests()} login, Lucid ${lucid.refreshRequests()} refresh.\n`)
+    process.stdout.write(
+      `\nRequests: Lucidworks ${lw.tokenRequests()} token, LupaSearch ${lupa.loginRequests()} login, Haut.ai ${haut.loginRequests()} login, Lucid ${lucid.refreshRequests()} refresh.\n`,
+    )
   } finally {
     await Promise.all([lw.close(), lupa.close(), haut.close(), ib.close(), lucid.close()])
     rmSync(dir, { recursive: true, force: true })

@@ -44,7 +44,15 @@ function providerNames(): string[] {
 
 function profileNames(ctx: CliContext): string[] {
   try {
-    return [...new Set(['default', ...ctx.config().list().map((r) => r.profile)])]
+    return [
+      ...new Set([
+        'default',
+        ...ctx
+          .config()
+          .list()
+          .map((r) => r.profile),
+      ]),
+    ]
   } catch {
     return ['default'] // a corrupt config must not break the shell
   }

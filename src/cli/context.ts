@@ -189,7 +189,11 @@ export class CliContext {
       // Two lines: what is wrong and the two ways out (doctor's fix); the D-Bus detail is --verbose.
       const { keychainFix } = await import('../store/keychain.js')
       const locked = /did not answer/.test((err as Error).message)
-      const why = locked ? 'it did not answer in time; it may be locked' : this.platform === 'linux' ? "no Secret Service on this session's D-Bus" : 'it is unavailable'
+      const why = locked
+        ? 'it did not answer in time; it may be locked'
+        : this.platform === 'linux'
+          ? "no Secret Service on this session's D-Bus"
+          : 'it is unavailable'
       throw new SecretStoreError(`no OS keychain to keep the secret in (${why})`, { hint: keychainFix(this.platform), cause: err })
     }
     return store

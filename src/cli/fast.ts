@@ -31,7 +31,10 @@ export async function runFast(argv: readonly string[]): Promise<number | undefin
       // Same rule as the full CLI: --json turns the default (raw) format into json.
       const format = (parsed.json && (parsed.format ?? 'raw') === 'raw' ? 'json' : (parsed.format ?? 'raw')) as TokenFormat
       if (!(TOKEN_FORMATS as readonly string[]).includes(format)) return undefined
-      await runToken({ provider: parsed.provider as string, scope: parsed.scope[0], format, minTtl: parsed.minTtl, forceRefresh: false, apiKey: parsed.apiKey }, ctx)
+      await runToken(
+        { provider: parsed.provider as string, scope: parsed.scope[0], format, minTtl: parsed.minTtl, forceRefresh: false, apiKey: parsed.apiKey },
+        ctx,
+      )
     } else {
       await runExec({ providers: parsed.providers, scopes: parsed.scope, minTtl: parsed.minTtl, mask: maskWanted(ctx, parsed.mask), command: parsed.rest }, ctx)
     }

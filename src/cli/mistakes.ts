@@ -21,10 +21,14 @@ export function explainParseError(err: CommanderError, argv: readonly string[]):
   if (err.code === 'commander.unknownOption') {
     const flag = /unknown option '([^']*)'/.exec(err.message)?.[1] ?? ''
     const name = flag.split('=')[0] as string
-    return secretFlag(name, argv) ?? execWithoutDashes(name, words, argv) ?? providerFlag(name, words, argv) ?? {
-      message: `unknown option '${name}'${flag.includes('=') ? '' : suggestion(err.message)}`,
-      hint: help,
-    }
+    return (
+      secretFlag(name, argv) ??
+      execWithoutDashes(name, words, argv) ??
+      providerFlag(name, words, argv) ?? {
+        message: `unknown option '${name}'${flag.includes('=') ? '' : suggestion(err.message)}`,
+        hint: help,
+      }
+    )
   }
   return { message: oneLine(err.message.replace(/^error: /, '')), hint: help }
 }
@@ -64,7 +68,9 @@ function providerFlag(name: string, words: readonly string[], argv: readonly str
   const known = allProviders().find((p) => p.id === value || p.aliases.includes(value ?? ''))
   return {
     message: `${words.join(' ')} takes the provider as an argument, not --provider`,
-    hint: `authctl ${words.join(' ')} ${known ? value : 'PROVIDER'} …  (providers: ${allProviders().map((p) => p.id).join(', ')})`,
+    hint: `authctl ${words.join(' ')} ${known ? value : 'PROVIDER'} …  (providers: ${allProviders()
+      .map((p) => p.id)
+      .join(', ')})`,
   }
 }
 
@@ -77,7 +83,20 @@ function commandWords(argv: readonly string[]): string[] {
 }
 
 /** Options whose value is the next word (global, exec, token, keys), so it is not a command word. */
-const TAKES_VALUE = new Set(['--profile', '--provider', '--scope', '--min-ttl', '--format', '--project', '--org', '--description', '--index', '--expires', '--access', '--name'])
+const TAKES_VALUE = new Set([
+  '--profile',
+  '--provider',
+  '--scope',
+  '--min-ttl',
+  '--format',
+  '--project',
+  '--org',
+  '--description',
+  '--index',
+  '--expires',
+  '--access',
+  '--name',
+])
 
 /** Non-option words after `after` (or from the start), skipping option values. */
 function positionalsAfter(argv: readonly string[], after: string | undefined): string[] {

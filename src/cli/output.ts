@@ -16,14 +16,14 @@ export function formatTable(header: readonly string[], dirty: ReadonlyArray<read
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd()
-  return [line(header), ...rows.map(line)].join('\n') + '\n'
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`
 }
 
 /** "key: value" lines with aligned values, for human-readable single objects. */
 export function formatFields(dirty: ReadonlyArray<readonly [string, string]>): string {
   const fields = dirty.map(([k, v]) => [cleanText(k), cleanText(v)] as const)
   const w = Math.max(...fields.map(([k]) => k.length))
-  return fields.map(([k, v]) => `${`${k}:`.padEnd(w + 1)} ${v}`).join('\n') + '\n'
+  return `${fields.map(([k, v]) => `${`${k}:`.padEnd(w + 1)} ${v}`).join('\n')}\n`
 }
 
 /** "in 54 min", "in 2 h 5 min", "expired 3 min ago", for human output only. */

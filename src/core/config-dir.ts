@@ -8,7 +8,7 @@ import { UsageError } from './errors.js'
  * created 0700 on first write).
  */
 export function guardConfigDir(dir: string, warn: (line: string) => void, uid = process.getuid?.()): void {
-  let st
+  let st: import('node:fs').Stats
   try {
     st = statSync(dir)
   } catch {

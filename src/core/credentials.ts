@@ -1,6 +1,6 @@
 import { createHash, randomBytes, scryptSync } from 'node:crypto'
 import { join } from 'node:path'
-import type { Credential, Provider, ProviderContext, TokenSet } from '../providers/types.js'
+import type { Credential, IssueResult, Provider, ProviderContext, TokenSet } from '../providers/types.js'
 import type { SecretStore } from '../store/types.js'
 import { accountFor } from '../store/types.js'
 import type { Clock } from './clock.js'
@@ -116,7 +116,10 @@ export class TokenService {
     // The default is adjusted silently; a minimum the user chose gets a warning.
     if (this.clampWarned.has(key) || fromMs === DEFAULT_MIN_TTL_MS) return
     this.clampWarned.add(key)
-    const limit = lifeMs < 120_000 ? `half the ${provider.displayName} token lifetime (${s(lifeMs)})` : `the ${provider.displayName} token lifetime (${s(lifeMs)}) minus 60 s`
+    const limit =
+      lifeMs < 120_000
+        ? `half the ${provider.displayName} token lifetime (${s(lifeMs)})`
+        : `the ${provider.displayName} token lifetime (${s(lifeMs)}) minus 60 s`
     this.d.warn(`--min-ttl ${s(fromMs)} is not below ${limit}; using ${s(toMs)}`)
   }
 
@@ -126,7 +129,15 @@ export class TokenService {
    * than what this runner has seen (a rollback) is ignored. One runner renews under SET NX PX;
    * the others poll the entry for a generation newer than the one they started from.
    */
-  private async getShared(shared: SharedCache, provider: Provider, ref: ProfileRef, cred: Credential, slot: string, material: Buffer, opts: GetTokenOptions): Promise<TokenSet> {
+  private async getShared(
+    shared: SharedCache,
+    provider: Provider,
+    ref: ProfileRef,
+    cred: Credential,
+    slot: string,
+    material: Buffer,
+    opts: GetTokenOptions,
+  ): Promise<TokenSet> {
     const s = sharedSlot(this.d.fleetKey?.() ?? fleetKeyFrom(undefined), cred, provider.id, slot)
     const read = async (): Promise<SharedEntry | undefined> => {
       const raw = await shared.get(s.name)
@@ -333,9 +344,17 @@ export class TokenService {
    * checked against the store first, then retried with the grant held before the last adoption.
    * Returns the token and the grant it leaves current (for the shared entry).
    */
-  private async renew(provider: Provider, ref: ProfileRef, cred: Credential, slot: string, material: Buffer, gen: number, opts: GetTokenOptions): Promise<{ token: TokenSet; grant?: Record<string, string> }> {
+  private async renew(
+    provider: Provider,
+    ref: ProfileRef,
+    cred: Credential,
+    slot: string,
+    material: Buffer,
+    gen: number,
+    opts: GetTokenOptions,
+  ): Promise<{ token: TokenSet; grant?: Record<string, string> }> {
     let used = cred
-    let issued
+    let issued: IssueResult
     try {
       issued = await provider.issue(used, slot, this.d.providerContext())
     } catch (err) {
@@ -386,7 +405,9 @@ export class TokenService {
     }
     if (opts.forceRefresh) throw new AuthRequiredError(`cannot renew the ${provider.displayName} token: the password was not stored`, again)
     if (!this.fresh(provider, cached, opts) && cached.expiresAt !== undefined) {
-      this.d.warn(`the ${provider.displayName} token expires in ${Math.max(0, Math.round((cached.expiresAt - now) / 60_000))} min and cannot be renewed without a login`)
+      this.d.warn(
+        `the ${provider.displayName} token expires in ${Math.max(0, Math.round((cached.expiresAt - now) / 60_000))} min and cannot be renewed without a login`,
+      )
     }
     return cached
   }

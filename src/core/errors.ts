@@ -80,10 +80,7 @@ export class ProviderHttpError extends AuthctlError {
   readonly providerError?: string
   declare readonly body?: string
 
-  constructor(
-    message: string,
-    opts: AuthctlErrorOptions & { status?: number; providerError?: string; body?: string } = {},
-  ) {
+  constructor(message: string, opts: AuthctlErrorOptions & { status?: number; providerError?: string; body?: string } = {}) {
     super(message, opts)
     if (opts.status !== undefined) this.status = opts.status
     if (opts.providerError !== undefined) this.providerError = opts.providerError

@@ -4,9 +4,7 @@ export function decodeJwtClaims(token: string): Record<string, unknown> | undefi
   if (parts.length !== 3 || !parts[1]) return undefined
   try {
     const claims: unknown = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'))
-    return typeof claims === 'object' && claims !== null && !Array.isArray(claims)
-      ? (claims as Record<string, unknown>)
-      : undefined
+    return typeof claims === 'object' && claims !== null && !Array.isArray(claims) ? (claims as Record<string, unknown>) : undefined
   } catch {
     return undefined
   }

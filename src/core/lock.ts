@@ -36,7 +36,6 @@ function readHolder(path: string): LockHolder | undefined {
   }
 }
 
-
 /**
  * True when the lock at `path` was left by a dead process, has not been refreshed in `staleMs`,
  * or is dated more than 60 s in the future (a clock jump or a copied file would wedge it).
@@ -121,14 +120,17 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: 
     }
     await new Promise((r) => setTimeout(r, POLL_MS + Math.random() * POLL_MS))
   }
-  const beat = setInterval(() => {
-    try {
-      const t = new Date()
-      utimesSync(path, t, t)
-    } catch {
-      /* lock taken away; nothing useful to do */
-    }
-  }, Math.max(1000, staleMs / 3))
+  const beat = setInterval(
+    () => {
+      try {
+        const t = new Date()
+        utimesSync(path, t, t)
+      } catch {
+        /* lock taken away; nothing useful to do */
+      }
+    },
+    Math.max(1000, staleMs / 3),
+  )
   beat.unref()
   try {
     return await fn()

@@ -109,9 +109,12 @@ export function isoFromText(text: string | undefined): string | null {
 export function checkSegment(value: string, what: string): string {
   // eslint-disable-next-line no-control-regex
   if (value === '' || value === '.' || value === '..' || /[/\\%\s\x00-\x1f\x7f-\x9f]/.test(value)) {
-    throw new UsageError(`${what} ${JSON.stringify(cleanText(value).slice(0, 80))} is not a valid id: it must not be empty, "." or "..", or contain /, \\, %, spaces or control characters`, {
-      hint: `check the ${what}`,
-    })
+    throw new UsageError(
+      `${what} ${JSON.stringify(cleanText(value).slice(0, 80))} is not a valid id: it must not be empty, "." or "..", or contain /, \\, %, spaces or control characters`,
+      {
+        hint: `check the ${what}`,
+      },
+    )
   }
   return value
 }

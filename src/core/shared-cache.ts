@@ -57,7 +57,9 @@ const UNSTABLE = new Set(['refreshToken', 'refreshTokenPrev', 'grantGen', 'cache
  */
 function credentialDigest(cred: Credential): Buffer {
   const grantLineage = cred.secret.refreshToken && cred.secret.cacheKey ? cred.secret.cacheKey : null
-  const secret = Object.entries(cred.secret).filter(([k]) => !UNSTABLE.has(k)).sort()
+  const secret = Object.entries(cred.secret)
+    .filter(([k]) => !UNSTABLE.has(k))
+    .sort()
   const canonical = JSON.stringify(['authctl shared v2', cred.kind, secret, grantLineage, identity(cred)])
   if (cred.kind === 'password') return scryptSync(canonical, 'authctl shared cache v2', 32, { N: 8192, r: 8, p: 1 })
   return createHash('sha256').update(canonical).digest()

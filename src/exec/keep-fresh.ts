@@ -123,7 +123,11 @@ export class KeepFresh {
     try {
       const tokens: FreshSource['tokens'] = []
       for (const scope of s.provider.execSlots(s.cred, s.scopes)) {
-        const onIssued = (t: TokenSet) => this.write(s, s.tokens.map((x) => (x.slot === scope ? { slot: scope, token: t } : x)))
+        const onIssued = (t: TokenSet) =>
+          this.write(
+            s,
+            s.tokens.map((x) => (x.slot === scope ? { slot: scope, token: t } : x)),
+          )
         const token = await this.d.tokens().getToken(s.provider, s.ref, s.cred, { scope, minTtlMs: this.minTtlMs, renewEarly: true, onIssued })
         tokens.push({ slot: scope, token })
       }
@@ -136,7 +140,8 @@ export class KeepFresh {
       const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(s.failures, 5))
       s.retryAt = Date.now() + delay
       const msg = err instanceof Error ? err.message : String(err)
-      if (msg !== s.lastError) this.d.warn(`${s.provider.displayName}: keep-fresh could not renew the token: ${msg}; retrying (the child keeps the current one)`)
+      if (msg !== s.lastError)
+        this.d.warn(`${s.provider.displayName}: keep-fresh could not renew the token: ${msg}; retrying (the child keeps the current one)`)
       s.lastError = msg
       this.d.debug(`keep-fresh: next ${s.provider.id} attempt in ${delay / 1000} s`)
     }

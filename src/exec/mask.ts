@@ -19,7 +19,10 @@ export class SecretMasker extends Transform {
 
   /** Masks these too from now on (`exec --keep-fresh` adds each renewed token). */
   add(...secrets: string[]): void {
-    const latin1 = secrets.filter((s) => s.length >= 4).flatMap(secretForms).map((s) => Buffer.from(s, 'utf8').toString('latin1'))
+    const latin1 = secrets
+      .filter((s) => s.length >= 4)
+      .flatMap(secretForms)
+      .map((s) => Buffer.from(s, 'utf8').toString('latin1'))
     // Longest first, so that a secret containing another is masked whole.
     this.secrets = [...new Set([...this.secrets, ...latin1])].sort((a, b) => b.length - a.length)
     this.maxLen = Math.max(0, ...this.secrets.map((s) => s.length))

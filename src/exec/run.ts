@@ -32,13 +32,18 @@ export function runChild(command: string, args: readonly string[], opts: RunOpti
     const drained: Promise<void>[] = []
     if (masking) {
       const maskers: SecretMasker[] = []
-      for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]] as const) {
+      for (const [from, to] of [
+        [child.stdout, process.stdout],
+        [child.stderr, process.stderr],
+      ] as const) {
         const m = new SecretMasker(opts.mask ?? [])
         maskers.push(m)
         from?.pipe(m).pipe(to, { end: false })
         drained.push(new Promise((r) => m.on('end', r)))
       }
-      opts.onMaskers?.((secret) => maskers.forEach((m) => m.add(secret)))
+      opts.onMaskers?.((secret) => {
+        for (const m of maskers) m.add(secret)
+      })
     }
     const handlers = new Map<NodeJS.Signals, () => void>()
     for (const sig of opts.ignore) {

@@ -4,7 +4,7 @@ import { minTtlMs, target } from '../cli/commands/common.js'
 import { CliContext, type Env } from '../cli/context.js'
 import type { IO } from '../cli/io.js'
 import type { StoreBackend } from '../core/config.js'
-import { AuthctlError, AuthRequiredError, ExitCode, SecretStoreError, UsageError } from '../core/errors.js'
+import { AuthctlError, ExitCode, SecretStoreError, UsageError } from '../core/errors.js'
 import { createFileStore } from '../store/file.js'
 import { createKeychainStore } from '../store/keychain.js'
 import { createMemoryStore } from '../store/memory.js'
@@ -128,4 +128,6 @@ export const getEnv: typeof Api.getEnv = (opts = {}) =>
 
 /** Fails the typecheck if the published declarations (public.d.ts) stop describing these values. */
 type Assert<T extends true> = T
-export type PublicSurfaceMatches = Assert<typeof AuthctlError extends typeof Api.AuthctlError ? (typeof ExitCode extends typeof Api.ExitCode ? true : false) : false>
+export type PublicSurfaceMatches = Assert<
+  typeof AuthctlError extends typeof Api.AuthctlError ? (typeof ExitCode extends typeof Api.ExitCode ? true : false) : false
+>

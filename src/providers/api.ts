@@ -5,7 +5,9 @@ import type { ProviderContext } from './types.js'
 /** A provider's base URL: its override variable (validated) or the default. */
 export function baseUrl(ctx: ProviderContext, variable: string, fallback: string): string {
   const raw = ctx.env[variable] || fallback
-  return checkProviderUrl(raw, ctx.env[variable] ? variable : `the default URL of ${variable}`).toString().replace(/\/+$/, '')
+  return checkProviderUrl(raw, ctx.env[variable] ? variable : `the default URL of ${variable}`)
+    .toString()
+    .replace(/\/+$/, '')
 }
 
 export interface ApiCall {

@@ -244,7 +244,10 @@ function networkError(url: URL, err: unknown, attempts?: number): ProviderHttpEr
           ? 'could not be resolved'
           : `failed (${code ?? (err as Error)?.message ?? 'unknown error'})`
   return new ProviderHttpError(`request to ${url.host} ${what}${after}`, {
-    hint: code?.includes('TIMEOUT') || code === 'ABORT_TIMEOUT' ? 'check the network, or raise AUTHCTL_TIMEOUT (seconds)' : 'check the network, proxy settings and the endpoint URL',
+    hint:
+      code?.includes('TIMEOUT') || code === 'ABORT_TIMEOUT'
+        ? 'check the network, or raise AUTHCTL_TIMEOUT (seconds)'
+        : 'check the network, proxy settings and the endpoint URL',
     cause: err,
   })
 }

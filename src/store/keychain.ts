@@ -58,7 +58,9 @@ export function createKeychainStore(opts: { platform: NodeJS.Platform; timeoutMs
       return await Promise.race([fn(entry, ac.signal), timeout])
     } catch (err) {
       if (err instanceof SecretStoreError) throw err
-      const msg = String((err as Error)?.message ?? err).split('\n')[0]?.slice(0, 160)
+      const msg = String((err as Error)?.message ?? err)
+        .split('\n')[0]
+        ?.slice(0, 160)
       throw new SecretStoreError(`the OS keychain is unavailable (${what}): ${msg}`, { hint, cause: err })
     } finally {
       clearTimeout(timer)

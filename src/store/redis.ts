@@ -28,7 +28,9 @@ export async function connectRedis(url: string, timeoutMs: number): Promise<Shar
     try {
       return await fn()
     } catch (err) {
-      const msg = String((err as Error)?.message ?? err).split('\n')[0]?.slice(0, 160)
+      const msg = String((err as Error)?.message ?? err)
+        .split('\n')[0]
+        ?.slice(0, 160)
       throw new SharedCacheError(`shared cache ${display}: ${what} failed (${msg})`)
     }
   }

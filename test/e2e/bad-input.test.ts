@@ -27,7 +27,6 @@ const freshEnv = () =>
     AUTHCTL_INSTABASE_API_URL: ib.apiUrl,
   })
 
-
 describe('bad input: documented exit code, one-line error, nothing written or lost', () => {
   let env: NodeJS.ProcessEnv
   beforeAll(async () => {
@@ -40,7 +39,13 @@ describe('bad input: documented exit code, one-line error, nothing written or lo
     ['an unknown flag', ['token', 'lucidworks', '--frobnicate'], undefined, {}, 2],
     ['a flag missing its value', ['token', 'lucidworks', '--format'], undefined, {}, 2],
     ['an unknown command', ['tokne', 'lucidworks'], undefined, {}, 2],
-    ['a non-loopback http:// URL', ['--profile', 'x', 'login', 'lucidworks', '--client-id', 'a', '--client-secret-stdin'], 'secret-1234', { AUTHCTL_LUCIDWORKS_TOKEN_URL: 'http://identity.example.com/t' }, 2],
+    [
+      'a non-loopback http:// URL',
+      ['--profile', 'x', 'login', 'lucidworks', '--client-id', 'a', '--client-secret-stdin'],
+      'secret-1234',
+      { AUTHCTL_LUCIDWORKS_TOKEN_URL: 'http://identity.example.com/t' },
+      2,
+    ],
     ['an https URL that is not a URL', ['token', 'lucidworks', '--force-refresh'], undefined, { AUTHCTL_LUCIDWORKS_TOKEN_URL: 'https://exa mple.com' }, 2],
     ['an empty secret', ['--profile', 'x', 'login', 'lucidworks', '--client-id', 'a', '--client-secret-stdin'], '\n', {}, 2],
     ['a secret with an inner newline', ['--profile', 'x', 'login', 'lucidworks', '--client-id', 'a', '--client-secret-stdin'], 'abc\ndef\n', {}, 2],

@@ -91,10 +91,19 @@ describe('canary secrets never leak', () => {
     await run(['exec', '--', join(root, 'bin', 'record-argv'), 'arg1'])
     await run(['exec', '--mask', '--', process.execPath, '-e', 'console.log(JSON.stringify(process.env))'])
     // Without --mask too: the child's environment holds no key to the vault at all.
-    await run(['exec', '--', process.execPath, '-e', 'console.log(JSON.stringify(Object.entries(process.env).filter(([k]) => /AUTHCTL|SECRET|PASSWORD|CACHE/.test(k))))'])
+    await run([
+      'exec',
+      '--',
+      process.execPath,
+      '-e',
+      'console.log(JSON.stringify(Object.entries(process.env).filter(([k]) => /AUTHCTL|SECRET|PASSWORD|CACHE/.test(k))))',
+    ])
     await run(['--verbose', 'exec', '--', process.execPath, '-e', 'process.exit(3)'])
     const port = String(20000 + (process.pid % 20000))
-    const browserLogin = await run(['--verbose', '--profile', 'browser', 'login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--port', port], `${CANARY.lucidSecret}\n`)
+    const browserLogin = await run(
+      ['--verbose', '--profile', 'browser', 'login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--port', port],
+      `${CANARY.lucidSecret}\n`,
+    )
     expect(browserLogin.code, browserLogin.stderr).toBe(0)
     await run(['--verbose', 'login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--manual'], `${CANARY.lucidSecret}\nnot-a-code\n`)
     await run(['--verbose', 'login', 'lucidworks', '--client-id', 'lw-canary', '--client-secret-stdin'], 'wrong-secret-\n')
@@ -114,7 +123,8 @@ describe('canary secrets never leak', () => {
     ])
     for (const f of [...filesUnder(join(root, 'config')), ...filesUnder(join(root, 'tmp'))]) places.push([f, readFileSync(f, 'latin1')])
     places.push(['child argv', readFileSync(argvLog, 'utf8')])
-    for (const k of await redis.client.keys('*')) places.push([`redis key ${k}`, `${k}\n${(await redis.client.type(k)) === 'string' ? await redis.client.get(k) : ''}`])
+    for (const k of await redis.client.keys('*'))
+      places.push([`redis key ${k}`, `${k}\n${(await redis.client.type(k)) === 'string' ? await redis.client.get(k) : ''}`])
     places.push(['redis URL in the child argv log', readFileSync(argvLog, 'utf8').replace(redis.url, CANARY.redisPassword)])
     for (const secret of LOGIN_SECRETS) for (const [where, text] of places) expect(text, `${secret} leaked into ${where}`).not.toContain(secret)
   })

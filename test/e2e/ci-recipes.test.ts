@@ -124,7 +124,11 @@ process.exit(r.status ?? 125)
 /** bash with stdout and stderr in one pipe, as a CI log records them. */
 function bash(script: string, opts: { cwd: string; env: NodeJS.ProcessEnv; flags?: string[] }): Promise<{ code: number | null; output: string }> {
   return new Promise((res, rej) => {
-    const child = spawn('bash', ['--noprofile', '--norc', ...(opts.flags ?? ['-e', '-o', 'pipefail']), '-c', `exec 2>&1\n${script}`], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn('bash', ['--noprofile', '--norc', ...(opts.flags ?? ['-e', '-o', 'pipefail']), '-c', `exec 2>&1\n${script}`], {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     let output = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
     child.on('error', rej)
@@ -134,8 +138,9 @@ function bash(script: string, opts: { cwd: string; env: NodeJS.ProcessEnv; flags
 
 /** `${{ secrets.X }}` / `${{ vars.X }}` as GitHub expands them (a missing secret is empty). */
 function expand(value: unknown, secrets: Record<string, string>): string {
-  return String(value).replace(/\$\{\{\s*(secrets|vars)\.(\w+)\s*\}\}/g, (_m, kind: string, name: string) =>
-    (kind === 'secrets' ? secrets[name] : (VARS as Record<string, string>)[name]) ?? '',
+  return String(value).replace(
+    /\$\{\{\s*(secrets|vars)\.(\w+)\s*\}\}/g,
+    (_m, kind: string, name: string) => (kind === 'secrets' ? secrets[name] : (VARS as Record<string, string>)[name]) ?? '',
   )
 }
 
@@ -255,13 +260,27 @@ describe('README CI recipes', () => {
   })
 
   it('GitLab CI: pinned install; exec masks the token in the job log by default (CI=true, no terminal)', async () => {
-    const job = Object.values(parseYaml(block('yaml', '.gitlab-ci.yml')) as Record<string, { image: string; variables?: Record<string, string>; before_script: string[]; script: string[] }>)[0]!
+    const job = Object.values(
+      parseYaml(block('yaml', '.gitlab-ci.yml')) as Record<
+        string,
+        { image: string; variables?: Record<string, string>; before_script: string[]; script: string[] }
+      >,
+    )[0]!
     expect(job.image).toMatch(/^node:/)
     expect(job.before_script).toContain(`npm i -g authctl@${VERSION}`)
     expect(job.script.some((l) => /^authctl exec -- /.test(l))).toBe(true)
     const ws = workspace()
     // GitLab: CI/CD variables (the secrets) and the job's variables are in the environment
-    const env = baseEnv({ PATH: ws.path, HOME: ws.dir, AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl, CI: 'true', GITLAB_CI: 'true', OUT: ws.out, ...SECRETS, ...job.variables })
+    const env = baseEnv({
+      PATH: ws.path,
+      HOME: ws.dir,
+      AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+      CI: 'true',
+      GITLAB_CI: 'true',
+      OUT: ws.out,
+      ...SECRETS,
+      ...job.variables,
+    })
     const r = await bash(job.script.join('\n'), { cwd: ws.dir, env })
     expect(r.code, r.output).toBe(0)
     const token = readFileSync(join(ws.out, 'predict.token'), 'utf8')
@@ -283,7 +302,12 @@ describe('README CI recipes', () => {
     const vars = readDockerEnvFile(file, { trimQuotes: false })
     expect(vars).toEqual(dotenv.parse(file))
     expect(vars.LUCIDWORKS_ACCESS_TOKEN).toBe(token)
-    expect(Object.keys(vars).sort()).toEqual(['AUTHCTL_PROFILE', 'LUCIDWORKS_ACCESS_TOKEN', 'LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_PREDICT', 'LUCIDWORKS_APPLICATION_ID'])
+    expect(Object.keys(vars).sort()).toEqual([
+      'AUTHCTL_PROFILE',
+      'LUCIDWORKS_ACCESS_TOKEN',
+      'LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_PREDICT',
+      'LUCIDWORKS_APPLICATION_ID',
+    ])
     expect(script).toMatch(/--env-file <\(authctl env /) // process substitution: nothing written to disk
   })
 })

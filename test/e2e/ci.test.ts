@@ -49,18 +49,21 @@ function runCombined(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{
 const maskLines = (text: string) => text.split('\n').filter((l) => l.startsWith('::add-mask::'))
 
 describe('GitHub Actions: ::add-mask:: before any secret is printed', () => {
-  it.each([['raw'], ['json'], ['header'], ['env'], ['dotenv'], ['powershell']])('token --format %s registers the token on stderr first; stdout is unchanged', async (format) => {
-    const env = ciEnv({ GITHUB_ACTIONS: 'true' })
-    const { code, log } = await runCombined(['token', 'lucidworks', '--format', format], env)
-    expect(code).toBe(0)
-    const token = /(eyJ[\w.-]+)/.exec(log.slice(log.indexOf('\n')))?.[1] as string
-    expect(lw.isValid(token)).toBe(true)
-    expect(log.startsWith(`::add-mask::${token}\n`)).toBe(true)
-    expect(log.indexOf(token)).toBe('::add-mask::'.length) // the first time the token appears
-    const sep = await runCli(['token', 'lucidworks', '--format', format], { env })
-    expect(sep.stderr).toBe(`::add-mask::${token}\n`)
-    expect(sep.stdout).not.toContain('::add-mask::')
-  })
+  it.each([['raw'], ['json'], ['header'], ['env'], ['dotenv'], ['powershell']])(
+    'token --format %s registers the token on stderr first; stdout is unchanged',
+    async (format) => {
+      const env = ciEnv({ GITHUB_ACTIONS: 'true' })
+      const { code, log } = await runCombined(['token', 'lucidworks', '--format', format], env)
+      expect(code).toBe(0)
+      const token = /(eyJ[\w.-]+)/.exec(log.slice(log.indexOf('\n')))?.[1] as string
+      expect(lw.isValid(token)).toBe(true)
+      expect(log.startsWith(`::add-mask::${token}\n`)).toBe(true)
+      expect(log.indexOf(token)).toBe('::add-mask::'.length) // the first time the token appears
+      const sep = await runCli(['token', 'lucidworks', '--format', format], { env })
+      expect(sep.stderr).toBe(`::add-mask::${token}\n`)
+      expect(sep.stdout).not.toContain('::add-mask::')
+    },
+  )
 
   it('nothing of the kind outside GitHub Actions (unset, or any value but true)', async () => {
     for (const extra of [{}, { GITHUB_ACTIONS: 'false' }, { CI: 'true' }]) {
@@ -75,7 +78,21 @@ describe('GitHub Actions: ::add-mask:: before any secret is printed', () => {
 
   it('exec registers every injected secret (not the ids) before the command starts', async () => {
     const env = ciEnv({ GITHUB_ACTIONS: 'true' })
-    const { code, log } = await runCombined(['exec', '--no-mask', '--scope', 'machinelearning.predict', '--scope', 'machinelearning.model', '--', process.execPath, '-e', 'console.error("child started"); console.log(JSON.stringify(process.env))'], env)
+    const { code, log } = await runCombined(
+      [
+        'exec',
+        '--no-mask',
+        '--scope',
+        'machinelearning.predict',
+        '--scope',
+        'machinelearning.model',
+        '--',
+        process.execPath,
+        '-e',
+        'console.error("child started"); console.log(JSON.stringify(process.env))',
+      ],
+      env,
+    )
     expect(code).toBe(0)
     const before = log.slice(0, log.indexOf('child started'))
     const seen = JSON.parse(log.slice(log.indexOf('{')))
@@ -90,7 +107,12 @@ describe('GitHub Actions: ::add-mask:: before any secret is printed', () => {
     const env = ciEnv({ GITHUB_ACTIONS: 'true' })
     const { code, log } = await runCombined(['env', '--format', 'dotenv'], env)
     expect(code).toBe(0)
-    const vars = dotenv.parse(log.split('\n').filter((l) => !l.startsWith('::')).join('\n'))
+    const vars = dotenv.parse(
+      log
+        .split('\n')
+        .filter((l) => !l.startsWith('::'))
+        .join('\n'),
+    )
     expect(log.indexOf('LUCIDWORKS_ACCESS_TOKEN=')).toBeGreaterThan(log.lastIndexOf('::add-mask::'))
     expect(maskLines(log).sort()).toEqual([`::add-mask::${vars.LUCIDWORKS_ACCESS_TOKEN}`, `::add-mask::${IB_TOKEN}`].sort())
   })
@@ -100,7 +122,10 @@ describe('GitHub Actions: ::add-mask:: before any secret is printed', () => {
     expect((await runCli(['token', 'lucidworks'], { env })).code).toBe(0) // fills the cache
     const out = join(env.AUTHCTL_CONFIG_DIR as string, '..', `modules-ci-${process.pid}.json`)
     const preload = join(__dirname, '..', 'fixtures', 'record-modules.cjs')
-    for (const args of [['token', 'lucidworks'], ['exec', '--provider', 'lucidworks', '--', process.execPath, '-e', '0']]) {
+    for (const args of [
+      ['token', 'lucidworks'],
+      ['exec', '--provider', 'lucidworks', '--', process.execPath, '-e', '0'],
+    ]) {
       const before = lw.tokenRequests()
       const r = await runCli(args, { env: { ...env, NODE_OPTIONS: `--require ${preload}`, AUTHCTL_TEST_MODULES_OUT: out } })
       expect(r.code).toBe(0)
@@ -144,7 +169,12 @@ describe('exec masks by default in CI', () => {
 
 describe('no credentials', () => {
   const empty = () =>
-    baseEnv({ AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'e2e-ci-')), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'x', AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl })
+    baseEnv({
+      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'e2e-ci-')),
+      AUTHCTL_STORE: 'file',
+      AUTHCTL_PASSPHRASE: 'x',
+      AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+    })
 
   it('exec with no credentials at all is exit 4 and runs nothing', async () => {
     const marker = join(mkdtempSync(join(tmpdir(), 'e2e-ci-')), 'ran')
@@ -190,7 +220,15 @@ describe('authctl env: every provider at once', () => {
     expect(json.code).toBe(0)
     const vars = JSON.parse(json.stdout) as Record<string, string>
     expect(Object.keys(vars).sort()).toEqual(
-      ['AUTHCTL_PROFILE', 'INSTABASE_API_TOKEN', 'INSTABASE_CONTEXT', 'LUCIDWORKS_ACCESS_TOKEN', 'LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_PREDICT', 'LUCIDWORKS_APPLICATION_ID', 'LUPA_API_KEY'].sort(),
+      [
+        'AUTHCTL_PROFILE',
+        'INSTABASE_API_TOKEN',
+        'INSTABASE_CONTEXT',
+        'LUCIDWORKS_ACCESS_TOKEN',
+        'LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_PREDICT',
+        'LUCIDWORKS_APPLICATION_ID',
+        'LUPA_API_KEY',
+      ].sort(),
     )
     expect(lw.isValid(vars.LUCIDWORKS_ACCESS_TOKEN as string)).toBe(true)
     expect(JSON.parse((await runCli(['--json', 'env'], { env })).stdout)).toEqual(vars)
@@ -218,7 +256,10 @@ describe('authctl env: every provider at once', () => {
 
   it('a value dotenv cannot carry is refused (exit 2), and nothing is printed', async () => {
     const env = ciEnv({ INSTABASE_CONTEXT: 'two\nlines', GITHUB_ACTIONS: 'true' })
-    for (const args of [['env', '--format', 'dotenv'], ['token', 'aihub', '--format', 'dotenv']]) {
+    for (const args of [
+      ['env', '--format', 'dotenv'],
+      ['token', 'aihub', '--format', 'dotenv'],
+    ]) {
       const r = await runCli(args, { env })
       expect(r.code, args.join(' ')).toBe(2)
       expect(r.stdout).toBe('')
@@ -234,7 +275,8 @@ describe('authctl env: every provider at once', () => {
 })
 
 const hasDocker = spawnSync('sh', ['-c', 'command -v docker']).status === 0
-if (!hasDocker) process.stderr.write('\n*** docker CLI not installed: the real `docker run --env-file` check is skipped; the documented-rule reader still runs ***\n')
+if (!hasDocker)
+  process.stderr.write('\n*** docker CLI not installed: the real `docker run --env-file` check is skipped; the documented-rule reader still runs ***\n')
 
 describe.skipIf(!hasDocker)('the real docker CLI reads the dotenv output', () => {
   /** A fake Docker daemon: answers the ping and records the Env of the container create request. */

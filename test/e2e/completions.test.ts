@@ -23,7 +23,15 @@ beforeAll(async () => {
   writeFileSync(join(bin, 'authctl'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`)
   chmodSync(join(bin, 'authctl'), 0o755)
   const config = mkdtempSync(join(tmpdir(), 'compl-cfg-'))
-  writeFileSync(join(config, 'config.json'), JSON.stringify({ version: 1, profiles: { 'lucidworks:staging': { provider: 'lucidworks', profile: 'staging', kind: 'client-credentials', store: 'file', data: {}, createdAt: '', updatedAt: '' } } }))
+  writeFileSync(
+    join(config, 'config.json'),
+    JSON.stringify({
+      version: 1,
+      profiles: {
+        'lucidworks:staging': { provider: 'lucidworks', profile: 'staging', kind: 'client-credentials', store: 'file', data: {}, createdAt: '', updatedAt: '' },
+      },
+    }),
+  )
   env = baseEnv({ PATH: `${bin}:${process.env.PATH}`, AUTHCTL_CONFIG_DIR: config, HOME: mkdtempSync(join(tmpdir(), 'compl-home-')) })
 })
 
@@ -46,17 +54,41 @@ describe.skipIf(!has('bash'))('bash', () => {
   }
   it.each([
     [['authctl', 'to'], ['token']],
-    [['authctl', 'token', 'lu'], ['lucidworks', 'lupasearch', 'lupa', 'lucid']],
-    [['authctl', 'token', 'haut', '--f'], ['--force-refresh', '--format']],
+    [
+      ['authctl', 'token', 'lu'],
+      ['lucidworks', 'lupasearch', 'lupa', 'lucid'],
+    ],
+    [
+      ['authctl', 'token', 'haut', '--f'],
+      ['--force-refresh', '--format'],
+    ],
     [['authctl', 'token', 'lucidworks', '--scope', 'machinelearning.m'], ['machinelearning.model']],
     [['authctl', '--profile', 'st'], ['staging']],
-    [['authctl', 'keys', 'r'], ['revoke', 'rotate']],
+    [
+      ['authctl', 'keys', 'r'],
+      ['revoke', 'rotate'],
+    ],
     [['authctl', 'completion', 'f'], ['fish']],
-    [['authctl', 'e'], ['env', 'exec']],
-    [['authctl', 'env', '--format', ''], ['sh', 'dotenv', 'powershell', 'json']],
-    [['authctl', 'env', '--p'], ['--provider', '--profile']],
-    [['authctl', 'exec', '--no'], ['--no-mask', '--no-color']],
-    [['authctl', 'status', 'hau'], ['haut', 'hautai']],
+    [
+      ['authctl', 'e'],
+      ['env', 'exec'],
+    ],
+    [
+      ['authctl', 'env', '--format', ''],
+      ['sh', 'dotenv', 'powershell', 'json'],
+    ],
+    [
+      ['authctl', 'env', '--p'],
+      ['--provider', '--profile'],
+    ],
+    [
+      ['authctl', 'exec', '--no'],
+      ['--no-mask', '--no-color'],
+    ],
+    [
+      ['authctl', 'status', 'hau'],
+      ['haut', 'hautai'],
+    ],
   ])('%j → %j', (words, expected) => {
     expect(complete(words).sort()).toEqual([...expected].sort())
   })

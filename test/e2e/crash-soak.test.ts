@@ -30,7 +30,10 @@ const freshEnv = () =>
   })
 
 const lwLogin = (env: NodeJS.ProcessEnv, profile: string, scopes = ['machinelearning.predict']) =>
-  runCli(['--profile', profile, 'login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', ...scopes.flatMap((s) => ['--scope', s])], { env, input: LW })
+  runCli(['--profile', profile, 'login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', ...scopes.flatMap((s) => ['--scope', s])], {
+    env,
+    input: LW,
+  })
 
 describe('crash safety', () => {
   it('kill -9 at random points of logins never corrupts the config or the secret file, nor loses earlier logins', async () => {
@@ -39,7 +42,10 @@ describe('crash safety', () => {
     const done = new Set(['base'])
     for (let i = 0; i < 16; i++) {
       const profile = `p${i}`
-      const child = spawn(process.execPath, [BIN, '--profile', profile, 'login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], { env, stdio: ['pipe', 'ignore', 'ignore'] })
+      const child = spawn(process.execPath, [BIN, '--profile', profile, 'login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], {
+        env,
+        stdio: ['pipe', 'ignore', 'ignore'],
+      })
       child.stdin.end(LW)
       const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)))
       await new Promise((r) => setTimeout(r, 40 + Math.random() * 200))
@@ -72,9 +78,19 @@ describe('soak: 50 processes at once on one config dir', () => {
     const job = (kind: string, argv: string[], input?: string) => jobs.push(runCli(argv, { env, input, timeoutMs: 60_000 }).then((r) => ({ kind, ...r })))
     for (let i = 0; i < 15; i++) job('predict', ['token', 'lucidworks', '--scope', 'machinelearning.predict'])
     for (let i = 0; i < 10; i++) job('model', ['token', 'lucidworks', '--scope', 'machinelearning.model'])
-    for (let i = 0; i < 8; i++) job('exec', ['exec', '--provider', 'lucidworks', '--', process.execPath, '-e', 'process.stdout.write(process.env.LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_PREDICT + " " + process.env.LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_MODEL)'])
+    for (let i = 0; i < 8; i++)
+      job('exec', [
+        'exec',
+        '--provider',
+        'lucidworks',
+        '--',
+        process.execPath,
+        '-e',
+        'process.stdout.write(process.env.LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_PREDICT + " " + process.env.LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_MODEL)',
+      ])
     for (let i = 0; i < 7; i++) job('status', ['status', '--json'])
-    for (let i = 0; i < 5; i++) job('login', ['--profile', `new${i}`, 'login', 'lupasearch', '--email', 'dev@example.com', '--password-stdin'], 'lupa-password-123')
+    for (let i = 0; i < 5; i++)
+      job('login', ['--profile', `new${i}`, 'login', 'lupasearch', '--email', 'dev@example.com', '--password-stdin'], 'lupa-password-123')
     for (let i = 0; i < 5; i++) job('logout', ['--profile', `old${i}`, 'logout', 'lucidworks'])
     const results = await Promise.all(jobs)
     expect(results.length).toBe(50)
@@ -87,7 +103,9 @@ describe('soak: 50 processes at once on one config dir', () => {
     for (const r of results.filter((x) => x.kind === 'exec')) expect(r.stdout).toBe(`${[...predict][0]} ${[...model][0]}`)
     expect(lw.isValid([...predict][0] as string)).toBe(true)
     expect(lw.isValid([...model][0] as string)).toBe(true)
-    const profiles = (JSON.parse((await runCli(['status', '--json'], { env })).stdout).profiles as Array<{ provider: string; profile: string }>).map((p) => `${p.provider}:${p.profile}`).sort()
+    const profiles = (JSON.parse((await runCli(['status', '--json'], { env })).stdout).profiles as Array<{ provider: string; profile: string }>)
+      .map((p) => `${p.provider}:${p.profile}`)
+      .sort()
     expect(profiles).toEqual(['lucidworks:default', ...[0, 1, 2, 3, 4].map((i) => `lupasearch:new${i}`)].sort())
     for (let i = 0; i < 5; i++) expect((await runCli(['--profile', `new${i}`, 'token', 'lupa'], { env })).code).toBe(0)
   }, 120_000)

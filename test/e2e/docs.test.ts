@@ -40,7 +40,10 @@ const NOT_OFFLINE: Array<[RegExp, string]> = [
   [/\$APP\b|\$USE_CASE\b/, "the reader's own Lucidworks application and model"],
   [/docker run/, 'needs Docker'],
   [/Invoke-Expression/, 'PowerShell, not bash'],
-  [/^authctl keys rotate lupa /, "README's key-rotation block lists alternatives: its `login lupa --api-key-stdin` line replaces the password login this needs"],
+  [
+    /^authctl keys rotate lupa /,
+    "README's key-rotation block lists alternatives: its `login lupa --api-key-stdin` line replaces the password login this needs",
+  ],
   [/redis:\/\/|run-predictions/, 'needs a Redis server (test/e2e/redis.test.ts)'],
   [/^authctl --profile staging login lucidworks$/, 'interactive: prompts for the client id and secret (test/e2e/interactive.test.ts)'],
 ]
@@ -78,8 +81,23 @@ function hostEmulator(host: string): Emulator | undefined {
 /** TLS termination for the providers' real host names, piping each connection to its emulator. */
 async function startFront(): Promise<TlsServer> {
   certDir = mkdtempSync(join(tmpdir(), 'docs-tls-'))
-  await exec('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=authctl-docs',
-    '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')])
+  await exec('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=authctl-docs',
+    '-keyout',
+    join(certDir, 'key.pem'),
+    '-out',
+    join(certDir, 'cert.pem'),
+  ])
   const server = createTlsServer({ key: readFileSync(join(certDir, 'key.pem')), cert: readFileSync(join(certDir, 'cert.pem')) }, (sock) => {
     const host = (sock as unknown as { servername?: string }).servername ?? ''
     const emu = hostEmulator(host)
@@ -89,7 +107,11 @@ async function startFront(): Promise<TlsServer> {
     sock.once('data', (d: Buffer) => {
       const head = d.toString('latin1')
       rec.request = head.split('\r\n')[0] ?? ''
-      rec.credential = /^(authorization|x-lupa-api-key): *(.*)$/im.exec(head)?.[2]?.replace(/^Bearer /i, '').trim() ?? ''
+      rec.credential =
+        /^(authorization|x-lupa-api-key): *(.*)$/im
+          .exec(head)?.[2]
+          ?.replace(/^Bearer /i, '')
+          .trim() ?? ''
       seen.push(rec)
     })
     up.once('data', (d: Buffer) => (rec.status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(d.toString('latin1'))?.[1] ?? 0)))
@@ -102,13 +124,31 @@ async function startFront(): Promise<TlsServer> {
 }
 
 function seed(): void {
-  lupa.keys.set(LUPA_KEY_ID, { id: LUPA_KEY_ID, org: 'acme', project: 'shop', description: 'old import', access: 'read', restrictIndexScope: false, indexIds: [], expiration: null, key: 'old-lupa-key-0123456789' })
-  haut.privateTokens.set(42, { id: 42, name: 'old', expiration_time: new Date(Date.now() + 86400_000).toISOString(), data: 'old-haut-token-0123456789', email: 'lab@example.com' })
+  lupa.keys.set(LUPA_KEY_ID, {
+    id: LUPA_KEY_ID,
+    org: 'acme',
+    project: 'shop',
+    description: 'old import',
+    access: 'read',
+    restrictIndexScope: false,
+    indexIds: [],
+    expiration: null,
+    key: 'old-lupa-key-0123456789',
+  })
+  haut.privateTokens.set(42, {
+    id: 42,
+    name: 'old',
+    expiration_time: new Date(Date.now() + 86400_000).toISOString(),
+    data: 'old-haut-token-0123456789',
+    email: 'lab@example.com',
+  })
 }
 
 beforeAll(async () => {
   lw = await startLucidworks({ clients: { '0oa1b2c3': LW_SECRET, 'staging-client': LW_SECRET } })
-  lupa = await startLupaSearch({ users: [{ email: 'you@example.com', password: PASSWORD, id: 'u-doc', organizations: [{ slug: 'acme', role: 'ORGANIZATION_ADMIN', projects: ['shop'] }] }] })
+  lupa = await startLupaSearch({
+    users: [{ email: 'you@example.com', password: PASSWORD, id: 'u-doc', organizations: [{ slug: 'acme', role: 'ORGANIZATION_ADMIN', projects: ['shop'] }] }],
+  })
   haut = await startHaut({ users: [{ id: 7, email: 'lab@example.com', password: PASSWORD, companyId: '123e4567-e89b-12d3-a456-426614174000' }] })
   ib = await startInstabase({ tokens: { [IB_TOKEN]: { contexts: ['acme-org', 'john.doe_acme.com'] } } })
   lucid = await startLucid()
@@ -131,11 +171,16 @@ async function sandbox(): Promise<{ dir: string; env: NodeJS.ProcessEnv }> {
   mkdirSync(join(dir, 'bin'))
   writeFileSync(join(dir, 'bin', 'authctl'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`, { mode: 0o755 })
   const files: Record<string, string> = {
-    'secret.txt': LW_SECRET, 'password.txt': PASSWORD, 'token.txt': IB_TOKEN, 'key.txt': API_KEY,
+    'secret.txt': LW_SECRET,
+    'password.txt': PASSWORD,
+    'token.txt': IB_TOKEN,
+    'key.txt': API_KEY,
     'request.json': '{"batch":[{"text":"hello"}]}',
     // Stand-ins for the reader's own scripts: each calls an API with the token it was given.
-    'deploy.sh': '#!/bin/sh\ncurl -sf -H "Authorization: Bearer $LUCIDWORKS_ACCESS_TOKEN" -d @request.json https://my-app.applications.lucidworks.com/ai/prediction/passthrough/llama-3-8b\n',
-    'sync-models.sh': '#!/bin/sh\ncurl -sf -H "Authorization: Bearer $LUCIDWORKS_ACCESS_TOKEN" "https://api.lucidworks.com/customers/$LUCIDWORKS_CUSTOMER_ID/ai/models"\n',
+    'deploy.sh':
+      '#!/bin/sh\ncurl -sf -H "Authorization: Bearer $LUCIDWORKS_ACCESS_TOKEN" -d @request.json https://my-app.applications.lucidworks.com/ai/prediction/passthrough/llama-3-8b\n',
+    'sync-models.sh':
+      '#!/bin/sh\ncurl -sf -H "Authorization: Bearer $LUCIDWORKS_ACCESS_TOKEN" "https://api.lucidworks.com/customers/$LUCIDWORKS_CUSTOMER_ID/ai/models"\n',
     // Quoted: in a curlrc, `:` is also a separator between an option and its value.
     '.curlrc': `connect-to = "::127.0.0.1:${(front.address() as AddressInfo).port}"\ninsecure\n`,
   }
@@ -293,29 +338,41 @@ describe('doc test: the examples in --help and README.md run against the emulato
   // One sandbox per help page and per README section, as a reader follows one at a time.
   const byPage = new Map<string, Example[]>()
   for (const ex of HELP) byPage.set(ex.where, [...(byPage.get(ex.where) ?? []), ex])
-  it.each([...byPage.keys()])('%s: every offline example runs; its API calls carry a token the server accepts', async (where) => {
-    const examples = byPage.get(where) as Example[]
-    const ran = await runExamples(examples)
-    const skipped = examples.filter((e) => reasonFor(e.command))
-    if (skipped.length) console.log(`${where}: not offline: ${skipped.map((e) => `${e.command} (${reasonFor(e.command)})`).join('; ')}`)
-    expect(ran.length + skipped.length).toBe(examples.length)
-  }, 120_000)
+  it.each([...byPage.keys()])(
+    '%s: every offline example runs; its API calls carry a token the server accepts',
+    async (where) => {
+      const examples = byPage.get(where) as Example[]
+      const ran = await runExamples(examples)
+      const skipped = examples.filter((e) => reasonFor(e.command))
+      if (skipped.length) console.log(`${where}: not offline: ${skipped.map((e) => `${e.command} (${reasonFor(e.command)})`).join('; ')}`)
+      expect(ran.length + skipped.length).toBe(examples.length)
+    },
+    120_000,
+  )
 
   const bySection = new Map<string, Example[]>()
   for (const ex of readmeExamples()) bySection.set(ex.where, [...(bySection.get(ex.where) ?? []), ex])
-  it.each([...bySection.keys()])('%s', async (where) => {
-    const examples = bySection.get(where) as Example[]
-    const ran = await runExamples(examples)
-    const skipped = examples.filter((e) => reasonFor(e.command))
-    if (skipped.length) console.log(`${where}: not offline: ${skipped.map((e) => `${e.command} (${reasonFor(e.command)})`).join('; ')}`)
-    expect(ran.length + skipped.length).toBe(examples.length)
-  }, 240_000)
+  it.each([...bySection.keys()])(
+    '%s',
+    async (where) => {
+      const examples = bySection.get(where) as Example[]
+      const ran = await runExamples(examples)
+      const skipped = examples.filter((e) => reasonFor(e.command))
+      if (skipped.length) console.log(`${where}: not offline: ${skipped.map((e) => `${e.command} (${reasonFor(e.command)})`).join('; ')}`)
+      expect(ran.length + skipped.length).toBe(examples.length)
+    },
+    240_000,
+  )
 
   it('covers the README: most examples run, and every reason to skip one is still used', async () => {
     const all = [...readmeExamples(), ...HELP]
     const ran = all.filter((e) => !reasonFor(e.command))
     expect(ran.length).toBeGreaterThan(50)
-    for (const [re, why] of NOT_OFFLINE) expect(all.some((e) => re.test(e.command)), `unused skip reason: ${why}`).toBe(true)
+    for (const [re, why] of NOT_OFFLINE)
+      expect(
+        all.some((e) => re.test(e.command)),
+        `unused skip reason: ${why}`,
+      ).toBe(true)
   })
 
   it('README and help never suggest an unpinned npx authctl, and pin the current version', async () => {
@@ -329,11 +386,12 @@ describe('doc test: the examples in --help and README.md run against the emulato
     for (const m of README.matchAll(/authctl@(\d+\.\d+\.\d+)|authctl-(\d+\.\d+\.\d+)\.tgz/g)) expect(m[1] ?? m[2]).toBe(VERSION)
   })
 
-  it("README links and paths name only files that exist", () => {
+  it('README links and paths name only files that exist', () => {
     const paths = new Set<string>()
     for (const m of README.matchAll(/\]\(([^)#]+)(#[^)]*)?\)/g)) if (!/^https?:/.test(m[1] as string)) paths.add(m[1] as string)
     // Paths of this repository (a path in another project, e.g. the Actions runner's src/Runner.Worker, is not ours).
-    for (const m of README.matchAll(/`((?:test|src|scripts|bin|completions|\.ci)\/[^`*<> ]*)`/g)) if (!/^src\/[A-Z]/.test(m[1] as string)) paths.add(m[1] as string)
+    for (const m of README.matchAll(/`((?:test|src|scripts|bin|completions|\.ci)\/[^`*<> ]*)`/g))
+      if (!/^src\/[A-Z]/.test(m[1] as string)) paths.add(m[1] as string)
     for (const m of README.matchAll(/\b([A-Z]+\.md)\b/g)) paths.add(m[1] as string)
     expect(paths.size).toBeGreaterThan(3)
     for (const p of paths) expect(existsSync(join(ROOT, p)), `README names ${p}`).toBe(true)

@@ -63,7 +63,10 @@ describe('authctl doctor', () => {
 
   it('a wrong passphrase for the file store → exit 6', async () => {
     const e = env()
-    await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], { env: { ...e, LUCIDWORKS_CLIENT_ID: '', LUCIDWORKS_CLIENT_SECRET: '' }, input: 'lw-secret-0123456789' })
+    await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], {
+      env: { ...e, LUCIDWORKS_CLIENT_ID: '', LUCIDWORKS_CLIENT_SECRET: '' },
+      input: 'lw-secret-0123456789',
+    })
     const r = await doctor({ ...e, AUTHCTL_PASSPHRASE: 'wrong' })
     expect(check(r.doc, 'file store')).toMatchObject({ status: 'fail', exit_code: 6 })
     expect(r.code).toBe(6)

@@ -7,7 +7,6 @@ import { baseEnv, runCli } from '../helpers/cli.js'
 import { PROVIDER_CASES, type ProviderCase } from '../helpers/providers.js'
 import { snapshotDir as snapshot } from '../helpers/fs.js'
 
-
 interface FaultCase {
   name: string
   /** Injected on the renew path unless `on: 'use'`. */
@@ -30,9 +29,20 @@ const FAULTS = (c: ProviderCase): FaultCase[] => [
   { name: '429 with Retry-After (then success)', faults: [{ status: 429, headers: { 'retry-after': '1' }, body: '{}' }], code: 0, requests: 2, minMs: 1000 },
   { name: '429 with Retry-After, every time', faults: [{ status: 429, headers: { 'retry-after': '0' }, body: '{}', times: 4 }], code: 5, requests: 4 },
   { name: '500', faults: [{ status: 500, body: '{"error":"server_error"}' }], code: 5, requests: 1, message: /HTTP 500/ },
-  ...[502, 503, 504].map((status) => ({ name: String(status), faults: [{ status, body: html, headers: { 'content-type': 'text/html' }, times: 4 }], code: 5, requests: 4 })),
+  ...[502, 503, 504].map((status) => ({
+    name: String(status),
+    faults: [{ status, body: html, headers: { 'content-type': 'text/html' }, times: 4 }],
+    code: 5,
+    requests: 4,
+  })),
   { name: 'malformed JSON', faults: [{ status: 200, body: '{"access_token": "abc' }], code: 5, requests: 1, message: /malformed/ },
-  { name: 'an HTML page with 200', faults: [{ status: 200, body: html, headers: { 'content-type': 'text/html' } }], code: 5, requests: 1, message: /malformed|HTML/ },
+  {
+    name: 'an HTML page with 200',
+    faults: [{ status: 200, body: html, headers: { 'content-type': 'text/html' } }],
+    code: 5,
+    requests: 1,
+    message: /malformed|HTML/,
+  },
   { name: 'a truncated body', faults: [{ status: 200, body: '{"access_token":"abc', truncate: true, times: 4 }], code: 5, requests: 4 },
   { name: 'a 10 MB body', faults: [{ status: 200, bodyBytes: 10 * 1024 * 1024 }], code: 5, requests: 1, message: /larger than/ },
   { name: 'token revoked mid-session (401 on use)', on: 'use', faults: [{ status: 401, body: c.revokedBody }], code: 4, requests: 1 },
@@ -48,7 +58,12 @@ describe.concurrent('fault matrix: every provider × every fault', () => {
     it(`${c.id}`, { timeout: 180_000 }, async () => {
       const emu = await c.start()
       emulators.push(emu)
-      const env = baseEnv({ AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), `faults-${c.id}-`)), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'faults', ...c.env(emu) })
+      const env = baseEnv({
+        AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), `faults-${c.id}-`)),
+        AUTHCTL_STORE: 'file',
+        AUTHCTL_PASSPHRASE: 'faults',
+        ...c.env(emu),
+      })
       await c.login(env, emu)
       for (const f of FAULTS(c)) {
         const before = snapshot(env.AUTHCTL_CONFIG_DIR as string)

@@ -88,7 +88,11 @@ describe.skipIf(!supported)('install: pack, npm i -g --prefix, run the installed
 
   it('the tarball holds the built CLI and nothing else (no dev bundles, no sources)', async () => {
     const { stdout } = await exec('tar', ['tzf', tarball])
-    const files = stdout.trim().split('\n').map((f) => f.replace(/^package\//, '')).sort()
+    const files = stdout
+      .trim()
+      .split('\n')
+      .map((f) => f.replace(/^package\//, ''))
+      .sort()
     expect(files).toEqual(SHIPPED)
     const bytes = statSync(tarball).size
     console.log(`tarball: ${files.length} files, ${(bytes / 1024).toFixed(0)} kB: ${files.join(' ')}`)

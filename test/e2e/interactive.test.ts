@@ -66,7 +66,10 @@ describe.skipIf(!hasTmux())('interactive login in a real terminal (tmux)', () =>
   })
 
   it('errors are coloured on a terminal, and not with NO_COLOR', async () => {
-    for (const [noColor, coloured] of [[undefined, true], ['1', false]] as const) {
+    for (const [noColor, coloured] of [
+      [undefined, true],
+      ['1', false],
+    ] as const) {
       const t = startTmux(`authctl-colour-${process.pid}-${coloured}`, `${process.execPath} ${BIN} token nope`, { ...env(), NO_COLOR: noColor })
       try {
         await t.waitFor(/EXIT:2/)
@@ -80,7 +83,10 @@ describe.skipIf(!hasTmux())('interactive login in a real terminal (tmux)', () =>
   it('exec in a terminal: Ctrl-C reaches the child exactly once, and its exit code comes back', async () => {
     const child = `let n = 0; process.on('SIGINT', () => { n++; console.log('got SIGINT ' + n); setTimeout(() => process.exit(5), 300) }); console.log('ready'); setInterval(() => {}, 1000)`
     // A token from the environment (served without a request): exec with no credentials runs nothing.
-    const t = startTmux(`authctl-sigint-${process.pid}`, `${process.execPath} ${BIN} exec -- ${process.execPath} -e "${child}"`, { ...env(), INSTABASE_API_TOKEN: 'ib-token-0123456789' })
+    const t = startTmux(`authctl-sigint-${process.pid}`, `${process.execPath} ${BIN} exec -- ${process.execPath} -e "${child}"`, {
+      ...env(),
+      INSTABASE_API_TOKEN: 'ib-token-0123456789',
+    })
     try {
       await t.waitFor(/ready/)
       t.send('C-c')

@@ -22,7 +22,9 @@ beforeAll(async () => {
 afterAll(() => lw.close())
 
 describe('exec --keep-fresh over a 90 s job with 20 s tokens', () => {
-  it('the child never fails a call, other `authctl token` calls adopt its renewals, about one token request per renewal window', { timeout: 200_000 }, async () => {
+  it('the child never fails a call, other `authctl token` calls adopt its renewals, about one token request per renewal window', {
+    timeout: 200_000,
+  }, async () => {
     const root = mkdtempSync(join(tmpdir(), 'keep-fresh-soak-'))
     mkdirSync(join(root, 'tmp'), { mode: 0o700 })
     const env = baseEnv({
@@ -34,7 +36,10 @@ describe('exec --keep-fresh over a 90 s job with 20 s tokens', () => {
       XDG_RUNTIME_DIR: '',
     })
     const url = `${lw.url}/ai/prediction/classification/model-1`
-    const job = runCli(['exec', '--keep-fresh', '--', process.execPath, CHILD, 'poll-api', url, String(SECONDS), '1000'], { env, timeoutMs: (SECONDS + 60) * 1000 })
+    const job = runCli(['exec', '--keep-fresh', '--', process.execPath, CHILD, 'poll-api', url, String(SECONDS), '1000'], {
+      env,
+      timeoutMs: (SECONDS + 60) * 1000,
+    })
     let running = true
     void job.finally(() => (running = false))
     // Two independent streams of `authctl token` at random intervals (0.2–2.5 s), default --min-ttl.

@@ -36,7 +36,10 @@ const apiUrl = () => `${lw.url}/ai/prediction/classification/model-1`
 
 /** A running `authctl exec --keep-fresh`, with the child's first stdout line parsed as soon as it arrives. */
 function startExec(env: NodeJS.ProcessEnv, childArgs: string[], flags: string[] = []) {
-  const proc = spawn(process.execPath, [BIN, 'exec', '--keep-fresh', ...flags, '--', process.execPath, CHILD, ...childArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(process.execPath, [BIN, 'exec', '--keep-fresh', ...flags, '--', process.execPath, CHILD, ...childArgs], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let stdout = ''
   let stderr = ''
   proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
@@ -63,16 +66,27 @@ describe('exec --keep-fresh', () => {
   it('gives the child NAME_FILE and LUCIDWORKS_HEADERS_FILE: 0600 files in a 0700 dir, usable with curl -H @file; removed on exit', async () => {
     const env = freshEnv()
     const script = join(env.TMPDIR, '..', 'job.sh')
-    writeFileSync(script, `#!/bin/sh\nnode ${JSON.stringify(CHILD)} report exit:0 >"$1" || exit 1\ncurl -s -o /dev/null -w '%{http_code}' -H @"$LUCIDWORKS_HEADERS_FILE" -X POST "$2"\nexit 7\n`, { mode: 0o700 })
+    writeFileSync(
+      script,
+      `#!/bin/sh\nnode ${JSON.stringify(CHILD)} report exit:0 >"$1" || exit 1\ncurl -s -o /dev/null -w '%{http_code}' -H @"$LUCIDWORKS_HEADERS_FILE" -X POST "$2"\nexit 7\n`,
+      { mode: 0o700 },
+    )
     const out = join(env.TMPDIR, '..', 'report.json')
-    const r = await runCli(['exec', '--keep-fresh', '--scope', 'machinelearning.predict', '--scope', 'machinelearning.model', '--', script, out, apiUrl()], { env })
+    const r = await runCli(['exec', '--keep-fresh', '--scope', 'machinelearning.predict', '--scope', 'machinelearning.model', '--', script, out, apiUrl()], {
+      env,
+    })
     expect(r.code, r.stderr).toBe(7) // the child's code, as plain exec
     expect(r.stdout).toBe('200') // curl -H @"$LUCIDWORKS_HEADERS_FILE" was accepted by the API
     const rep = JSON.parse(execFileSync('cat', [out], { encoding: 'utf8' }))
     const v = rep.vars as Record<string, string>
     const files = rep.files as Record<string, { mode: number; content: string }>
     expect(rep.dirMode).toBe(0o700)
-    expect(Object.keys(files).sort()).toEqual(['LUCIDWORKS_ACCESS_TOKEN', 'LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_MODEL', 'LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_PREDICT', 'LUCIDWORKS_HEADERS'])
+    expect(Object.keys(files).sort()).toEqual([
+      'LUCIDWORKS_ACCESS_TOKEN',
+      'LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_MODEL',
+      'LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_PREDICT',
+      'LUCIDWORKS_HEADERS',
+    ])
     for (const f of Object.values(files)) expect(f.mode).toBe(0o600)
     expect(v.LUCIDWORKS_ACCESS_TOKEN_FILE).toBe(join(rep.dir, 'LUCIDWORKS_ACCESS_TOKEN'))
     expect(v.LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_MODEL_FILE).toBe(join(rep.dir, 'LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_MODEL'))

@@ -141,7 +141,8 @@ describe('keys rotate haut', () => {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
     const exited = new Promise((r) => child.on('close', r))
     const deadline = Date.now() + 20_000
-    while (!haut.requests.some((q) => q.method === 'DELETE' && q.path.endsWith(`/${old.id}/`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    while (!haut.requests.some((q) => q.method === 'DELETE' && q.path.endsWith(`/${old.id}/`)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20))
     child.kill('SIGKILL')
     await exited
     const created = stdout.trim()
@@ -155,7 +156,12 @@ describe('keys rotate haut', () => {
     const env = freshEnv()
     const old = await hautWithSavedKey(env)
     // create: HTTP 500 → exit 5, nothing changed
-    haut.faults.push({ path: '/auth/private_tokens/', method: 'POST', status: 500, body: '{"type":"server_error","errors":[{"code":"error","detail":"boom","attr":null}]}' })
+    haut.faults.push({
+      path: '/auth/private_tokens/',
+      method: 'POST',
+      status: 500,
+      body: '{"type":"server_error","errors":[{"code":"error","detail":"boom","attr":null}]}',
+    })
     const count = haut.privateTokens.size
     const c = await cli(env, ['keys', 'rotate', 'haut', old.id, '--yes'])
     expect(c.code).toBe(5)
@@ -180,7 +186,9 @@ describe('keys rotate haut', () => {
     const created = rv.stdout.trim()
     const newId = hautIdOf(created)
     expect(rv.stderr).toContain('key rotation stopped at step "revoke"')
-    expect(rv.stderr).toContain(`the new key ${newId} is stored and works; the old key ${old.id} is still valid: revoke it with \`authctl keys revoke haut ${old.id} --yes\``)
+    expect(rv.stderr).toContain(
+      `the new key ${newId} is stored and works; the old key ${old.id} is still valid: revoke it with \`authctl keys revoke haut ${old.id} --yes\``,
+    )
     expect(await storedHaut(env)).toEqual({ secret: created, id: newId })
     expect(hautKeyWorks(old.secret)).toBe(true)
   })
@@ -225,9 +233,34 @@ describe('keys rotate lupasearch', () => {
 describe('keys list haut behind TLS', () => {
   it('follows a same-host http:// next link as https://', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tls-'))
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' })
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    )
     let port = 0
-    const tls = await startHaut({ tls: { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') }, linkBase: () => `http://127.0.0.1:${port}` })
+    const tls = await startHaut({
+      tls: { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') },
+      linkBase: () => `http://127.0.0.1:${port}`,
+    })
     port = tls.port
     try {
       const env = freshEnv({ AUTHCTL_HAUT_API_URL: tls.apiUrl, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') })
@@ -256,7 +289,10 @@ describe('expired stored keys through the start-up fast path', () => {
     const cfg = JSON.parse(readFileSync(file, 'utf8'))
     cfg.profiles['lucid:default'].data.expiresAt = new Date(Date.now() - 60_000).toISOString()
     writeFileSync(file, JSON.stringify(cfg))
-    for (const args of [['token', 'lucid'], ['exec', '--', 'true']]) {
+    for (const args of [
+      ['token', 'lucid'],
+      ['exec', '--', 'true'],
+    ]) {
       const r = await cli(env, args)
       expect(r.code, args.join(' ')).toBe(4)
       expect(r.stdout).toBe('')

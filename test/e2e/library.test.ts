@@ -96,7 +96,22 @@ function fileEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 async function loggedIn(extraArgs: string[] = []): Promise<NodeJS.ProcessEnv> {
   const env = fileEnv()
-  const r = await cli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', '--scope', 'machinelearning.predict', '--scope', 'machinelearning.model', ...extraArgs], env, SECRET)
+  const r = await cli(
+    [
+      'login',
+      'lucidworks',
+      '--client-id',
+      'lw-client',
+      '--client-secret-stdin',
+      '--scope',
+      'machinelearning.predict',
+      '--scope',
+      'machinelearning.model',
+      ...extraArgs,
+    ],
+    env,
+    SECRET,
+  )
   expect(r.stderr).toContain('Logged in')
   expect(r.code).toBe(0)
   return env
@@ -144,9 +159,22 @@ describe('the packed tarball, installed in a project outside the repository', ()
     expect(out.calls[0]?.result).toEqual(Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)])))
     const vars = out.calls[1]?.result as Record<string, string>
     expect(Object.keys(vars).sort()).toEqual([
-      'AUTHCTL_PROFILE', 'LUCIDWORKS_ACCESS_TOKEN', 'LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_MODEL', 'LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_PREDICT', 'LUCIDWORKS_APPLICATION_ID',
+      'AUTHCTL_PROFILE',
+      'LUCIDWORKS_ACCESS_TOKEN',
+      'LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_MODEL',
+      'LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_PREDICT',
+      'LUCIDWORKS_APPLICATION_ID',
     ])
-    const child = await cli(['exec', '--', process.execPath, '-e', `const e = process.env; console.log(JSON.stringify(Object.fromEntries(${JSON.stringify(Object.keys(vars))}.map((k) => [k, e[k]]))))`], env)
+    const child = await cli(
+      [
+        'exec',
+        '--',
+        process.execPath,
+        '-e',
+        `const e = process.env; console.log(JSON.stringify(Object.fromEntries(${JSON.stringify(Object.keys(vars))}.map((k) => [k, e[k]]))))`,
+      ],
+      env,
+    )
     expect(JSON.parse(child.stdout)).toEqual(vars)
     expect(JSON.stringify(vars)).not.toContain(SECRET)
   })
@@ -226,7 +254,10 @@ main().then((t) => t.refreshToken)
     )
     writeFileSync(
       join(project, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, lib: ['es2022', 'dom'], types: [] }, files: ['use.mts', 'use.cts'] }),
+      JSON.stringify({
+        compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, lib: ['es2022', 'dom'], types: [] },
+        files: ['use.mts', 'use.cts'],
+      }),
     )
     await expect(tsc(project)).resolves.toBeDefined()
   })

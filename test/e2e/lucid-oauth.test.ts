@@ -15,7 +15,6 @@ beforeAll(async () => {
 })
 afterAll(() => lucid.close())
 
-
 const env = (extra: NodeJS.ProcessEnv = {}) =>
   baseEnv({
     AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'e2e-lucid-')),
@@ -28,7 +27,11 @@ const env = (extra: NodeJS.ProcessEnv = {}) =>
 
 /** Runs `login lucid --no-browser`, plays the browser from the printed URL, returns the result. */
 async function browserLogin(e: NodeJS.ProcessEnv, port: number, browser: (url: string) => Promise<Response>) {
-  const child = spawn(process.execPath, [BIN, 'login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--no-browser', '--port', String(port)], { env: e, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(
+    process.execPath,
+    [BIN, 'login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--no-browser', '--port', String(port)],
+    { env: e, stdio: ['pipe', 'pipe', 'pipe'] },
+  )
   child.stdin.end(`${SECRET}\n`)
   let stderr = ''
   const url = await new Promise<string>((resolve, reject) => {
@@ -66,7 +69,10 @@ describe('Lucid OAuth through the built CLI', () => {
     writeFileSync(fake, `#!${process.execPath}\nfetch(process.argv[2]).then((r) => process.exit(r.ok ? 0 : 1))\n`)
     chmodSync(fake, 0o755)
     const e = env({ BROWSER: fake })
-    const r = await runCli(['login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--port', String(await freePort())], { env: e, input: SECRET })
+    const r = await runCli(['login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--port', String(await freePort())], {
+      env: e,
+      input: SECRET,
+    })
     expect(r.stderr).toContain('Opening the browser')
     expect(r.code).toBe(0)
   })
@@ -102,6 +108,20 @@ describe('Lucid OAuth through the built CLI', () => {
     const again = await runCli(['token', 'lucid', '--force-refresh'], { env: e })
     expect(again.code).toBe(0)
     expect(lucid.isValid(again.stdout.trim())).toBe(true)
-    expect((await runCli(['exec', '--', process.execPath, '-e', 'console.log(process.env.LUCID_API_VERSION, process.env.LUCID_ACCESS_TOKEN === process.argv[1])', again.stdout.trim()], { env: e })).stdout).toBe('1 true\n')
+    expect(
+      (
+        await runCli(
+          [
+            'exec',
+            '--',
+            process.execPath,
+            '-e',
+            'console.log(process.env.LUCID_API_VERSION, process.env.LUCID_ACCESS_TOKEN === process.argv[1])',
+            again.stdout.trim(),
+          ],
+          { env: e },
+        )
+      ).stdout,
+    ).toBe('1 true\n')
   })
 })

@@ -27,7 +27,10 @@ function fileEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 async function loggedIn(extra: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEnv> {
   const env = fileEnv(extra)
-  const r = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', '--scope', 'machinelearning.predict', '--scope', 'machinelearning.model'], { env, input: `${SECRET}\n` })
+  const r = await runCli(
+    ['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', '--scope', 'machinelearning.predict', '--scope', 'machinelearning.model'],
+    { env, input: `${SECRET}\n` },
+  )
   expect(r.stderr).toContain('Logged in')
   expect(r.code).toBe(0)
   return env
@@ -56,9 +59,18 @@ describe('the built CLI against the Lucidworks emulator', () => {
       expect(text).not.toContain(SECRET)
       expect(text).not.toContain(token)
     }
-    const ex = await runCli(['exec', '--', process.execPath, '-e', 'const e=process.env; console.log(JSON.stringify({t:e.LUCIDWORKS_ACCESS_TOKEN, m:e.LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_MODEL, p:e.AUTHCTL_PROFILE, s:e.LUCIDWORKS_CLIENT_SECRET ?? null}))'], {
-      env: { ...env, LUCIDWORKS_CLIENT_SECRET: '' },
-    })
+    const ex = await runCli(
+      [
+        'exec',
+        '--',
+        process.execPath,
+        '-e',
+        'const e=process.env; console.log(JSON.stringify({t:e.LUCIDWORKS_ACCESS_TOKEN, m:e.LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_MODEL, p:e.AUTHCTL_PROFILE, s:e.LUCIDWORKS_CLIENT_SECRET ?? null}))',
+      ],
+      {
+        env: { ...env, LUCIDWORKS_CLIENT_SECRET: '' },
+      },
+    )
     expect(ex.code).toBe(0)
     const seen = JSON.parse(ex.stdout)
     expect(seen.t).toBe(token)
@@ -247,9 +259,25 @@ describe('exec', () => {
   })
 
   it('forwards SIGTERM to the child (no terminal), and exits with its code', async () => {
-    const child = spawn(process.execPath, [BIN, 'exec', '--', process.execPath, '-e', 'process.on("SIGTERM", () => { console.log("child got SIGTERM"); process.exit(7) }); console.log("ready"); setInterval(() => {}, 1000)'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'exec',
+        '--',
+        process.execPath,
+        '-e',
+        'process.on("SIGTERM", () => { console.log("child got SIGTERM"); process.exit(7) }); console.log("ready"); setInterval(() => {}, 1000)',
+      ],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
     let out = ''
-    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => ((out += d), out.includes('ready') && resolve())))
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => {
+        out += d
+        if (out.includes('ready')) resolve()
+      }),
+    )
     child.kill('SIGTERM')
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)))
     expect(out).toContain('child got SIGTERM')
@@ -274,7 +302,10 @@ describe('exec', () => {
 
   it('a provider that fails is named, with its exit code, and the command never runs', async () => {
     const marker = join(mkdtempSync(join(tmpdir(), 'e2e-x-')), 'ran')
-    const r = await runCli(['exec', '--provider', 'lucidworks', '--provider', 'lupa', '--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`], { env })
+    const r = await runCli(
+      ['exec', '--provider', 'lucidworks', '--provider', 'lupa', '--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`],
+      { env },
+    )
     expect(r.code).toBe(4)
     expect(r.stderr).toContain('LupaSearch')
     expect(() => readFileSync(marker)).toThrow()

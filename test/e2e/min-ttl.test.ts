@@ -20,7 +20,12 @@ describe.concurrent('a --min-ttl no fresh token could satisfy is clamped, with o
     it(`${c.id}: --min-ttl 3600 and AUTHCTL_MIN_TTL=3600 with 1 h tokens`, { timeout: 120_000 }, async () => {
       const emu = await c.start()
       emulators.push(emu)
-      const env = baseEnv({ AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), `min-ttl-${c.id}-`)), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'min-ttl', ...c.env(emu) })
+      const env = baseEnv({
+        AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), `min-ttl-${c.id}-`)),
+        AUTHCTL_STORE: 'file',
+        AUTHCTL_PASSPHRASE: 'min-ttl',
+        ...c.env(emu),
+      })
       await c.login(env, emu)
       expect((await runCli(['token', c.id], { env })).code).toBe(0) // a cached token, whatever the login left
       const before = emu.count(c.renewPath)
@@ -33,7 +38,8 @@ describe.concurrent('a --min-ttl no fresh token could satisfy is clamped, with o
       expect(emu.count(c.renewPath) - before, 'renewals').toBe(0)
       expect(new Set(runs.slice(0, 2).map((r) => r.stdout)).size).toBe(1)
       for (const r of runs) {
-        if (EXPIRING.has(c.id)) expect(r.stderr).toMatch(/^warning: --min-ttl 3600 s is not below the .+ token lifetime \(3[56]\d\d s\) minus 60 s; using 35\d\d s\n$/)
+        if (EXPIRING.has(c.id))
+          expect(r.stderr).toMatch(/^warning: --min-ttl 3600 s is not below the .+ token lifetime \(3[56]\d\d s\) minus 60 s; using 35\d\d s\n$/)
         else expect(r.stderr).toBe('')
       }
     })
@@ -42,7 +48,12 @@ describe.concurrent('a --min-ttl no fresh token could satisfy is clamped, with o
   it('lucidworks: 90 s tokens and the default 300 s are clamped silently to half the lifetime (45 s); a chosen --min-ttl with a warning', async () => {
     const lw = await startLucidworks({ tokenTtlSeconds: 90 })
     emulators.push(lw)
-    const env = baseEnv({ AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'min-ttl-short-')), AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl, LUCIDWORKS_CLIENT_ID: 'lw-client', LUCIDWORKS_CLIENT_SECRET: 'lw-secret-0123456789' })
+    const env = baseEnv({
+      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'min-ttl-short-')),
+      AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+      LUCIDWORKS_CLIENT_ID: 'lw-client',
+      LUCIDWORKS_CLIENT_SECRET: 'lw-secret-0123456789',
+    })
     const runs = [await runCli(['token', 'lucidworks'], { env }), await runCli(['token', 'lucidworks'], { env }), await runCli(['exec', '--', 'true'], { env })]
     for (const r of runs) {
       expect(r.code, r.stderr).toBe(0)

@@ -36,8 +36,20 @@ const env = () =>
 type Case = [mistake: string, argv: string[], extraEnv: NodeJS.ProcessEnv, code: number, keyWords: RegExp[]]
 
 const cases: Case[] = [
-  ['--client-secret VALUE', ['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret', SECRET], {}, 2, [/--client-secret-stdin/, /LUCIDWORKS_CLIENT_SECRET/]],
-  ['--client-secret=VALUE', ['login', 'lucidworks', '--client-id', 'lw-client', `--client-secret=${SECRET}`], {}, 2, [/--client-secret-stdin/, /LUCIDWORKS_CLIENT_SECRET/]],
+  [
+    '--client-secret VALUE',
+    ['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret', SECRET],
+    {},
+    2,
+    [/--client-secret-stdin/, /LUCIDWORKS_CLIENT_SECRET/],
+  ],
+  [
+    '--client-secret=VALUE',
+    ['login', 'lucidworks', '--client-id', 'lw-client', `--client-secret=${SECRET}`],
+    {},
+    2,
+    [/--client-secret-stdin/, /LUCIDWORKS_CLIENT_SECRET/],
+  ],
   ['--client-secret VALUE (Lucid)', ['login', 'lucid', '--client-id', 'c', '--client-secret', SECRET], {}, 2, [/--client-secret-stdin/, /LUCID_CLIENT_SECRET/]],
   ['--password VALUE (LupaSearch)', ['login', 'lupa', '--email', 'a@b.c', '--password', SECRET], {}, 2, [/--password-stdin/, /LUPA_PASSWORD/]],
   ['--password VALUE (Haut.ai)', ['login', 'haut', '--email', 'a@b.c', '--password', SECRET], {}, 2, [/--password-stdin/, /HAUT_PASSWORD/]],
@@ -49,13 +61,37 @@ const cases: Case[] = [
   ['exec --provider P without --', ['exec', '--provider', 'lucidworks', 'sh', '-c', 'true'], {}, 2, [/-c/, /-- sh -c/]],
   ['token --provider P', ['token', '--provider', 'lucidworks'], {}, 2, [/provider as an argument/, /authctl token lucidworks/]],
   ['whoami --provider P', ['whoami', '--provider', 'lupa'], {}, 2, [/provider as an argument/, /authctl whoami lupa/]],
-  ['--scope predict', ['token', 'lucidworks', '--scope', 'predict'], { LUCIDWORKS_CLIENT_ID: 'lw-client', LUCIDWORKS_CLIENT_SECRET: 'lw-secret-0123456789' }, 2, [/scope refused/, /machinelearning\.predict, machinelearning\.model/, /did you mean --scope machinelearning\.predict/]],
-  ['LUCIDWORKS_CLIENT_ID without the secret', ['token', 'lucidworks'], { LUCIDWORKS_CLIENT_ID: 'lw-client' }, 4, [/LUCIDWORKS_CLIENT_ID is set but LUCIDWORKS_CLIENT_SECRET is not/, /set LUCIDWORKS_CLIENT_SECRET too/]],
-  ['LUCIDWORKS_CLIENT_SECRET without the id', ['token', 'lucidworks'], { LUCIDWORKS_CLIENT_SECRET: SECRET }, 4, [/LUCIDWORKS_CLIENT_SECRET is set but LUCIDWORKS_CLIENT_ID is not/]],
+  [
+    '--scope predict',
+    ['token', 'lucidworks', '--scope', 'predict'],
+    { LUCIDWORKS_CLIENT_ID: 'lw-client', LUCIDWORKS_CLIENT_SECRET: 'lw-secret-0123456789' },
+    2,
+    [/scope refused/, /machinelearning\.predict, machinelearning\.model/, /did you mean --scope machinelearning\.predict/],
+  ],
+  [
+    'LUCIDWORKS_CLIENT_ID without the secret',
+    ['token', 'lucidworks'],
+    { LUCIDWORKS_CLIENT_ID: 'lw-client' },
+    4,
+    [/LUCIDWORKS_CLIENT_ID is set but LUCIDWORKS_CLIENT_SECRET is not/, /set LUCIDWORKS_CLIENT_SECRET too/],
+  ],
+  [
+    'LUCIDWORKS_CLIENT_SECRET without the id',
+    ['token', 'lucidworks'],
+    { LUCIDWORKS_CLIENT_SECRET: SECRET },
+    4,
+    [/LUCIDWORKS_CLIENT_SECRET is set but LUCIDWORKS_CLIENT_ID is not/],
+  ],
   ['LUPA_EMAIL without the password', ['whoami', 'lupa'], { LUPA_EMAIL: 'a@b.c' }, 4, [/LUPA_EMAIL is set but LUPA_PASSWORD is not/]],
   ['HAUT_PASSWORD without the email', ['token', 'haut'], { HAUT_PASSWORD: SECRET }, 4, [/HAUT_PASSWORD is set but HAUT_EMAIL is not/]],
   ['exec with a half-set credential', ['exec', '--', 'true'], { LUCIDWORKS_CLIENT_ID: 'lw-client' }, 4, [/LUCIDWORKS_CLIENT_SECRET is not/]],
-  ['an unknown option keeps the value out', ['token', 'lucidworks', `--frobnicate=${SECRET}`], {}, 2, [/unknown option '--frobnicate'/, /authctl token --help/]],
+  [
+    'an unknown option keeps the value out',
+    ['token', 'lucidworks', `--frobnicate=${SECRET}`],
+    {},
+    2,
+    [/unknown option '--frobnicate'/, /authctl token --help/],
+  ],
 ]
 
 describe('helpful mistakes: mistake → exit code → what to do instead', () => {

@@ -50,9 +50,12 @@ describe.each(cases)('$id through the built CLI', (c) => {
     const e = env()
     await runCli(['login', c.id, '--email', c.email, '--password-stdin'], { env: e, input: c.password })
     const pwVar = c.id === 'haut' ? 'HAUT_PASSWORD' : 'LUPA_PASSWORD'
-    const r = await runCli(['exec', '--provider', c.id, '--', process.execPath, '-e', `console.log(JSON.stringify({t: process.env.${c.var}, p: process.env.${pwVar} ?? null}))`], {
-      env: { ...e, [pwVar]: 'inherited-password' },
-    })
+    const r = await runCli(
+      ['exec', '--provider', c.id, '--', process.execPath, '-e', `console.log(JSON.stringify({t: process.env.${c.var}, p: process.env.${pwVar} ?? null}))`],
+      {
+        env: { ...e, [pwVar]: 'inherited-password' },
+      },
+    )
     expect(r.code).toBe(0)
     const seen = JSON.parse(r.stdout)
     expect(c.emu().isValid(seen.t)).toBe(true)

@@ -25,7 +25,14 @@ const LUCID_SECRET = 'lucid-secret-0123456789' // an OAuth app's secret: every u
  * and names the shared cache used before the fleet key (v1). A cache that still used them is
  * readable and forgeable by anyone who knows them.
  */
-function publicDerivation(kind: string, secret: Array<[string, string]>, who: { clientId?: unknown; email?: unknown; userId?: unknown }, provider: string, slot: string, password = false) {
+function publicDerivation(
+  kind: string,
+  secret: Array<[string, string]>,
+  who: { clientId?: unknown; email?: unknown; userId?: unknown },
+  provider: string,
+  slot: string,
+  password = false,
+) {
   const canonical = JSON.stringify(['authctl shared v1', kind, secret, [who.clientId ?? null, who.email ?? null, who.userId ?? null]])
   const material = password ? scryptSync(canonical, 'authctl shared cache v1', 32, { N: 8192, r: 8, p: 1 }) : createHash('sha256').update(canonical).digest()
   const info = `authctl shared token v1\0${provider}\0${slot}`
@@ -60,9 +67,23 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
 
   /** A Lucid OAuth login (authorization code via the emulator) on a machine of the fleet. */
   async function lucidLogin(lucid: LucidEmulator, redis: RedisServer): Promise<NodeJS.ProcessEnv> {
-    const env = baseEnv({ AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'victim-')), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'fleet', AUTHCTL_LUCID_API_URL: lucid.apiUrl, AUTHCTL_LUCID_AUTHORIZE_URL: lucid.authorizeUrl, AUTHCTL_CACHE: redis.url, AUTHCTL_CACHE_KEY: FLEET_KEY })
+    const env = baseEnv({
+      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'victim-')),
+      AUTHCTL_STORE: 'file',
+      AUTHCTL_PASSPHRASE: 'fleet',
+      AUTHCTL_LUCID_API_URL: lucid.apiUrl,
+      AUTHCTL_LUCID_AUTHORIZE_URL: lucid.authorizeUrl,
+      AUTHCTL_CACHE: redis.url,
+      AUTHCTL_CACHE_KEY: FLEET_KEY,
+    })
     const url = new URL(lucid.authorizeUrl)
-    url.search = new URLSearchParams({ client_id: 'lucid-client', redirect_uri: `${lucid.url}/oauth2/clients/lucid-client/redirect`, response_type: 'code', scope: 'user.profile offline_access', state: 's' }).toString()
+    url.search = new URLSearchParams({
+      client_id: 'lucid-client',
+      redirect_uri: `${lucid.url}/oauth2/clients/lucid-client/redirect`,
+      response_type: 'code',
+      scope: 'user.profile offline_access',
+      state: 's',
+    }).toString()
     const code = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location') as string).searchParams.get('code')
     const r = await runCli(['login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--manual'], { env, input: `${LUCID_SECRET}\n${code}\n` })
     expect(r.code, r.stderr).toBe(0)
@@ -167,13 +188,23 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
     const redis = await startRedis()
     const lupa = await startLupaSearch()
     try {
-      const env = baseEnv({ AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-')), AUTHCTL_LUPASEARCH_API_URL: lupa.apiUrl, LUPA_EMAIL: 'dev@example.com', LUPA_PASSWORD: 'lupa-password-123', CI: 'true', AUTHCTL_CACHE: redis.url, AUTHCTL_CACHE_KEY: FLEET_KEY })
+      const env = baseEnv({
+        AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-')),
+        AUTHCTL_LUPASEARCH_API_URL: lupa.apiUrl,
+        LUPA_EMAIL: 'dev@example.com',
+        LUPA_PASSWORD: 'lupa-password-123',
+        CI: 'true',
+        AUTHCTL_CACHE: redis.url,
+        AUTHCTL_CACHE_KEY: FLEET_KEY,
+      })
       const r = await runCli(['token', 'lupasearch'], { env })
       expect(r.code, r.stderr).toBe(0)
       const names = new Set(await tokenKeys(redis))
       expect(names.size).toBe(1)
       const words = ['password', '123456', 'letmein', 'lupa-password', 'qwerty', 'dragon', 'lupa-password-123', 'monkey', 'secret', 'welcome']
-      const found = words.filter((w) => names.has(publicDerivation('password', [['password', w]], { email: 'dev@example.com' }, 'lupasearch', 'jwt', true).name))
+      const found = words.filter((w) =>
+        names.has(publicDerivation('password', [['password', w]], { email: 'dev@example.com' }, 'lupasearch', 'jwt', true).name),
+      )
       expect(found).toEqual([])
       // Nor does the entry hold anything readable with the guessed password alone.
       const raw = (await redis.client.get([...names][0] as string)) as string
@@ -268,7 +299,11 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
       expect(JSON.parse(st.stdout).shared_cache.reachable).toBe(true)
       expect(st.stdout + st.stderr).not.toContain('right-redis-pass')
       const bad = `redis://127.0.0.1:${redis.port}/0?password=wrong-redis-pass`
-      for (const args of [['token', 'lucidworks', '--force-refresh'], ['status', '--json'], ['doctor', '--json']]) {
+      for (const args of [
+        ['token', 'lucidworks', '--force-refresh'],
+        ['status', '--json'],
+        ['doctor', '--json'],
+      ]) {
         const r = await runCli(args, { env: lwMachine(bad, { AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'x' }) })
         expect(r.stdout + r.stderr).not.toContain('wrong-redis-pass')
       }
@@ -296,7 +331,11 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
       expect(lw.tokenRequests()).toBe(before)
       expect(await redis.client.keys('*')).toEqual([])
       const env = lwMachine(redis.url)
-      const outs = [await runCli(['--verbose', 'token', 'lucidworks'], { env }), await runCli(['status', '--json'], { env }), await runCli(['doctor', '--json'], { env: { ...env, AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'x' } })]
+      const outs = [
+        await runCli(['--verbose', 'token', 'lucidworks'], { env }),
+        await runCli(['status', '--json'], { env }),
+        await runCli(['doctor', '--json'], { env: { ...env, AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'x' } }),
+      ]
       for (const o of outs) expect(o.stdout + o.stderr).not.toContain(FLEET_KEY)
     } finally {
       await redis.stop()

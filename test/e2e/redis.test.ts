@@ -7,7 +7,7 @@ import { startLucid } from '../emulators/lucid.js'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { SHARED_LOCK_TTL_MS } from '../../src/core/credentials.js'
 import { baseEnv, BIN, runCli } from '../helpers/cli.js'
-import { hasRedisServer, startRedis, type RedisServer } from '../helpers/redis.js'
+import { hasRedisServer, startRedis } from '../helpers/redis.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
 
 const SECRET = 'lw-secret-0123456789'
@@ -76,7 +76,9 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
     lw.clients.set('other-client', 'other-secret-0123')
     try {
       const a = await runCli(['token', 'lucidworks'], { env: machine(redis.url) })
-      const b = await runCli(['token', 'lucidworks'], { env: machine(redis.url, { LUCIDWORKS_CLIENT_ID: 'other-client', LUCIDWORKS_CLIENT_SECRET: 'other-secret-0123' }) })
+      const b = await runCli(['token', 'lucidworks'], {
+        env: machine(redis.url, { LUCIDWORKS_CLIENT_ID: 'other-client', LUCIDWORKS_CLIENT_SECRET: 'other-secret-0123' }),
+      })
       expect(a.code).toBe(0)
       expect(b.code).toBe(0)
       expect(a.stdout).not.toBe(b.stdout)
@@ -110,7 +112,8 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
       lw.faults.push({ path: '/v1/token', delayMs: 30_000 })
       const holder = spawn(process.execPath, [BIN, 'token', 'lucidworks'], { env: machine(redis.url), stdio: 'ignore' })
       const until = Date.now() + 10_000
-      while (((await redis.client.keys('authctl:v2:lock:*')).length === 0 || lw.faults.length > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
+      while (((await redis.client.keys('authctl:v2:lock:*')).length === 0 || lw.faults.length > 0) && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 50))
       expect(lw.faults.length).toBe(0) // the holder's renewal request is in flight
       expect((await redis.client.keys('authctl:v2:lock:*')).length).toBe(1)
       holder.kill('SIGKILL')
@@ -158,11 +161,27 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
     const redis = await startRedis()
     const lucid = await startLucid()
     try {
-      const a = baseEnv({ AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-a-')), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'fleet', AUTHCTL_LUCID_API_URL: lucid.apiUrl, AUTHCTL_LUCID_AUTHORIZE_URL: lucid.authorizeUrl, AUTHCTL_CACHE: redis.url, AUTHCTL_CACHE_KEY: FLEET_KEY })
+      const a = baseEnv({
+        AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-a-')),
+        AUTHCTL_STORE: 'file',
+        AUTHCTL_PASSPHRASE: 'fleet',
+        AUTHCTL_LUCID_API_URL: lucid.apiUrl,
+        AUTHCTL_LUCID_AUTHORIZE_URL: lucid.authorizeUrl,
+        AUTHCTL_CACHE: redis.url,
+        AUTHCTL_CACHE_KEY: FLEET_KEY,
+      })
       const url = new URL(lucid.authorizeUrl)
-      url.search = new URLSearchParams({ client_id: 'lucid-client', redirect_uri: `${lucid.url}/oauth2/clients/lucid-client/redirect`, response_type: 'code', scope: 'user.profile offline_access', state: 's' }).toString()
+      url.search = new URLSearchParams({
+        client_id: 'lucid-client',
+        redirect_uri: `${lucid.url}/oauth2/clients/lucid-client/redirect`,
+        response_type: 'code',
+        scope: 'user.profile offline_access',
+        state: 's',
+      }).toString()
       const code = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location') as string).searchParams.get('code')
-      const login = await issuingStaleTokens(lucid, () => runCli(['login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--manual'], { env: a, input: `lucid-secret-0123456789\n${code}\n` }))
+      const login = await issuingStaleTokens(lucid, () =>
+        runCli(['login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--manual'], { env: a, input: `lucid-secret-0123456789\n${code}\n` }),
+      )
       expect(login.code).toBe(0)
       // machine B holds a copy of the same login (same grant)
       const b = { ...a, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-b-')) }

@@ -87,7 +87,15 @@ async function hostile<T>(emu: { hostile: Hostile }, h: Hostile, fn: () => Promi
 const PRINT_ENV = [process.execPath, '-e', 'console.log(JSON.stringify(process.env)); if (process.argv[1]) console.log(process.argv[1])']
 
 describe('Trust rule: the child gets tokens, never keys to the vault', () => {
-  const VAULT = ['AUTHCTL_PASSPHRASE', 'AUTHCTL_CACHE', 'AUTHCTL_CACHE_KEY', 'LUCIDWORKS_CLIENT_SECRET', 'LUPA_PASSWORD', 'HAUT_PASSWORD', 'LUCID_CLIENT_SECRET']
+  const VAULT = [
+    'AUTHCTL_PASSPHRASE',
+    'AUTHCTL_CACHE',
+    'AUTHCTL_CACHE_KEY',
+    'LUCIDWORKS_CLIENT_SECRET',
+    'LUPA_PASSWORD',
+    'HAUT_PASSWORD',
+    'LUCID_CLIENT_SECRET',
+  ]
   let redis: RedisServer | undefined
   beforeAll(async () => {
     if (!hasRedisServer()) throw new Error('redis-server is not installed (apt-get install redis-server)')
@@ -120,7 +128,13 @@ describe('Trust rule: the child gets tokens, never keys to the vault', () => {
   })
 
   it('environment credentials: the same, and the login secret variable itself is removed', async () => {
-    const e = env({ AUTHCTL_STORE: undefined, AUTHCTL_PASSPHRASE: PASSPHRASE, LUCIDWORKS_CLIENT_ID: 'lw-client', LUCIDWORKS_CLIENT_SECRET: LW_SECRET, ...vaultEnv() })
+    const e = env({
+      AUTHCTL_STORE: undefined,
+      AUTHCTL_PASSPHRASE: PASSPHRASE,
+      LUCIDWORKS_CLIENT_ID: 'lw-client',
+      LUCIDWORKS_CLIENT_SECRET: LW_SECRET,
+      ...vaultEnv(),
+    })
     const r = await ok(['exec', '--provider', 'lucidworks', '--', ...PRINT_ENV], e)
     const childEnv = expectNoVaultKeys(r.stdout)
     expect(lw.isValid(childEnv.LUCIDWORKS_ACCESS_TOKEN as string)).toBe(true)
@@ -165,7 +179,13 @@ describe.skipIf(missing.length > 0 && !process.env.CI)('Trust rule: concurrent l
   it('12 parallel keychain logins all succeed, and leave no probe item behind', { timeout: 120_000 }, async () => {
     const e = env({ ...ss.env, AUTHCTL_STORE: 'auto', AUTHCTL_PASSPHRASE: undefined })
     const runs = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => runCli(['--profile', `p${i}`, 'login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], { env: e, input: LW_SECRET, timeoutMs: 60_000 })),
+      Array.from({ length: 12 }, (_, i) =>
+        runCli(['--profile', `p${i}`, 'login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], {
+          env: e,
+          input: LW_SECRET,
+          timeoutMs: 60_000,
+        }),
+      ),
     )
     expect(runs.map((r) => [r.code, r.stderr.includes('keychain') ? '' : r.stderr])).toEqual(Array(12).fill([0, '']))
     expect(ss.accounts().filter((a) => a.startsWith('__authctl_probe__'))).toEqual([])
@@ -180,16 +200,16 @@ describe('Trust rule: text from a server is data, not terminal input', () => {
       const login = await loginLupa(e)
       expect(login.stderr).not.toMatch(RAW_CONTROL)
       await ok(['keys', 'create', 'lupasearch', '--description', 'ci'], e)
-      const outputs = [
-        await ok(['whoami', 'lupasearch'], e),
-        await ok(['status'], e),
-        await ok(['keys', 'list', 'lupasearch'], e),
-      ]
+      const outputs = [await ok(['whoami', 'lupasearch'], e), await ok(['status'], e), await ok(['keys', 'list', 'lupasearch'], e)]
       for (const r of outputs) {
         expect(r.stdout + r.stderr).not.toMatch(RAW_CONTROL)
         expect(r.stdout).toContain('Password: ') // the text itself is kept, minus what a terminal would run
       }
-      for (const argv of [['whoami', 'lupasearch', '--json'], ['status', '--json'], ['keys', 'list', 'lupasearch', '--json']]) {
+      for (const argv of [
+        ['whoami', 'lupasearch', '--json'],
+        ['status', '--json'],
+        ['keys', 'list', 'lupasearch', '--json'],
+      ]) {
         const r = await ok(argv, e)
         expect(r.stdout, argv.join(' ')).not.toMatch(RAW_CONTROL)
         expect(() => JSON.parse(r.stdout)).not.toThrow()
@@ -245,7 +265,10 @@ describe('Trust rule: a token is printable', () => {
   it.each(Object.entries(BAD))('a %s in an access token is exit 5 `malformed token`, not echoed, nothing cached', async (_name, bad) => {
     const e = env({ AUTHCTL_STORE: undefined, LUCIDWORKS_CLIENT_ID: 'lw-client', LUCIDWORKS_CLIENT_SECRET: LW_SECRET })
     await hostile(lw, { token: bad }, async () => {
-      for (const argv of [['token', 'lucidworks', '--format', 'header'], ['exec', '--', process.execPath, '-e', '0']]) {
+      for (const argv of [
+        ['token', 'lucidworks', '--format', 'header'],
+        ['exec', '--', process.execPath, '-e', '0'],
+      ]) {
         const r = await runCli(argv, { env: e })
         expect(r.code, `${argv.join(' ')}: ${r.stderr}`).toBe(5)
         expect(r.stdout).toBe('')
@@ -318,7 +341,12 @@ describe('Trust rule: expiry is sane', () => {
     await ok(['whoami', 'lucidworks', '--json'], e)
   })
 
-  it.each([['1e15', 1e15], ['1e308', 1e308], ['past', 1000], ['string', 'soon']])('a JWT exp of %s (Lupa, Haut) means one hour', async (_n, exp) => {
+  it.each([
+    ['1e15', 1e15],
+    ['1e308', 1e308],
+    ['past', 1000],
+    ['string', 'soon'],
+  ])('a JWT exp of %s (Lupa, Haut) means one hour', async (_n, exp) => {
     const e = env()
     await hostile(lupa, { jwtExp: exp }, () => loginLupa(e))
     await hostile(haut, { jwtExp: exp }, () => ok(['login', 'haut', '--email', HAUT.email, '--password-stdin'], e, HAUT.password))
@@ -333,11 +361,25 @@ describe('Trust rule: expiry is sane', () => {
     const e = env()
     await loginLupa(e)
     for (const [i, expiration] of ['not a date', '+275760-09-14T00:00:00Z', '2027-02-31T25:61:00Z'].entries()) {
-      lupa.keys.set(`k-${i}`, { id: `k-${i}`, org: 'acme', project: 'shop', description: 'odd', access: 'read', restrictIndexScope: false, indexIds: [], expiration, key: `key-${i}-0123456789` })
+      lupa.keys.set(`k-${i}`, {
+        id: `k-${i}`,
+        org: 'acme',
+        project: 'shop',
+        description: 'odd',
+        access: 'read',
+        restrictIndexScope: false,
+        indexIds: [],
+        expiration,
+        key: `key-${i}-0123456789`,
+      })
     }
     try {
       const j = await ok(['keys', 'list', 'lupasearch', '--json'], e)
-      expect(JSON.parse(j.stdout).filter((k: { id: string }) => k.id.startsWith('k-')).map((k: { expires_at: unknown }) => k.expires_at)).toEqual([null, null, null])
+      expect(
+        JSON.parse(j.stdout)
+          .filter((k: { id: string }) => k.id.startsWith('k-'))
+          .map((k: { expires_at: unknown }) => k.expires_at),
+      ).toEqual([null, null, null])
       await ok(['keys', 'list', 'lupasearch'], e)
     } finally {
       for (const i of [0, 1, 2]) lupa.keys.delete(`k-${i}`)
@@ -354,7 +396,10 @@ describe('Trust rule: path segments are validated', () => {
   })
 
   it.each(['..', '.', '', 'a/b', 'a\\b', 'a%2Fb', 'a b', 'a\tb', 'a\x01b'])('keys revoke with id %j is exit 2 before any request', async (id) => {
-    for (const [emu, p] of [[lupa, 'lupasearch'], [haut, 'haut']] as const) {
+    for (const [emu, p] of [
+      [lupa, 'lupasearch'],
+      [haut, 'haut'],
+    ] as const) {
       const before = emu.requests.length
       const r = await runCli(['keys', 'revoke', p, id, '--yes'], { env: e })
       expect(r.code, r.stderr).toBe(2)
@@ -374,7 +419,10 @@ describe('Trust rule: path segments are validated', () => {
       const r = await runCli(argv, { env: e })
       expect(r.code, `${argv.join(' ')}: ${r.stderr}`).toBe(2)
     }
-    const login = await runCli(['--profile', 'x', 'login', 'lupasearch', '--email', LUPA.email, '--password-stdin', '--project', 'a b'], { env: e, input: LUPA.password })
+    const login = await runCli(['--profile', 'x', 'login', 'lupasearch', '--email', LUPA.email, '--password-stdin', '--project', 'a b'], {
+      env: e,
+      input: LUPA.password,
+    })
     expect(login.code).toBe(2)
     const token = await runCli(['--profile', 'x', 'login', 'haut', '--token-stdin', '--company-id', '../other'], { env: e, input: 'hpt_0123456789abcdef' })
     expect(token.code).toBe(2)
@@ -390,7 +438,12 @@ describe('Trust rule: the config dir is ours', () => {
     mkdirSync(dir, { mode: 0o700 })
     chownSync(dir, 65534, 65534)
     const before = lw.tokenRequests()
-    for (const argv of [['status'], ['token', 'lucidworks'], ['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], ['exec', '--', 'true']]) {
+    for (const argv of [
+      ['status'],
+      ['token', 'lucidworks'],
+      ['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'],
+      ['exec', '--', 'true'],
+    ]) {
       const r = await runCli(argv, { env: e, input: LW_SECRET })
       expect(r.code, `${argv.join(' ')}: ${r.stderr}`).toBe(2)
       expect(r.stderr).toContain(dir)
@@ -434,7 +487,10 @@ describe('Trust rule: locks cannot wedge authctl', () => {
     mkdirSync(lockDir, { recursive: true })
     const dead = spawn(process.execPath, ['-e', '0'])
     await new Promise((r) => dead.on('exit', r))
-    writeFileSync(join(lockDir, `lucidworks-default-${slotId('machinelearning.predict')}.lock`), JSON.stringify({ pid: dead.pid, host: hostname(), nonce: 'dead' }))
+    writeFileSync(
+      join(lockDir, `lucidworks-default-${slotId('machinelearning.predict')}.lock`),
+      JSON.stringify({ pid: dead.pid, host: hostname(), nonce: 'dead' }),
+    )
     const r = await runCli(['token', 'lucidworks', '--force-refresh'], { env: e, timeoutMs: 20_000 })
     expect(r.code).toBe(0)
     expect(r.ms).toBeLessThan(10_000)
@@ -464,15 +520,17 @@ describe('Trust rule: writing to a closed pipe ends quietly', () => {
 
   it('`authctl --help | head -1` never prints a stack trace', async () => {
     const runs = await Promise.all(
-      Array.from({ length: 8 }, () =>
-        new Promise<{ stdout: string; stderr: string }>((resolve) => {
-          const sh = spawn('sh', ['-c', `"${process.execPath}" "${BIN}" --help | head -1`], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] })
-          let stdout = ''
-          let stderr = ''
-          sh.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-          sh.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-          sh.on('close', () => resolve({ stdout, stderr }))
-        }),
+      Array.from(
+        { length: 8 },
+        () =>
+          new Promise<{ stdout: string; stderr: string }>((resolve) => {
+            const sh = spawn('sh', ['-c', `"${process.execPath}" "${BIN}" --help | head -1`], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] })
+            let stdout = ''
+            let stderr = ''
+            sh.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+            sh.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+            sh.on('close', () => resolve({ stdout, stderr }))
+          }),
       ),
     )
     for (const r of runs) {
@@ -486,7 +544,10 @@ describe('Trust rule: URLs in messages never show userinfo or secret-looking que
   const SECRETS = ['hunter2', 'pw-value', 'tok-value', 'sec-value', 'key-value', 'code-value']
   it.each([
     ['an unparsable URL', 'http://admin:hunter2@[bad-host/v1?token=tok-value'],
-    ['a plain-http URL', 'http://admin:hunter2@api.example.com/v1?password=pw-value&token=tok-value&client_secret=sec-value&api_key=key-value&code=code-value&scope=keep-me'],
+    [
+      'a plain-http URL',
+      'http://admin:hunter2@api.example.com/v1?password=pw-value&token=tok-value&client_secret=sec-value&api_key=key-value&code=code-value&scope=keep-me',
+    ],
     ['another scheme', 'ftp://admin:hunter2@api.example.com/?secret=sec-value'],
   ])('%s in an endpoint override is exit 2, redacted', async (_n, url) => {
     const e = env({ AUTHCTL_LUPASEARCH_API_URL: url })
@@ -498,7 +559,13 @@ describe('Trust rule: URLs in messages never show userinfo or secret-looking que
   })
 
   it('a proxy URL without a scheme is exit 2 with the fix, its password redacted', async () => {
-    const e = env({ AUTHCTL_STORE: undefined, LUCIDWORKS_CLIENT_ID: 'lw-client', LUCIDWORKS_CLIENT_SECRET: LW_SECRET, AUTHCTL_LUCIDWORKS_TOKEN_URL: 'https://identity.example.com/oauth2/x/v1/token', HTTPS_PROXY: 'proxyuser:hunter2@proxy.example.com:3128' })
+    const e = env({
+      AUTHCTL_STORE: undefined,
+      LUCIDWORKS_CLIENT_ID: 'lw-client',
+      LUCIDWORKS_CLIENT_SECRET: LW_SECRET,
+      AUTHCTL_LUCIDWORKS_TOKEN_URL: 'https://identity.example.com/oauth2/x/v1/token',
+      HTTPS_PROXY: 'proxyuser:hunter2@proxy.example.com:3128',
+    })
     const r = await runCli(['token', 'lucidworks'], { env: e })
     expect(r.code, r.stderr).toBe(2)
     expect(r.stderr).toContain('HTTPS_PROXY')
@@ -509,7 +576,11 @@ describe('Trust rule: URLs in messages never show userinfo or secret-looking que
 
 /** Runs `login lucid --no-browser`, plays the browser from the printed URL, returns the result. */
 async function browserLogin(e: NodeJS.ProcessEnv, port: number, browser: (url: string) => Promise<Response>, timeoutMs = 20_000) {
-  const child = spawn(process.execPath, [BIN, 'login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--no-browser', '--port', String(port)], { env: e, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(
+    process.execPath,
+    [BIN, 'login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--no-browser', '--port', String(port)],
+    { env: e, stdio: ['pipe', 'pipe', 'pipe'] },
+  )
   child.stdin.end(`${LUCID_SECRET}\n`)
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
   let stderr = ''

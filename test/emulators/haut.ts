@@ -54,16 +54,36 @@ export async function startHaut(opts: { users?: HautUser[]; pageSize?: number; t
       }
       if (typeof b.username !== 'string') return res.json(400, err('validation_error', 'required', 'This field is required.', 'username'))
       const u = users.get(b.username)
-      if (!u || u.password !== b.password) return res.json(401, err('client_error', 'authentication_failed', 'No active account found with the given credentials'))
+      if (!u || u.password !== b.password)
+        return res.json(401, err('client_error', 'authentication_failed', 'No active account found with the given credentials'))
       if (u.mfa) return res.json(400, err('validation_error', 'mfa_required', 'Multi-factor authentication is enabled for this user'))
       const now = Date.now()
       const exp = now + state.ttl * 1000
-      const token = makeJwt({ token_type: 'access', user_id: u.id, exp: emu.hostile.jwtExp ?? Math.floor(exp / 1000), iat: Math.floor(now / 1000), jti: randomUUID() })
+      const token = makeJwt({
+        token_type: 'access',
+        user_id: u.id,
+        exp: emu.hostile.jwtExp ?? Math.floor(exp / 1000),
+        iat: Math.floor(now / 1000),
+        jti: randomUUID(),
+      })
       sessions.set(token, { email: u.email, exp })
       return res.json(200, {
-        id: u.id, email: u.email, username: u.email, company_id: u.companyId,
-        token_access: token, access_token: token, refresh_token: makeJwt({ token_type: 'refresh', user_id: u.id }), is_verified: true,
-        profile: { metadata: null, full_name: 'Lab User', kyc_enabled: true, terms_payment_accepted_at: null, terms_and_policy_accepted_at: true, feature_flags: {} },
+        id: u.id,
+        email: u.email,
+        username: u.email,
+        company_id: u.companyId,
+        token_access: token,
+        access_token: token,
+        refresh_token: makeJwt({ token_type: 'refresh', user_id: u.id }),
+        is_verified: true,
+        profile: {
+          metadata: null,
+          full_name: 'Lab User',
+          kyc_enabled: true,
+          terms_payment_accepted_at: null,
+          terms_and_policy_accepted_at: true,
+          feature_flags: {},
+        },
       })
     }
     const u = userOf(req)
@@ -116,7 +136,17 @@ export async function startHaut(opts: { users?: HautUser[]; pageSize?: number; t
     loginRequests: () => emu.count('/api/v1/auth/login/', 'POST'),
     isValid: (t: string) => (sessions.get(t)?.exp ?? 0) > Date.now(),
   })
-  Object.defineProperty(out, 'tokenTtlSeconds', { get: () => state.ttl, set: (v: number) => void (state.ttl = v) })
-  Object.defineProperty(out, 'pageSize', { get: () => state.pageSize, set: (v: number) => void (state.pageSize = v) })
+  Object.defineProperty(out, 'tokenTtlSeconds', {
+    get: () => state.ttl,
+    set: (v: number) => {
+      state.ttl = v
+    },
+  })
+  Object.defineProperty(out, 'pageSize', {
+    get: () => state.pageSize,
+    set: (v: number) => {
+      state.pageSize = v
+    },
+  })
   return out
 }

@@ -13,7 +13,10 @@ export interface InstabaseEmulator extends Emulator {
  */
 export async function startInstabase(opts: { tokens?: Record<string, { contexts: string[]; units?: boolean }> } = {}): Promise<InstabaseEmulator> {
   const tokens = new Map(
-    Object.entries(opts.tokens ?? { 'ib-token-abcdefghijklmnopqrst': { contexts: ['john.doe_acme.com', 'acme-org'] } }).map(([k, v]) => [k, { contexts: v.contexts, units: v.units ?? true }]),
+    Object.entries(opts.tokens ?? { 'ib-token-abcdefghijklmnopqrst': { contexts: ['john.doe_acme.com', 'acme-org'] } }).map(([k, v]) => [
+      k,
+      { contexts: v.contexts, units: v.units ?? true },
+    ]),
   )
   const emu = await startEmulator((req, res) => {
     const t = tokens.get((req.headers.authorization ?? '').replace(/^Bearer /, ''))
@@ -24,7 +27,19 @@ export async function startInstabase(opts: { tokens?: Record<string, { contexts:
     if (!t.units) return res.json(403, { message: 'Insufficient consumption units' })
     if (req.path === '/api/v2/batches' && req.method === 'GET') {
       const limit = Number(req.query.get('limit') ?? 20)
-      const batches = [{ id: 123, name: 'invoices', workspace: 'my-repo', mount_point: 'Default Drive', repo_owner: 'john.doe', batch_owner: 'john.doe', created_at_ms: 0, updated_at_ms: 0, path_suffix: 'invoices' }]
+      const batches = [
+        {
+          id: 123,
+          name: 'invoices',
+          workspace: 'my-repo',
+          mount_point: 'Default Drive',
+          repo_owner: 'john.doe',
+          batch_owner: 'john.doe',
+          created_at_ms: 0,
+          updated_at_ms: 0,
+          path_suffix: 'invoices',
+        },
+      ]
       return res.json(200, { batches: batches.slice(0, limit) })
     }
     return res.json(404, { message: 'Not found' })

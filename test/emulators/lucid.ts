@@ -40,9 +40,14 @@ const tok = () => `oauth2-${randomBytes(24).toString('base64url')}`
  * old access and refresh tokens, introspect and revoke (form bodies), 403 for bad client
  * credentials, and /users/me/profile needing Lucid-Api-Version: 1.
  */
-export async function startLucid(opts: { clients?: Record<string, { secret: string; redirectUris?: string[] }>; requirePkce?: boolean } = {}): Promise<LucidEmulator> {
+export async function startLucid(
+  opts: { clients?: Record<string, { secret: string; redirectUris?: string[] }>; requirePkce?: boolean } = {},
+): Promise<LucidEmulator> {
   const clients = new Map(
-    Object.entries(opts.clients ?? { 'lucid-client': { secret: 'lucid-secret-0123456789' } }).map(([k, v]) => [k, { secret: v.secret, redirectUris: v.redirectUris ?? [] }]),
+    Object.entries(opts.clients ?? { 'lucid-client': { secret: 'lucid-secret-0123456789' } }).map(([k, v]) => [
+      k,
+      { secret: v.secret, redirectUris: v.redirectUris ?? [] },
+    ]),
   )
   const apiKeys = new Map<string, number>([['lucid-api-key-0123456789abcdef', 341]])
   const codes = new Map<string, { clientId: string; redirectUri: string; scopes: string[]; exp: number; challenge?: string }>()
@@ -54,8 +59,14 @@ export async function startLucid(opts: { clients?: Record<string, { secret: stri
     g.refresh = tok()
     g.accessExp = Date.now() + state.ttl * 1000
     return {
-      access_token: g.access, refresh_token: g.scopes.includes('offline_access') ? g.refresh : undefined, user_id: g.userId, client_id: g.clientId,
-      expires_in: state.ttl, expires: g.accessExp, scopes: g.scopes, token_type: 'bearer',
+      access_token: g.access,
+      refresh_token: g.scopes.includes('offline_access') ? g.refresh : undefined,
+      user_id: g.userId,
+      client_id: g.clientId,
+      expires_in: state.ttl,
+      expires: g.accessExp,
+      scopes: g.scopes,
+      token_type: 'bearer',
     }
   }
   const userOfBearer = (auth: string | undefined): number | undefined => {
@@ -73,7 +84,10 @@ export async function startLucid(opts: { clients?: Record<string, { secret: stri
       if (!client) return res.text(400, 'unknown client')
       // Lucid's own redirect page lives on the authorize host: lucid.app, or this emulator.
       const ownPage = new RegExp(`^(https://lucid\\.app|${emu.url.replace(/\./g, '\\.')})/oauth2/clients/.+/redirect$`)
-      const registered = client.redirectUris.length === 0 ? /^http:\/\/localhost:\d+\/callback$/.test(redirect) || ownPage.test(redirect) : client.redirectUris.includes(redirect)
+      const registered =
+        client.redirectUris.length === 0
+          ? /^http:\/\/localhost:\d+\/callback$/.test(redirect) || ownPage.test(redirect)
+          : client.redirectUris.includes(redirect)
       if (!registered) return res.text(400, 'redirect_uri is not registered for this client')
       const challenge = q.get('code_challenge') ?? undefined
       if (challenge !== undefined && q.get('code_challenge_method') !== 'S256') return res.text(400, 'code_challenge_method must be S256')
@@ -85,7 +99,13 @@ export async function startLucid(opts: { clients?: Record<string, { secret: stri
         target.searchParams.set('error_description', `The user denied the request${emu.hostile.text ?? ''}`)
       } else {
         const code = randomBytes(16).toString('hex')
-        codes.set(code, { clientId: q.get('client_id') as string, redirectUri: redirect, scopes: (q.get('scope') ?? '').split(' ').filter(Boolean), exp: Date.now() + 5 * 60_000, ...(challenge ? { challenge } : {}) })
+        codes.set(code, {
+          clientId: q.get('client_id') as string,
+          redirectUri: redirect,
+          scopes: (q.get('scope') ?? '').split(' ').filter(Boolean),
+          exp: Date.now() + 5 * 60_000,
+          ...(challenge ? { challenge } : {}),
+        })
         target.searchParams.set('code', code)
       }
       return res.redirect(target.toString())
@@ -102,8 +122,14 @@ export async function startLucid(opts: { clients?: Record<string, { secret: stri
       if (b.grant_type === 'authorization_code') {
         const c = codes.get(b.code ?? '')
         codes.delete(b.code ?? '')
-        if (!c || c.exp < Date.now() || c.clientId !== b.client_id || c.redirectUri !== b.redirect_uri) return res.json(400, { error: 'invalid_grant', error_description: 'code is invalid, expired or already used' })
-        if (c.challenge !== undefined && createHash('sha256').update(b.code_verifier ?? '').digest('base64url') !== c.challenge) {
+        if (!c || c.exp < Date.now() || c.clientId !== b.client_id || c.redirectUri !== b.redirect_uri)
+          return res.json(400, { error: 'invalid_grant', error_description: 'code is invalid, expired or already used' })
+        if (
+          c.challenge !== undefined &&
+          createHash('sha256')
+            .update(b.code_verifier ?? '')
+            .digest('base64url') !== c.challenge
+        ) {
           return res.json(400, { error: 'invalid_grant', error_description: 'PKCE verification failed: code_verifier does not match code_challenge' })
         }
         const g: Grant = { id: grants.length + 1, clientId: c.clientId, userId: 341, scopes: c.scopes, access: '', refresh: '', accessExp: 0, revoked: false }
@@ -128,7 +154,15 @@ export async function startLucid(opts: { clients?: Record<string, { secret: stri
         return res.empty(200)
       }
       if (!g || g.revoked || (g.access === t && g.accessExp < Date.now())) return res.json(200, { active: false })
-      return res.json(200, { active: true, client_id: g.clientId, expires_in: Math.round((g.accessExp - Date.now()) / 1000), expires: g.accessExp, scope: g.scopes.join(' '), token_type: 'bearer', user_id: g.userId })
+      return res.json(200, {
+        active: true,
+        client_id: g.clientId,
+        expires_in: Math.round((g.accessExp - Date.now()) / 1000),
+        expires: g.accessExp,
+        scope: g.scopes.join(' '),
+        token_type: 'bearer',
+        user_id: g.userId,
+      })
     }
     const page = /^\/oauth2\/clients\/([^/]+)\/redirect$/.exec(req.path)
     if (page && req.method === 'GET') return res.text(200, `Copy this code into authctl: ${req.query.get('code') ?? ''}`)
@@ -149,11 +183,27 @@ export async function startLucid(opts: { clients?: Record<string, { secret: stri
     tokenTtlSeconds: 0,
     consent: 'approve' as const,
     requirePkce: false,
-    refreshRequests: () => emu.requests.filter((r) => r.path === '/oauth2/token' && r.body.includes('"refresh_token"') && r.body.includes('"grant_type":"refresh_token"')).length,
+    refreshRequests: () =>
+      emu.requests.filter((r) => r.path === '/oauth2/token' && r.body.includes('"refresh_token"') && r.body.includes('"grant_type":"refresh_token"')).length,
     isValid: (t: string) => apiKeys.has(t) || grants.some((g) => g.access === t && !g.revoked && g.accessExp > Date.now()),
   })
-  Object.defineProperty(out, 'tokenTtlSeconds', { get: () => state.ttl, set: (v: number) => void (state.ttl = v) })
-  Object.defineProperty(out, 'consent', { get: () => state.consent, set: (v: 'approve' | 'deny') => void (state.consent = v) })
-  Object.defineProperty(out, 'requirePkce', { get: () => state.requirePkce, set: (v: boolean) => void (state.requirePkce = v) })
+  Object.defineProperty(out, 'tokenTtlSeconds', {
+    get: () => state.ttl,
+    set: (v: number) => {
+      state.ttl = v
+    },
+  })
+  Object.defineProperty(out, 'consent', {
+    get: () => state.consent,
+    set: (v: 'approve' | 'deny') => {
+      state.consent = v
+    },
+  })
+  Object.defineProperty(out, 'requirePkce', {
+    get: () => state.requirePkce,
+    set: (v: boolean) => {
+      state.requirePkce = v
+    },
+  })
   return out
 }

@@ -99,7 +99,9 @@ export async function startLucidworks(opts: LucidworksOptions = {}): Promise<Luc
   // An accessor, not a copied value (Object.assign would flatten a getter).
   Object.defineProperty(out, 'tokenTtlSeconds', {
     get: () => state.tokenTtlSeconds,
-    set: (v: number) => void (state.tokenTtlSeconds = v),
+    set: (v: number) => {
+      state.tokenTtlSeconds = v
+    },
   })
   return out
 }

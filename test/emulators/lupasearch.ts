@@ -39,7 +39,16 @@ export interface LupaEmulator extends Emulator {
  */
 export async function startLupaSearch(opts: { users?: LupaUser[] } = {}): Promise<LupaEmulator> {
   const users = new Map(
-    (opts.users ?? [{ email: 'dev@example.com', password: 'lupa-password-123', id: randomUUID(), organizations: [{ slug: 'acme', role: 'ORGANIZATION_ADMIN', projects: ['shop'] }] }]).map((u) => [u.email, u]),
+    (
+      opts.users ?? [
+        {
+          email: 'dev@example.com',
+          password: 'lupa-password-123',
+          id: randomUUID(),
+          organizations: [{ slug: 'acme', role: 'ORGANIZATION_ADMIN', projects: ['shop'] }],
+        },
+      ]
+    ).map((u) => [u.email, u]),
   )
   const keys = new Map<string, LupaKey>()
   const tokens = new Map<string, { email: string; exp: number }>()
@@ -84,14 +93,21 @@ export async function startLupaSearch(opts: { users?: LupaUser[] } = {}): Promis
         email: u.email,
         createdAt: '2021-10-15T13:23:36.000Z',
         updatedAt: '2021-10-15T13:23:36.000Z',
-        organizations: u.organizations.map((o) => ({ id: randomUUID(), name: o.slug.toUpperCase(), slug: o.slug, createdAt: '2021-10-28T12:32:19.000Z', updatedAt: '2021-10-28T12:32:19.000Z', role: o.role })),
+        organizations: u.organizations.map((o) => ({
+          id: randomUUID(),
+          name: o.slug.toUpperCase(),
+          slug: o.slug,
+          createdAt: '2021-10-28T12:32:19.000Z',
+          updatedAt: '2021-10-28T12:32:19.000Z',
+          role: o.role,
+        })),
       })
     }
     const m = /^\/v1\/organizations\/([^/]+)\/projects\/([^/]+)\/apiKeys(?:\/([^/]+))?$/.exec(p)
     if (m) {
       const [, org, project, id] = m as unknown as [string, string, string, string | undefined]
       const o = u.organizations.find((x) => x.slug === org)
-      if (!o || !o.projects.includes(project)) return res.json(404, { errors: [{ message: `Project ${org}/${project} not found` }] })
+      if (!o?.projects.includes(project)) return res.json(404, { errors: [{ message: `Project ${org}/${project} not found` }] })
       const visible = (k: LupaKey) => {
         const { key, ...rest } = k
         void rest
@@ -121,10 +137,15 @@ export async function startLupaSearch(opts: { users?: LupaUser[] } = {}): Promis
         return res.json(200, out)
       }
       if (!id && req.method === 'GET') {
-        return res.json(200, [...keys.values()].filter((k) => k.org === org && k.project === project).map((k) => {
-          const { org: _o, project: _p, ...out } = visible(k)
-          return out
-        }))
+        return res.json(
+          200,
+          [...keys.values()]
+            .filter((k) => k.org === org && k.project === project)
+            .map((k) => {
+              const { org: _o, project: _p, ...out } = visible(k)
+              return out
+            }),
+        )
       }
       if (id && req.method === 'DELETE') {
         const k = keys.get(id)
@@ -144,6 +165,11 @@ export async function startLupaSearch(opts: { users?: LupaUser[] } = {}): Promis
     isValid: (t: string) => (tokens.get(t)?.exp ?? 0) > Date.now(),
     revokeAllTokens: () => tokens.clear(),
   })
-  Object.defineProperty(out, 'tokenTtlSeconds', { get: () => state.ttl, set: (v: number) => void (state.ttl = v) })
+  Object.defineProperty(out, 'tokenTtlSeconds', {
+    get: () => state.ttl,
+    set: (v: number) => {
+      state.ttl = v
+    },
+  })
   return out
 }

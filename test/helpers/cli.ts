@@ -8,7 +8,7 @@ function findBin(): string {
     const candidate = join(dir, 'bin', 'authctl.js')
     if (existsSync(candidate)) return candidate
   }
-  throw new Error('bin/authctl.js not found above ' + __dirname)
+  throw new Error(`bin/authctl.js not found above ${__dirname}`)
 }
 
 export const BIN = findBin()
@@ -30,9 +30,25 @@ export interface CliRun {
 
 /** Variables that would leak the developer's own setup into a test run. */
 const SCRUB = [
-  'AUTHCTL_PROFILE', 'AUTHCTL_STORE', 'AUTHCTL_PASSPHRASE', 'AUTHCTL_TIMEOUT', 'AUTHCTL_MIN_TTL', 'AUTHCTL_CACHE', 'AUTHCTL_CACHE_KEY',
-  'LUCIDWORKS_CLIENT_ID', 'LUCIDWORKS_CLIENT_SECRET', 'LUCIDWORKS_APPLICATION_ID', 'LUCIDWORKS_CUSTOMER_ID',
-  'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_COLOR', 'CI', 'GITHUB_ACTIONS', 'AUTHCTL_MASK',
+  'AUTHCTL_PROFILE',
+  'AUTHCTL_STORE',
+  'AUTHCTL_PASSPHRASE',
+  'AUTHCTL_TIMEOUT',
+  'AUTHCTL_MIN_TTL',
+  'AUTHCTL_CACHE',
+  'AUTHCTL_CACHE_KEY',
+  'LUCIDWORKS_CLIENT_ID',
+  'LUCIDWORKS_CLIENT_SECRET',
+  'LUCIDWORKS_APPLICATION_ID',
+  'LUCIDWORKS_CUSTOMER_ID',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'HTTP_PROXY',
+  'http_proxy',
+  'NO_COLOR',
+  'CI',
+  'GITHUB_ACTIONS',
+  'AUTHCTL_MASK',
 ]
 
 /** A clean environment for the CLI: the parent's, minus anything authctl would read. */

@@ -33,7 +33,9 @@ export async function installPackedTarball(): Promise<string> {
   const tgz = stdout.trim().split('\n').pop() as string
   const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as Record<string, unknown>
   const repoLock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> }
-  const integrity = `sha512-${createHash('sha512').update(readFileSync(join(dir, tgz))).digest('base64')}`
+  const integrity = `sha512-${createHash('sha512')
+    .update(readFileSync(join(dir, tgz)))
+    .digest('base64')}`
   const packages: Record<string, unknown> = {
     '': { name: 'consumer', dependencies: { authctl: `file:${tgz}` } },
     'node_modules/authctl': { version: pkg.version, resolved: `file:${tgz}`, integrity, dependencies: pkg.dependencies, bin: pkg.bin, engines: pkg.engines },

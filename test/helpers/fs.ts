@@ -6,7 +6,7 @@ import { join, relative } from 'node:path'
  * credentials and cached tokens, for "nothing changed" assertions. A missing dir is empty.
  */
 export function snapshotDir(dir: string): Record<string, string> {
-  let entries
+  let entries: import('node:fs').Dirent[]
   try {
     entries = readdirSync(dir, { recursive: true, withFileTypes: true })
   } catch {

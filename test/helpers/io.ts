@@ -10,8 +10,12 @@ export function createTestIO(opts: { stdin?: string; stdinTTY?: boolean; stdoutT
   let out = ''
   let err = ''
   return {
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
+    out: (t) => {
+      out += t
+    },
+    err: (t) => {
+      err += t
+    },
     stdinIsTTY: opts.stdinTTY ?? false,
     stdoutIsTTY: opts.stdoutTTY ?? false,
     stderrIsTTY: false,

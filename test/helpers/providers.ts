@@ -52,7 +52,8 @@ export const PROVIDER_CASES: ProviderCase[] = [
     userTokens: [],
     start: () => startLucidworks({ clients: { 'lw-canary': CANARY.lwSecret } }),
     env: (e) => ({ AUTHCTL_LUCIDWORKS_TOKEN_URL: (e as Awaited<ReturnType<typeof startLucidworks>>).tokenUrl }),
-    login: (env) => ok(runCli(['login', 'lucidworks', '--client-id', 'lw-canary', '--client-secret-stdin'], { env, input: CANARY.lwSecret }), 'lucidworks login'),
+    login: (env) =>
+      ok(runCli(['login', 'lucidworks', '--client-id', 'lw-canary', '--client-secret-stdin'], { env, input: CANARY.lwSecret }), 'lucidworks login'),
     renew: ['token', 'lucidworks', '--force-refresh'],
     renewPath: '/v1/token',
     use: ['token', 'lucidworks', '--force-refresh'],
@@ -63,9 +64,23 @@ export const PROVIDER_CASES: ProviderCase[] = [
     id: 'lupasearch',
     loginSecrets: [CANARY.lupaPassword],
     userTokens: [],
-    start: () => startLupaSearch({ users: [{ email: 'canary@example.com', password: CANARY.lupaPassword, id: 'u-1', organizations: [{ slug: 'acme', role: 'ORGANIZATION_ADMIN', projects: ['shop'] }] }] }),
+    start: () =>
+      startLupaSearch({
+        users: [
+          {
+            email: 'canary@example.com',
+            password: CANARY.lupaPassword,
+            id: 'u-1',
+            organizations: [{ slug: 'acme', role: 'ORGANIZATION_ADMIN', projects: ['shop'] }],
+          },
+        ],
+      }),
     env: (e) => ({ AUTHCTL_LUPASEARCH_API_URL: `${e.url}/v1` }),
-    login: (env) => ok(runCli(['login', 'lupasearch', '--email', 'canary@example.com', '--password-stdin', '--project', 'shop'], { env, input: CANARY.lupaPassword }), 'lupasearch login'),
+    login: (env) =>
+      ok(
+        runCli(['login', 'lupasearch', '--email', 'canary@example.com', '--password-stdin', '--project', 'shop'], { env, input: CANARY.lupaPassword }),
+        'lupasearch login',
+      ),
     renew: ['token', 'lupasearch', '--force-refresh'],
     renewPath: '/users/login',
     use: ['whoami', 'lupasearch'],
@@ -93,9 +108,18 @@ export const PROVIDER_CASES: ProviderCase[] = [
     env: (e) => ({ AUTHCTL_LUCID_API_URL: e.url, AUTHCTL_LUCID_AUTHORIZE_URL: `${e.url}/oauth2/authorize` }),
     async login(env, emu) {
       const url = new URL(`${emu.url}/oauth2/authorize`)
-      url.search = new URLSearchParams({ client_id: 'lucid-canary', redirect_uri: `${emu.url}/oauth2/clients/lucid-canary/redirect`, response_type: 'code', scope: 'user.profile offline_access', state: 's' }).toString()
+      url.search = new URLSearchParams({
+        client_id: 'lucid-canary',
+        redirect_uri: `${emu.url}/oauth2/clients/lucid-canary/redirect`,
+        response_type: 'code',
+        scope: 'user.profile offline_access',
+        state: 's',
+      }).toString()
       const code = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location') as string).searchParams.get('code')
-      await ok(runCli(['login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--manual'], { env, input: `${CANARY.lucidSecret}\n${code}\n` }), 'lucid login')
+      await ok(
+        runCli(['login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--manual'], { env, input: `${CANARY.lucidSecret}\n${code}\n` }),
+        'lucid login',
+      )
     },
     renew: ['token', 'lucid', '--force-refresh'],
     renewPath: '/oauth2/token',
@@ -114,6 +138,9 @@ export const PROVIDER_CASES: ProviderCase[] = [
     renewPath: '/auth/login/',
     use: ['whoami', 'haut'],
     usePath: '/datasets/',
-    revokedBody: JSON.stringify({ type: 'client_error', errors: [{ code: 'invalid_token', detail: 'The provided token is expired or invalid.', attr: null, extra: null }] }),
+    revokedBody: JSON.stringify({
+      type: 'client_error',
+      errors: [{ code: 'invalid_token', detail: 'The provided token is expired or invalid.', attr: null, extra: null }],
+    }),
   },
 ]

@@ -9,7 +9,6 @@ export function hasRedisServer(): boolean {
   return spawnSync('sh', ['-c', 'command -v redis-server']).status === 0
 }
 
-
 export interface RedisServer {
   url: string
   port: number

@@ -28,7 +28,8 @@ export async function startSecretService(): Promise<SecretService> {
   const run = join(home, 'run')
   mkdirSync(run, { mode: 0o700 })
   const env = { ...process.env, HOME: home, XDG_RUNTIME_DIR: run, XDG_DATA_HOME: join(home, 'data') } as Record<string, string>
-  const script = 'printf test-password | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null 2>&1; echo "$DBUS_SESSION_BUS_ADDRESS"; exec sleep 600'
+  const script =
+    'printf test-password | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null 2>&1; echo "$DBUS_SESSION_BUS_ADDRESS"; exec sleep 600'
   const child: ChildProcess = spawn('dbus-run-session', ['--', 'sh', '-c', script], { env, stdio: ['ignore', 'pipe', 'ignore'], detached: true })
   const address = await new Promise<string>((resolve, reject) => {
     let out = ''

@@ -26,7 +26,17 @@ export function startTmux(name: string, shellCommand: string, env: Record<string
     .filter(([k, v]) => v !== undefined && /^[A-Z_][A-Z0-9_]*$/i.test(k))
     .map(([k, v]) => `${k}='${String(v).replace(/'/g, `'\\''`)}'`)
     .join(' ')
-  tmux(['new-session', '-d', '-s', name, '-x', '120', '-y', '40', `env -i ${exports} sh -c 'trap : INT; ${shellCommand.replace(/'/g, `'\\''`)}; echo "EXIT:$?"; sleep 30'`])
+  tmux([
+    'new-session',
+    '-d',
+    '-s',
+    name,
+    '-x',
+    '120',
+    '-y',
+    '40',
+    `env -i ${exports} sh -c 'trap : INT; ${shellCommand.replace(/'/g, `'\\''`)}; echo "EXIT:$?"; sleep 30'`,
+  ])
   const screen = () => tmux(['capture-pane', '-p', '-t', name])
   return {
     rawScreen: () => tmux(['capture-pane', '-p', '-e', '-t', name]),

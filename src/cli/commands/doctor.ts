@@ -1,8 +1,8 @@
 import type { Command } from 'commander'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { type StoreBackend } from '../../core/config.js'
-import { AuthctlError, ExitCode, type ExitCodeValue } from '../../core/errors.js'
+import type { StoreBackend } from '../../core/config.js'
+import { type AuthctlError, ExitCode, type ExitCodeValue } from '../../core/errors.js'
 import { isStale } from '../../core/lock.js'
 import { checkProviderUrl } from '../../providers/http.js'
 import { allProviders } from '../../providers/registry.js'
@@ -45,13 +45,20 @@ Examples:
 /** `configError`: why the profile index cannot be read, if it cannot (loaded once by the caller). */
 function configDirCheck(ctx: CliContext, configError: Error | undefined): CheckResult {
   const dir = ctx.configDir()
-  let st
+  let st: import('node:fs').Stats
   try {
     st = statSync(dir)
   } catch {
     return { name: 'config dir', status: 'pass', detail: `${dir} does not exist yet (created 0700 on first login)` }
   }
-  if (!st.isDirectory()) return { name: 'config dir', status: 'fail', detail: `${dir} is not a directory`, fix: 'point AUTHCTL_CONFIG_DIR at a directory', exit_code: ExitCode.Usage }
+  if (!st.isDirectory())
+    return {
+      name: 'config dir',
+      status: 'fail',
+      detail: `${dir} is not a directory`,
+      fix: 'point AUTHCTL_CONFIG_DIR at a directory',
+      exit_code: ExitCode.Usage,
+    }
   const open: string[] = []
   const walk = (p: string) => {
     const s = statSync(p)
@@ -60,21 +67,46 @@ function configDirCheck(ctx: CliContext, configError: Error | undefined): CheckR
   }
   walk(dir)
   if (open.length) {
-    return { name: 'config dir', status: 'fail', detail: `${open.length} path(s) readable by group or others, e.g. ${open[0]}`, fix: `chmod -R go= ${dir}`, exit_code: ExitCode.Usage }
+    return {
+      name: 'config dir',
+      status: 'fail',
+      detail: `${open.length} path(s) readable by group or others, e.g. ${open[0]}`,
+      fix: `chmod -R go= ${dir}`,
+      exit_code: ExitCode.Usage,
+    }
   }
   if (configError) {
-    return { name: 'config dir', status: 'fail', detail: configError.message, fix: (configError as AuthctlError).hint ?? 'fix the file', exit_code: ExitCode.Usage }
+    return {
+      name: 'config dir',
+      status: 'fail',
+      detail: configError.message,
+      fix: (configError as AuthctlError).hint ?? 'fix the file',
+      exit_code: ExitCode.Usage,
+    }
   }
   return { name: 'config dir', status: 'pass', detail: `${dir}: 0700, files 0600, config readable` }
 }
 
 async function storeChecks(ctx: CliContext): Promise<CheckResult[]> {
-  const used = new Set<StoreBackend>(ctx.config().list().map((r) => r.store))
+  const used = new Set<StoreBackend>(
+    ctx
+      .config()
+      .list()
+      .map((r) => r.store),
+  )
   let pref: string
   try {
     pref = ctx.storePreference()
   } catch (err) {
-    return [{ name: 'secret store', status: 'fail', detail: (err as Error).message, fix: 'set AUTHCTL_STORE to auto, keychain, file or memory', exit_code: ExitCode.Usage }]
+    return [
+      {
+        name: 'secret store',
+        status: 'fail',
+        detail: (err as Error).message,
+        fix: 'set AUTHCTL_STORE to auto, keychain, file or memory',
+        exit_code: ExitCode.Usage,
+      },
+    ]
   }
   if (pref === 'auto' || pref === 'keychain') used.add('keychain')
   if (pref === 'file') used.add('file')
@@ -89,7 +121,12 @@ async function storeChecks(ctx: CliContext): Promise<CheckResult[]> {
   }
   if (used.has('file')) {
     if (!ctx.env.AUTHCTL_PASSPHRASE) {
-      out.push({ name: 'file store', status: 'warn', detail: 'not checked: AUTHCTL_PASSPHRASE is not set (doctor never prompts)', fix: 'set AUTHCTL_PASSPHRASE to check it' })
+      out.push({
+        name: 'file store',
+        status: 'warn',
+        detail: 'not checked: AUTHCTL_PASSPHRASE is not set (doctor never prompts)',
+        fix: 'set AUTHCTL_PASSPHRASE to check it',
+      })
     } else {
       try {
         await (await ctx.openStore('file')).get('__doctor__')
@@ -104,7 +141,12 @@ async function storeChecks(ctx: CliContext): Promise<CheckResult[]> {
 
 /** Endpoints of providers that have credentials (profiles or env) or an override variable. */
 async function endpointChecks(ctx: CliContext): Promise<{ checks: CheckResult[]; skewMs?: number; skewFrom?: string }> {
-  const stored = new Set(ctx.config().list().map((r) => r.provider))
+  const stored = new Set(
+    ctx
+      .config()
+      .list()
+      .map((r) => r.provider),
+  )
   const targets = allProviders().filter((p) => stored.has(p.id) || p.fromEnv(ctx.env) || ctx.env[p.endpoint.variable])
   const checks: CheckResult[] = []
   if (targets.length === 0) return { checks: [{ name: 'endpoints', status: 'pass', detail: 'no provider configured yet; nothing to reach' }] }
@@ -133,7 +175,13 @@ async function endpointChecks(ctx: CliContext): Promise<{ checks: CheckResult[];
           skewFrom = url.host
         }
       } catch (err) {
-        checks.push({ name, status: 'fail', detail: (err as Error).message, fix: (err as AuthctlError).hint ?? 'check the network', exit_code: ExitCode.Provider })
+        checks.push({
+          name,
+          status: 'fail',
+          detail: (err as Error).message,
+          fix: (err as AuthctlError).hint ?? 'check the network',
+          exit_code: ExitCode.Provider,
+        })
       }
     }
   } finally {
@@ -146,7 +194,14 @@ function clockCheck(skewMs: number | undefined, from: string | undefined): Check
   if (skewMs === undefined) return { name: 'clock', status: 'warn', detail: 'not checked: no provider answered with a Date header' }
   const s = Math.round(Math.abs(skewMs) / 1000)
   const detail = `local clock is ${s} s ${skewMs > 0 ? 'behind' : 'ahead of'} ${from}`
-  if (Math.abs(skewMs) > SKEW_FAIL_MS) return { name: 'clock', status: 'fail', detail, fix: 'sync the clock (timedatectl set-ntp true); token expiry is computed locally', exit_code: ExitCode.Provider }
+  if (Math.abs(skewMs) > SKEW_FAIL_MS)
+    return {
+      name: 'clock',
+      status: 'fail',
+      detail,
+      fix: 'sync the clock (timedatectl set-ntp true); token expiry is computed locally',
+      exit_code: ExitCode.Provider,
+    }
   if (Math.abs(skewMs) > SKEW_WARN_MS) return { name: 'clock', status: 'warn', detail, fix: 'sync the clock (timedatectl set-ntp true)' }
   return { name: 'clock', status: 'pass', detail }
 }
@@ -175,7 +230,11 @@ function keyChecks(ctx: CliContext): CheckResult[] {
     }
   }
   if (out.length === 0) {
-    out.push({ name: 'key expiry', status: 'pass', detail: known ? `${known} stored key(s) with a known expiry, none expiring within ${KEY_WARN_DAYS} days` : 'no stored key with a known expiry' })
+    out.push({
+      name: 'key expiry',
+      status: 'pass',
+      detail: known ? `${known} stored key(s) with a known expiry, none expiring within ${KEY_WARN_DAYS} days` : 'no stored key with a known expiry',
+    })
   }
   return out
 }
@@ -190,7 +249,12 @@ function lockCheck(ctx: CliContext): CheckResult {
   }
   const stale = names.map((n) => join(dir, n)).filter((p) => isStale(p, 30_000))
   if (stale.length === 0) return { name: 'locks', status: 'pass', detail: names.length ? `${names.length} lock(s) held by running processes` : 'no locks held' }
-  return { name: 'locks', status: 'warn', detail: `${stale.length} lock(s) left by dead processes (taken over automatically on next use): ${stale.join(', ')}`, fix: `rm ${stale.join(' ')}` }
+  return {
+    name: 'locks',
+    status: 'warn',
+    detail: `${stale.length} lock(s) left by dead processes (taken over automatically on next use): ${stale.join(', ')}`,
+    fix: `rm ${stale.join(' ')}`,
+  }
 }
 
 export async function runDoctor(ctx: CliContext): Promise<void> {
@@ -217,7 +281,12 @@ export async function runDoctor(ctx: CliContext): Promise<void> {
     checks.push(
       shared.reachable
         ? { name: 'shared cache', status: 'pass', detail: `${shared.url} answers` }
-        : { name: 'shared cache', status: 'warn', detail: `${shared.error}; runners fall back to their local cache and lock`, fix: 'check AUTHCTL_CACHE (host, port, password) and that Redis is up' },
+        : {
+            name: 'shared cache',
+            status: 'warn',
+            detail: `${shared.error}; runners fall back to their local cache and lock`,
+            fix: 'check AUTHCTL_CACHE (host, port, password) and that Redis is up',
+          },
     )
   }
   const failed = checks.filter((c) => c.status === 'fail')

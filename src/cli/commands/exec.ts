@@ -55,7 +55,10 @@ Examples:
   authctl exec --keep-fresh -- sh -c 'curl -sf -H @"$LUCIDWORKS_HEADERS_FILE" -d @request.json https://my-app.applications.lucidworks.com/ai/prediction/passthrough/llama-3-8b'   # long jobs`,
     )
     .action(async (command: string[], o: { provider?: string[]; scope?: string[]; minTtl?: string; mask?: boolean; keepFresh?: boolean }) =>
-      runF({ providers: o.provider ?? [], scopes: o.scope ?? [], minTtl: o.minTtl, mask: maskWanted(ctx, o.mask), keepFresh: Boolean(o.keepFresh), command }, ctx),
+      runF(
+        { providers: o.provider ?? [], scopes: o.scope ?? [], minTtl: o.minTtl, mask: maskWanted(ctx, o.mask), keepFresh: Boolean(o.keepFresh), command },
+        ctx,
+      ),
     )
 }
 
@@ -67,7 +70,13 @@ Examples:
  */
 function selectProviders(ctx: CliContext, names: readonly string[]): Provider[] {
   if (names.length > 0) return [...new Map(names.map((n) => getProvider(n)).map((p) => [p.id, p])).values()]
-  const stored = new Set(ctx.config().list().filter((r) => r.profile === ctx.profile).map((r) => r.provider))
+  const stored = new Set(
+    ctx
+      .config()
+      .list()
+      .filter((r) => r.profile === ctx.profile)
+      .map((r) => r.provider),
+  )
   const usable = allProviders().filter((p) => stored.has(p.id) || p.fromEnv(ctx.env))
   if (usable.length > 0) {
     // Another provider's stray variable (a password with no email) does not stop this run.
@@ -125,7 +134,9 @@ async function collectExecEnvOrFail(ctx: CliContext, opts: Parameters<typeof col
   const collected = await collectExecEnv(ctx, opts)
   if (collected.providers.length === 0) {
     throw new AuthRequiredError(`no credentials in profile ${ctx.profile}: nothing stored and no provider variables in the environment`, {
-      hint: `run \`authctl login PROVIDER\`, or set ${allProviders().map((p) => p.envHint).join('; or ')}`,
+      hint: `run \`authctl login PROVIDER\`, or set ${allProviders()
+        .map((p) => p.envHint)
+        .join('; or ')}`,
     })
   }
   return collected
@@ -135,7 +146,12 @@ export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void>
   const [command, ...args] = opts.command
   if (!command) throw new UsageError('missing command', { hint: 'authctl exec -- COMMAND [ARGS...]' })
   const minTtl = minTtlMs(ctx, opts.minTtl)
-  const { vars: inject, sources } = await collectExecEnvOrFail(ctx, { providers: opts.providers, scopes: opts.scopes, minTtlMs: minTtl, renewEarly: opts.keepFresh })
+  const { vars: inject, sources } = await collectExecEnvOrFail(ctx, {
+    providers: opts.providers,
+    scopes: opts.scopes,
+    minTtlMs: minTtl,
+    renewEarly: opts.keepFresh,
+  })
   // Tokens only: nothing that unlocks the store, the shared cache or a login goes to the child.
   const unset = scrubbedNames(allProviders().flatMap((p) => p.loginSecretEnv))
   registerMasks(ctx, secretValues(inject))
@@ -151,7 +167,9 @@ export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void>
     env,
     forward: tty ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'],
     ignore: tty ? ['SIGINT', 'SIGQUIT'] : [],
-    ...(opts.mask ? { mask: [...secretValues({ ...inject, ...keeper?.vars }), ...scrubbedValues(ctx.env, unset)], ...(keeper ? { onMaskers: keeper.onSecret } : {}) } : {}),
+    ...(opts.mask
+      ? { mask: [...secretValues({ ...inject, ...keeper?.vars }), ...scrubbedValues(ctx.env, unset)], ...(keeper ? { onMaskers: keeper.onSecret } : {}) }
+      : {}),
   }).finally(() => keeper?.stop())
   if (result.error) ctx.io.err(`authctl: ${result.error}\n`)
   ctx.exitCode = result.code

@@ -51,7 +51,12 @@ export async function runKeysRotate(opts: KeysOptions, ctx: CliContext): Promise
   keyManagerOf(t.provider, 'rotate')
   checkSegment(oldId, 'key id') // before anything is created: the old id goes into a DELETE path
   const name = t.provider.displayName
-  await confirmKeyOp(ctx, opts, `rotating ${name} key ${oldId}`, `Rotate ${name} key ${oldId}? A replacement is created and saved, then key ${oldId} is revoked.`)
+  await confirmKeyOp(
+    ctx,
+    opts,
+    `rotating ${name} key ${oldId}`,
+    `Rotate ${name} key ${oldId}? A replacement is created and saved, then key ${oldId} is revoked.`,
+  )
   const { km, cred, token } = await prepare(ctx, opts, 'rotate')
   const stored = t.provider.storedKey?.(cred.kind, cred.data)
   const r: Rotation = { ctx, t, km, cred, oldId, saved: cred.source !== 'environment' && stored?.id === oldId, flags: opts.flags }
@@ -111,8 +116,15 @@ async function saveStep(r: Rotation, created: CreatedKey): Promise<void> {
     await saveKey(ctx, t, r.cred, r.km, created)
   } catch (err) {
     // saveKey writes the secret, then the config: put the old secret back if the second failed.
-    await ctx.tokens().storeSecret(t.ref, r.cred.source as StoreBackend, { ...r.cred.secret }).catch(() => undefined)
-    throw new RotationError('save', err, `key ${r.oldId} is still stored and valid; the new key ${created.id} works but is not stored (its secret is printed above): store it, or revoke it with \`${revokeCommand(r, created.id)}\``)
+    await ctx
+      .tokens()
+      .storeSecret(t.ref, r.cred.source as StoreBackend, { ...r.cred.secret })
+      .catch(() => undefined)
+    throw new RotationError(
+      'save',
+      err,
+      `key ${r.oldId} is still stored and valid; the new key ${created.id} works but is not stored (its secret is printed above): store it, or revoke it with \`${revokeCommand(r, created.id)}\``,
+    )
   }
   ctx.info(`Saved key ${created.id} in profile ${t.ref.profile} in place of key ${r.oldId}; \`authctl token\` and \`exec\` use it from now on.`)
 }

@@ -53,13 +53,17 @@ function keyJson(k: ApiKey): Record<string, unknown> {
 export async function runKeysCreate(opts: KeysOptions, ctx: CliContext): Promise<void> {
   const { t, km, cred, token } = await prepare(ctx, opts, 'create')
   if (opts.flags.save && cred.source === 'environment') {
-    throw new UsageError('--save stores the key in a logged-in profile, but these credentials come from the environment', { hint: `run \`authctl login ${t.provider.id}\` first, or drop --save` })
+    throw new UsageError('--save stores the key in a logged-in profile, but these credentials come from the environment', {
+      hint: `run \`authctl login ${t.provider.id}\` first, or drop --save`,
+    })
   }
   const key = await km.create(cred, token, opts.flags, ctx.providerContext())
   // The secret goes to stdout exactly once, before anything that could fail.
   if (ctx.globals.json) printJson(ctx.io, key.raw)
   else ctx.io.out(`${key.secret}\n`)
-  ctx.info(`Created ${t.provider.displayName} key ${key.id}${key.name ? ` (${key.name})` : ''}, ${key.expiresAt ? `expires ${key.expiresAt}` : 'no expiry'}. The secret is shown only this once.`)
+  ctx.info(
+    `Created ${t.provider.displayName} key ${key.id}${key.name ? ` (${key.name})` : ''}, ${key.expiresAt ? `expires ${key.expiresAt}` : 'no expiry'}. The secret is shown only this once.`,
+  )
   if (opts.flags.save && cred.source !== 'environment') {
     await saveKey(ctx, t, cred, km, key)
     ctx.info(`Saved it in profile ${t.ref.profile}; \`authctl token\` and \`exec\` use it from now on.`)
@@ -156,7 +160,10 @@ Examples:
     .argument('<provider>', 'provider id or alias')
     .option('--org <slug>', 'LupaSearch organization')
     .option('--project <slug>', 'LupaSearch project')
-    .addHelpText('after', '\nExamples:\n  authctl keys list lupasearch --project shop\n  authctl keys list haut --json | jq -r \'.[] | select(.expires_at < "2027") | .id\'')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  authctl keys list lupasearch --project shop\n  authctl keys list haut --json | jq -r \'.[] | select(.expires_at < "2027") | .id\'',
+    )
     .action(async (provider: string, _o: unknown, self: Command) => runKeysList({ provider, flags: givenFlags(self) }, ctx))
   keys
     .command('revoke')
@@ -166,7 +173,10 @@ Examples:
     .option('--org <slug>', 'LupaSearch organization')
     .option('--project <slug>', 'LupaSearch project')
     .option('--yes', 'do not ask for confirmation')
-    .addHelpText('after', '\nExamples:\n  authctl keys revoke haut 42 --yes\n  authctl keys revoke lupa b2381908-eb9c-47b5-9e3b-a6986e000939 --project shop --yes')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  authctl keys revoke haut 42 --yes\n  authctl keys revoke lupa b2381908-eb9c-47b5-9e3b-a6986e000939 --project shop --yes',
+    )
     .action(async (provider: string, id: string, _o: unknown, self: Command) => runKeysRevoke({ provider, id, flags: givenFlags(self) }, ctx))
   keys
     .command('rotate')

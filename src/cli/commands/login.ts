@@ -55,7 +55,13 @@ Examples:
 
 async function chooseProvider(ctx: CliContext): Promise<Provider> {
   if (!ctx.interactive) {
-    throw new NonInteractiveError('missing provider', { hint: 'run `authctl login <provider>`; providers: ' + allProviders().map((p) => p.id).join(', ') })
+    throw new NonInteractiveError('missing provider', {
+      hint:
+        'run `authctl login <provider>`; providers: ' +
+        allProviders()
+          .map((p) => p.id)
+          .join(', '),
+    })
   }
   const id = await ctx.prompter().select(
     'Log in to which provider?',
@@ -87,10 +93,7 @@ export async function runLogin(opts: LoginOptions, ctx: CliContext): Promise<voi
   }
   // The store is checked before the user types anything they would have to type again.
   const store = await ctx.storeForNewLogin()
-  const result = await provider.login(
-    { options: opts.flags, readStdin: () => ctx.io.readStdin(), interactive: ctx.interactive },
-    ctx.providerContext(),
-  )
+  const result = await provider.login({ options: opts.flags, readStdin: () => ctx.io.readStdin(), interactive: ctx.interactive }, ctx.providerContext())
   const tokens = ctx.tokens()
   const secret = await tokens.storeSecret(ref, store.backend, result.secret)
   if (existing && existing.store !== store.backend) {

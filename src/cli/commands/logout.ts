@@ -29,7 +29,10 @@ export async function runLogout(opts: LogoutOptions, ctx: CliContext): Promise<v
   let revoked: boolean | undefined
   if (record && provider.logout) {
     // Revoke provider-side first; a failure is reported but does not keep the local secret.
-    const cred = await ctx.tokens().resolveStored(provider, ref).catch(() => undefined)
+    const cred = await ctx
+      .tokens()
+      .resolveStored(provider, ref)
+      .catch(() => undefined)
     if (cred) {
       try {
         await provider.logout(cred, ctx.providerContext())
@@ -54,6 +57,13 @@ export async function runLogout(opts: LogoutOptions, ctx: CliContext): Promise<v
   ctx.info(`Logged out of ${provider.displayName} (profile ${ref.profile}).`)
   if (provider.fromEnv(ctx.env)) ctx.warn(`${provider.envHint} are still set in this environment`)
   if (ctx.globals.json) {
-    printJson(ctx.io, { provider: provider.id, profile: ref.profile, removed_secret: removedSecret, removed_tokens: removedTokens, removed_profile: removedProfile, ...(revoked === undefined ? {} : { revoked }) })
+    printJson(ctx.io, {
+      provider: provider.id,
+      profile: ref.profile,
+      removed_secret: removedSecret,
+      removed_tokens: removedTokens,
+      removed_profile: removedProfile,
+      ...(revoked === undefined ? {} : { revoked }),
+    })
   }
 }

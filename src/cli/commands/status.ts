@@ -136,7 +136,7 @@ export async function runStatus(ctx: CliContext, providerName?: string): Promise
 function printStatus(ctx: CliContext, entries: StatusEntry[], shared: Awaited<ReturnType<typeof sharedCacheStatus>>, all: boolean): void {
   if (shared) ctx.info(`Shared token cache: ${shared.url} (${shared.reachable ? 'reachable' : `unreachable: ${shared.error}; the local cache is used`})`)
   if (entries.length === 0) {
-    if (all) ctx.info('No credentials. Run `authctl login <provider>`, or set a provider\'s environment variables.')
+    if (all) ctx.info("No credentials. Run `authctl login <provider>`, or set a provider's environment variables.")
     return
   }
   const now = ctx.clock.now()
@@ -147,9 +147,7 @@ function printStatus(ctx: CliContext, entries: StatusEntry[], shared: Awaited<Re
     e.kind,
     e.overridden_by_environment ? `${e.source} (overridden by environment)` : e.source,
     e.identity ?? '-',
-    e.tokens.length === 0
-      ? '-'
-      : e.tokens.map((t) => `${t.scope}: ${t.expires_at ? relativeTime(Date.parse(t.expires_at), now) : 'no expiry'}`).join('; '),
+    e.tokens.length === 0 ? '-' : e.tokens.map((t) => `${t.scope}: ${t.expires_at ? relativeTime(Date.parse(t.expires_at), now) : 'no expiry'}`).join('; '),
     ...(withKeys ? [keyCell(e.key, now)] : []),
   ])
   ctx.io.out(formatTable(['PROVIDER', 'PROFILE', 'KIND', 'SOURCE', 'IDENTITY', 'TOKENS', ...(withKeys ? ['KEY EXPIRY'] : [])], rows))

@@ -53,7 +53,10 @@ Examples:
       if (!(TOKEN_FORMATS as readonly string[]).includes(format)) {
         throw new UsageError(`--format must be raw, json, header, env, dotenv or powershell; got ${JSON.stringify(format)}`)
       }
-      await runF({ provider, scope: o.scope, format: format as TokenFormat, minTtl: o.minTtl, forceRefresh: Boolean(o.forceRefresh), apiKey: Boolean(o.apiKey) }, ctx)
+      await runF(
+        { provider, scope: o.scope, format: format as TokenFormat, minTtl: o.minTtl, forceRefresh: Boolean(o.forceRefresh), apiKey: Boolean(o.apiKey) },
+        ctx,
+      )
     })
 }
 
@@ -102,7 +105,13 @@ export async function runToken(opts: TokenOptions, ctx: CliContext): Promise<voi
 
 function printToken(ctx: CliContext, provider: Provider, cred: Credential, token: TokenSet, format: Exclude<TokenFormat, keyof typeof VAR_FORMATS>): void {
   if (format === 'raw') ctx.io.out(`${token.accessToken}\n`)
-  else if (format === 'header') ctx.io.out(provider.headerLines(cred, token).map((l) => `${l}\n`).join(''))
+  else if (format === 'header')
+    ctx.io.out(
+      provider
+        .headerLines(cred, token)
+        .map((l) => `${l}\n`)
+        .join(''),
+    )
   else {
     printJson(ctx.io, {
       provider: provider.id,

@@ -71,14 +71,24 @@ async function passwordLogin(email: string, password: string, ctx: ProviderConte
   const access = str(b.access_token) ?? str(b.token_access)
   const companyId = str(b.company_id)
   if (!access || !companyId) {
-    throw new ProviderHttpError('Haut.ai login: malformed response (no access_token or company_id)', { status: res.status, hint: 'try again, or check AUTHCTL_HAUT_API_URL' })
+    throw new ProviderHttpError('Haut.ai login: malformed response (no access_token or company_id)', {
+      status: res.status,
+      hint: 'try again, or check AUTHCTL_HAUT_API_URL',
+    })
   }
   checkTokenText(access, 'Haut.ai login')
   const now = ctx.clock.now()
   const id = str(b.id) ?? ''
   const mail = str(b.email) ?? email
   return {
-    token: { accessToken: access, tokenType: 'Bearer', expiresAt: pickExpiry(now, jwtExpiryMs(access)), obtainedAt: now, scopes: [], info: { companyId, id, email: mail } },
+    token: {
+      accessToken: access,
+      tokenType: 'Bearer',
+      expiresAt: pickExpiry(now, jwtExpiryMs(access)),
+      obtainedAt: now,
+      scopes: [],
+      info: { companyId, id, email: mail },
+    },
     id,
     email: mail,
     companyId,
@@ -92,7 +102,11 @@ function companyOf(cred: Credential, token?: TokenSet): string | undefined {
 /** GET /companies/{company_id}/datasets/ — the cheapest call that proves a token works. */
 async function checkToken(token: TokenSet, companyId: string, ctx: ProviderContext, cred: Credential): Promise<void> {
   checkSegment(companyId, 'Haut.ai company id')
-  const res = await send(ctx, { method: 'GET', url: `${api(ctx)}/companies/${encodeURIComponent(companyId)}/datasets/?page=1&page_size=1`, headers: bearer(token) })
+  const res = await send(ctx, {
+    method: 'GET',
+    url: `${api(ctx)}/companies/${encodeURIComponent(companyId)}/datasets/?page=1&page_size=1`,
+    headers: bearer(token),
+  })
   if (res.status !== 200) throw hautFailure(res, `Haut.ai token check for company ${companyId}`, cred)
   jsonObject(res, 'Haut.ai token check') // a 200 HTML page (proxy, portal) is not a valid answer
 }
@@ -228,7 +242,12 @@ export const haut: Provider = {
 
   fromEnv(env): Credential | undefined {
     if (env.HAUT_EMAIL && env.HAUT_PASSWORD) {
-      return { kind: 'password', source: 'environment', secret: { password: env.HAUT_PASSWORD }, data: { email: env.HAUT_EMAIL, ...(env.HAUT_COMPANY_ID ? { companyId: env.HAUT_COMPANY_ID } : {}) } }
+      return {
+        kind: 'password',
+        source: 'environment',
+        secret: { password: env.HAUT_PASSWORD },
+        data: { email: env.HAUT_EMAIL, ...(env.HAUT_COMPANY_ID ? { companyId: env.HAUT_COMPANY_ID } : {}) },
+      }
     }
     if (env.HAUT_TOKEN) {
       return { kind: 'token', source: 'environment', secret: { token: env.HAUT_TOKEN }, data: env.HAUT_COMPANY_ID ? { companyId: env.HAUT_COMPANY_ID } : {} }
@@ -261,14 +280,21 @@ export const haut: Provider = {
         label: 'private token',
         ...(exp ? { expiresAt: exp } : {}),
         field: 'token',
-        replaceHint: 'create a new one (`authctl keys create haut --name NAME` in a password login, or in the Haut.ai UI: user menu > API Keys) and run `authctl login haut --token-stdin --company-id ID --expires DATE`',
+        replaceHint:
+          'create a new one (`authctl keys create haut --name NAME` in a password login, or in the Haut.ai UI: user menu > API Keys) and run `authctl login haut --token-stdin --company-id ID --expires DATE`',
       }
     }
     const id = str(data.privateTokenId)
     if (!id) return undefined
     const savedExp = str(data.privateTokenExpiresAt)
     const relogin = data.storePassword === false ? 'run `authctl login haut`, then ' : ''
-    return { label: 'private token', id, ...(savedExp ? { expiresAt: savedExp } : {}), field: 'privateToken', replaceHint: `${relogin}run \`authctl keys rotate haut ${id}\`` }
+    return {
+      label: 'private token',
+      id,
+      ...(savedExp ? { expiresAt: savedExp } : {}),
+      field: 'privateToken',
+      replaceHint: `${relogin}run \`authctl keys rotate haut ${id}\``,
+    }
   },
 
   async issue(cred, _slot, ctx) {
@@ -287,10 +313,18 @@ export const haut: Provider = {
       if (o.passwordStdin) throw new UsageError('--token-stdin and --password-stdin both read stdin; pick one')
       const companyId = str(o.companyId) ?? ctx.env.HAUT_COMPANY_ID
       if (!companyId) {
-        throw new NonInteractiveError('a Haut.ai private token needs its company id', { hint: 'pass --company-id ID (shown next to API Keys in the Haut.ai UI) or set HAUT_COMPANY_ID' })
+        throw new NonInteractiveError('a Haut.ai private token needs its company id', {
+          hint: 'pass --company-id ID (shown next to API Keys in the Haut.ai UI) or set HAUT_COMPANY_ID',
+        })
       }
       checkSegment(companyId, 'Haut.ai company id')
-      const token = await collectSecret(input, ctx, { stdin: Boolean(o.tokenStdin), envVar: 'HAUT_TOKEN', flag: '--token-stdin', message: 'Haut.ai private token', header: true })
+      const token = await collectSecret(input, ctx, {
+        stdin: Boolean(o.tokenStdin),
+        envVar: 'HAUT_TOKEN',
+        flag: '--token-stdin',
+        message: 'Haut.ai private token',
+        header: true,
+      })
       const expiry = loginExpiry(o, ctx.clock.now(), true, '--token-stdin')
       const cred: Credential = { kind: 'token', source: 'memory', secret: { token }, data: { companyId } }
       await checkToken({ accessToken: token }, companyId, ctx, cred)
@@ -304,7 +338,12 @@ export const haut: Provider = {
     if (o.companyId) throw new UsageError('--company-id goes with --token-stdin; a password login learns the company from Haut.ai')
     loginExpiry(o, ctx.clock.now(), false, '--token-stdin')
     const email = await collectValue(input, ctx, { value: o.email as string | undefined, envVar: 'HAUT_EMAIL', flag: '--email', message: 'Haut.ai email' })
-    const password = await collectSecret(input, ctx, { stdin: Boolean(o.passwordStdin), envVar: 'HAUT_PASSWORD', flag: '--password-stdin', message: 'Haut.ai password' })
+    const password = await collectSecret(input, ctx, {
+      stdin: Boolean(o.passwordStdin),
+      envVar: 'HAUT_PASSWORD',
+      flag: '--password-stdin',
+      message: 'Haut.ai password',
+    })
     const login = await passwordLogin(email, password, ctx)
     const storePassword = o.storePassword !== false
     return {

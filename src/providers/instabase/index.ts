@@ -30,7 +30,10 @@ async function verify(token: string, context: string | undefined, ctx: ProviderC
   if (res.status === 200) {
     // A 200 that is not the API's answer (a proxy or captive portal page) proves nothing.
     if (!Array.isArray(jsonObject(res, 'AI Hub token check').batches)) {
-      throw new ProviderHttpError('AI Hub token check: malformed response (no batches list)', { status: 200, hint: 'check AUTHCTL_INSTABASE_API_URL and any proxy in between' })
+      throw new ProviderHttpError('AI Hub token check: malformed response (no batches list)', {
+        status: 200,
+        hint: 'check AUTHCTL_INSTABASE_API_URL and any proxy in between',
+      })
     }
     return
   }
@@ -109,7 +112,13 @@ export const instabase: Provider = {
   async login(input: LoginInput, ctx): Promise<LoginResult> {
     const o = input.options
     const expiry = loginExpiry(o, ctx.clock.now(), true, '--token-stdin')
-    const token = await collectSecret(input, ctx, { stdin: Boolean(o.tokenStdin), envVar: 'INSTABASE_API_TOKEN', flag: '--token-stdin', message: 'AI Hub API token', header: true })
+    const token = await collectSecret(input, ctx, {
+      stdin: Boolean(o.tokenStdin),
+      envVar: 'INSTABASE_API_TOKEN',
+      flag: '--token-stdin',
+      message: 'AI Hub API token',
+      header: true,
+    })
     const context = str(o.context) ?? str(ctx.env.INSTABASE_CONTEXT)
     const verified = o.verify !== false
     if (verified) await verify(token, context, ctx, 'run `authctl login instabase` with the right token')
@@ -123,7 +132,12 @@ export const instabase: Provider = {
 
   async whoami(cred, token, ctx) {
     const context = contextOf(cred)
-    await verify(token.accessToken, context, ctx, cred.source === 'environment' ? 'check INSTABASE_API_TOKEN and INSTABASE_CONTEXT' : 'run `authctl login instabase` again')
+    await verify(
+      token.accessToken,
+      context,
+      ctx,
+      cred.source === 'environment' ? 'check INSTABASE_API_TOKEN and INSTABASE_CONTEXT' : 'run `authctl login instabase` again',
+    )
     return { context: context ?? null, valid: true }
   },
 

@@ -82,7 +82,8 @@ async function obtainCode(
     ctx.info(`Open this URL, approve, and copy the code Lucid shows:\n  ${url}`)
     const fromStdin = await stdinRest()
     if (fromStdin !== undefined) return { code: validateSecret(fromStdin.trim(), 'authorization code'), redirectUri, codeVerifier }
-    if (!input.interactive) throw new NonInteractiveError('missing the authorization code', { hint: 'pipe it on stdin (after the client secret when --client-secret-stdin is used)' })
+    if (!input.interactive)
+      throw new NonInteractiveError('missing the authorization code', { hint: 'pipe it on stdin (after the client secret when --client-secret-stdin is used)' })
     return { code: validateSecret((await ctx.prompter.input('Paste the authorization code')).trim(), 'authorization code'), redirectUri, codeVerifier }
   }
   const port = parsePort(o.port)
@@ -101,24 +102,46 @@ async function obtainCode(
 
 async function apiKeyLogin(input: LoginInput, ctx: ProviderContext): Promise<LoginResult> {
   const expiry = loginExpiry(input.options, ctx.clock.now(), true, '--api-key-stdin')
-  const key = await collectSecret(input, ctx, { stdin: Boolean(input.options.apiKeyStdin), envVar: 'LUCID_API_KEY', flag: '--api-key-stdin', message: 'Lucid API key', header: true })
+  const key = await collectSecret(input, ctx, {
+    stdin: Boolean(input.options.apiKeyStdin),
+    envVar: 'LUCID_API_KEY',
+    flag: '--api-key-stdin',
+    message: 'Lucid API key',
+    header: true,
+  })
   const data: Record<string, unknown> = { ...expiry }
   if (input.options.verify !== false) {
     const p = await profile(key, ctx, 'check the key, and that it has the User grant (developer portal > API Keys)')
     Object.assign(data, { userId: str(p.id), email: str(p.email), username: str(p.username) })
   }
-  return { kind: 'api-key', secret: { apiKey: key }, data, summary: `Stored Lucid API key ${maskSecret(key)}${data.email ? ` of ${String(data.email)}` : ' (not verified)'}` }
+  return {
+    kind: 'api-key',
+    secret: { apiKey: key },
+    data,
+    summary: `Stored Lucid API key ${maskSecret(key)}${data.email ? ` of ${String(data.email)}` : ' (not verified)'}`,
+  }
 }
 
 async function oauthLogin(input: LoginInput, ctx: ProviderContext): Promise<LoginResult> {
   const o = input.options
-  const clientId = await collectValue(input, ctx, { value: o.clientId as string | undefined, envVar: 'LUCID_CLIENT_ID', flag: '--client-id', message: 'Lucid OAuth client ID' })
+  const clientId = await collectValue(input, ctx, {
+    value: o.clientId as string | undefined,
+    envVar: 'LUCID_CLIENT_ID',
+    flag: '--client-id',
+    message: 'Lucid OAuth client ID',
+  })
   // With --manual and --client-secret-stdin, stdin carries the secret, then the code.
   let stdinLines: string[] | undefined
   const lines = async () => (stdinLines ??= stripFinalNewline(await input.readStdin()).split(/\r?\n/))
   let clientSecret: string
   if (o.clientSecretStdin) clientSecret = validateSecret((await lines())[0] ?? '', 'Lucid client secret')
-  else clientSecret = await collectSecret(input, ctx, { stdin: false, envVar: 'LUCID_CLIENT_SECRET', flag: '--client-secret-stdin', message: 'Lucid client secret' })
+  else
+    clientSecret = await collectSecret(input, ctx, {
+      stdin: false,
+      envVar: 'LUCID_CLIENT_SECRET',
+      flag: '--client-secret-stdin',
+      message: 'Lucid client secret',
+    })
   const asked = Array.isArray(o.scope) ? o.scope.map(String) : []
   const scopes = [...new Set([...(asked.length ? asked : ['user.profile']), 'offline_access'])]
   const stdinRest = async () => {
@@ -128,7 +151,14 @@ async function oauthLogin(input: LoginInput, ctx: ProviderContext): Promise<Logi
   }
   const { code, redirectUri, codeVerifier } = await obtainCode(input, ctx, clientId, scopes, stdinRest)
   const who = `Lucid client ${maskSecret(clientId)}`
-  const exchange = { grant_type: 'authorization_code', code, client_id: clientId, client_secret: clientSecret, redirect_uri: redirectUri, code_verifier: codeVerifier }
+  const exchange = {
+    grant_type: 'authorization_code',
+    code,
+    client_id: clientId,
+    client_secret: clientSecret,
+    redirect_uri: redirectUri,
+    code_verifier: codeVerifier,
+  }
   const body = await tokenRequest(ctx, exchange, who, 'check the client ID and secret, and that the redirect URI is registered for the client')
   const token = tokenFrom(body, ctx.clock.now())
   const secret: Record<string, string> = { clientSecret }
@@ -158,7 +188,20 @@ export const lucid: Provider = {
   loginSecretEnv: ['LUCID_CLIENT_SECRET'],
   credentialEnv: [['LUCID_API_KEY']],
   endpoint: { variable: API_VAR, url: DEFAULT_API },
-  knownScopes: ['user.profile', 'offline_access', 'account.info', 'account.user', 'account.user:readonly', 'folder', 'folder:readonly', 'lucidchart.document.content', 'lucidchart.document.content:readonly', 'lucidchart.document.app', 'lucid.document.content', 'lucid.document.content:readonly'],
+  knownScopes: [
+    'user.profile',
+    'offline_access',
+    'account.info',
+    'account.user',
+    'account.user:readonly',
+    'folder',
+    'folder:readonly',
+    'lucidchart.document.content',
+    'lucidchart.document.content:readonly',
+    'lucidchart.document.app',
+    'lucid.document.content',
+    'lucid.document.content:readonly',
+  ],
   loginFlags: [
     { flags: '--api-key-stdin', description: 'store an API key read from stdin', env: 'LUCID_API_KEY' },
     { flags: '--client-id <id>', description: 'OAuth client ID' },
@@ -236,7 +279,9 @@ export const lucid: Provider = {
     if (!o.clientId && !ctx.env.LUCID_CLIENT_ID) {
       if (!input.interactive) {
         loginExpiry(o, ctx.clock.now(), false, '--api-key-stdin')
-        throw new NonInteractiveError('missing Lucid credentials', { hint: 'pipe an API key to --api-key-stdin (or set LUCID_API_KEY), or pass --client-id for OAuth' })
+        throw new NonInteractiveError('missing Lucid credentials', {
+          hint: 'pipe an API key to --api-key-stdin (or set LUCID_API_KEY), or pass --client-id for OAuth',
+        })
       }
       const how = await ctx.prompter.select('How do you want to log in to Lucid?', [
         { name: 'Personal API key (made in the developer portal)', value: 'key' },
@@ -259,7 +304,10 @@ export const lucid: Provider = {
       body: form.toString(),
     })
     if (res.status !== 200 && res.status !== 204) {
-      throw failure(res, readLucidError, { what: 'revoking the Lucid grant', authHint: 'the client credentials were refused; revoke the app in Lucid if needed' })
+      throw failure(res, readLucidError, {
+        what: 'revoking the Lucid grant',
+        authHint: 'the client credentials were refused; revoke the app in Lucid if needed',
+      })
     }
   },
 

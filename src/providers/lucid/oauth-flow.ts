@@ -98,7 +98,11 @@ export async function waitForCallback(port: number, state: string, onListening: 
     if (error) {
       res.writeHead(400, { 'content-type': 'text/html' }).end(PAGE('Login failed', 'Lucid did not authorize authctl. You can close this tab.'))
       const desc = url.searchParams.get('error_description')
-      settle?.reject(new AuthRequiredError(`Lucid did not authorize authctl: ${error}${desc ? ` (${desc.slice(0, 200)})` : ''}`, { hint: 'run `authctl login lucid` again and approve the request' }))
+      settle?.reject(
+        new AuthRequiredError(`Lucid did not authorize authctl: ${error}${desc ? ` (${desc.slice(0, 200)})` : ''}`, {
+          hint: 'run `authctl login lucid` again and approve the request',
+        }),
+      )
       return
     }
     const code = url.searchParams.get('code')
@@ -112,9 +116,12 @@ export async function waitForCallback(port: number, state: string, onListening: 
   const v4 = createServer(handler)
   const v6 = createServer(handler)
   const refuse = (where: string, err: unknown) =>
-    new UsageError(`cannot listen on ${where} port ${port} for the Lucid redirect (${(err as NodeJS.ErrnoException).code ?? 'error'}): another process may be holding it`, {
-      hint: 'pass --port with a free port that is registered as a redirect URI of your Lucid OAuth client, or use --manual',
-    })
+    new UsageError(
+      `cannot listen on ${where} port ${port} for the Lucid redirect (${(err as NodeJS.ErrnoException).code ?? 'error'}): another process may be holding it`,
+      {
+        hint: 'pass --port with a free port that is registered as a redirect URI of your Lucid OAuth client, or use --manual',
+      },
+    )
   try {
     await listen(v4, port, '127.0.0.1')
   } catch (err) {

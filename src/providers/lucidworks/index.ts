@@ -35,7 +35,10 @@ export function scopeHint(scope: string): string {
 
 /** Upper-cased env suffix for a scope: machinelearning.predict → MACHINELEARNING_PREDICT. */
 export function scopeEnvSuffix(scope: string): string {
-  return scope.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '')
+  return scope
+    .toUpperCase()
+    .replace(/[^A-Z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
 }
 
 /**
@@ -64,7 +67,9 @@ async function requestToken(cred: Credential, scope: string, ctx: ProviderContex
     throw tokenEndpointError(
       res,
       who,
-      cred.source === 'environment' ? 'check LUCIDWORKS_CLIENT_ID and LUCIDWORKS_CLIENT_SECRET' : 'run `authctl login lucidworks` again with the right client secret',
+      cred.source === 'environment'
+        ? 'check LUCIDWORKS_CLIENT_ID and LUCIDWORKS_CLIENT_SECRET'
+        : 'run `authctl login lucidworks` again with the right client secret',
       { scopeHint: scopeHint(scope) },
     )
   }
@@ -144,7 +149,10 @@ export const lucidworks: Provider = {
     const cred: Credential = { kind: 'client-credentials', source: 'memory', secret: { clientSecret: secret }, data }
     const stored = { kind: 'client-credentials', secret: { clientSecret: secret }, data }
     if (o.verify === false) {
-      return { ...stored, summary: `Stored Lucidworks AI client ${id} (scopes: ${scopes.join(', ')}) without verifying it; the first \`authctl token\` requests a token` }
+      return {
+        ...stored,
+        summary: `Stored Lucidworks AI client ${id} (scopes: ${scopes.join(', ')}) without verifying it; the first \`authctl token\` requests a token`,
+      }
     }
     tokenUrl(ctx) // a refused URL fails before the message below
     // Lucidworks keeps one valid token per client and scope: verifying revokes the one in use elsewhere.

@@ -4,7 +4,19 @@ import { maskSecret } from '../../core/redact.js'
 import { checkSegment, checkToken, isoFromText, pickExpiry } from '../../core/sanitize.js'
 import { baseUrl, failure, jsonArray, jsonObject, loginExpiry, parseIsoDate, send, str, type ErrorReader } from '../api.js'
 import { collectSecret, collectValue } from '../inputs.js'
-import type { ApiKey, CreatedKey, Credential, KeyManager, KeyOptions, LoginInput, LoginResult, Provider, ProviderContext, StoredKey, TokenSet } from '../types.js'
+import type {
+  ApiKey,
+  CreatedKey,
+  Credential,
+  KeyManager,
+  KeyOptions,
+  LoginInput,
+  LoginResult,
+  Provider,
+  ProviderContext,
+  StoredKey,
+  TokenSet,
+} from '../types.js'
 
 const API_VAR = 'AUTHCTL_LUPASEARCH_API_URL'
 const DEFAULT_API = 'https://api.lupasearch.com/v1'
@@ -131,7 +143,8 @@ const keys: KeyManager = {
       headers: { authorization: `Bearer ${token.accessToken}` },
       json: { description, access, restrictIndexScope: indexIds.length > 0, indexIds, expiration },
     })
-    if (res.status !== 200 && res.status !== 201) throw failure(res, readLupaError, { what: `LupaSearch key creation in ${org}/${project}`, authHint: loginHint(cred) })
+    if (res.status !== 200 && res.status !== 201)
+      throw failure(res, readLupaError, { what: `LupaSearch key creation in ${org}/${project}`, authHint: loginHint(cred) })
     const raw = jsonObject(res, 'LupaSearch key creation')
     if (!str(raw.key)) throw new UsageError('LupaSearch created a key but returned no secret', { hint: 'list the keys and revoke it if unused' })
     const secret = checkToken(raw.key, 'LupaSearch key creation')
@@ -165,7 +178,8 @@ const keys: KeyManager = {
     const indexId = Array.isArray(key.raw.indexIds) ? str(key.raw.indexIds[0]) : undefined
     if (key.raw.restrictIndexScope === true && indexId) {
       const res = await send(ctx, { method: 'GET', url: `${api(ctx)}/indices/${encodeURIComponent(indexId)}`, headers: { 'x-lupa-api-key': key.secret } })
-      if (res.status !== 200) throw failure(res, readLupaError, { what: `LupaSearch check of key ${key.id} on index ${indexId}`, authHint: 'the new key was refused' })
+      if (res.status !== 200)
+        throw failure(res, readLupaError, { what: `LupaSearch check of key ${key.id} on index ${indexId}`, authHint: 'the new key was refused' })
       return
     }
     const listed = (await listRaw(cred, token, o, ctx)).some((k) => str(k.id) === key.id)
@@ -181,7 +195,11 @@ const keys: KeyManager = {
       headers: { authorization: `Bearer ${token.accessToken}` },
     })
     if (res.status < 200 || res.status > 299) {
-      throw failure(res, readLupaError, { what: `revoking LupaSearch key ${id}`, authHint: loginHint(cred), notFoundHint: 'see `authctl keys list lupasearch`' })
+      throw failure(res, readLupaError, {
+        what: `revoking LupaSearch key ${id}`,
+        authHint: loginHint(cred),
+        notFoundHint: 'see `authctl keys list lupasearch`',
+      })
     }
   },
 
@@ -214,7 +232,12 @@ export const lupasearch: Provider = {
   fromEnv(env) {
     const apiKey = env.LUPA_API_KEY
     if (env.LUPA_EMAIL && env.LUPA_PASSWORD) {
-      return { kind: 'password', source: 'environment', secret: { password: env.LUPA_PASSWORD, ...(apiKey ? { apiKey } : {}) }, data: { email: env.LUPA_EMAIL } }
+      return {
+        kind: 'password',
+        source: 'environment',
+        secret: { password: env.LUPA_PASSWORD, ...(apiKey ? { apiKey } : {}) },
+        data: { email: env.LUPA_EMAIL },
+      }
     }
     if (apiKey) return { kind: 'api-key', source: 'environment', secret: { apiKey }, data: {} }
     return undefined
@@ -242,9 +265,10 @@ export const lupasearch: Provider = {
     const id = str(data.apiKeyId)
     const exp = str(data.apiKeyExpiresAt) ?? (kind === 'api-key' ? str(data.expiresAt) : undefined)
     if (kind !== 'api-key' && !id) return undefined
-    const replaceHint = id && kind === 'password'
-      ? `run \`authctl keys rotate lupasearch ${id}\``
-      : 'create a new key (`authctl keys create lupasearch … --save` in a password login, or in the LupaSearch console) and run `authctl login lupasearch --api-key-stdin --expires DATE`'
+    const replaceHint =
+      id && kind === 'password'
+        ? `run \`authctl keys rotate lupasearch ${id}\``
+        : 'create a new key (`authctl keys create lupasearch … --save` in a password login, or in the LupaSearch console) and run `authctl login lupasearch --api-key-stdin --expires DATE`'
     return { label: 'API key', ...(id ? { id } : {}), ...(exp ? { expiresAt: exp } : {}), field: 'apiKey', replaceHint }
   },
 
@@ -266,7 +290,13 @@ export const lupasearch: Provider = {
     if (o.apiKeyStdin || (!o.email && !o.passwordStdin && ctx.env.LUPA_API_KEY && !ctx.env.LUPA_EMAIL)) {
       if (o.passwordStdin) throw new UsageError('--api-key-stdin and --password-stdin both read stdin; pick one')
       const expiry = loginExpiry(o, ctx.clock.now(), true, '--api-key-stdin')
-      const key = await collectSecret(input, ctx, { stdin: Boolean(o.apiKeyStdin), envVar: 'LUPA_API_KEY', flag: '--api-key-stdin', message: 'LupaSearch API key', header: true })
+      const key = await collectSecret(input, ctx, {
+        stdin: Boolean(o.apiKeyStdin),
+        envVar: 'LUPA_API_KEY',
+        flag: '--api-key-stdin',
+        message: 'LupaSearch API key',
+        header: true,
+      })
       return {
         kind: 'api-key',
         secret: { apiKey: key },
@@ -276,7 +306,12 @@ export const lupasearch: Provider = {
     }
     loginExpiry(o, ctx.clock.now(), false, '--api-key-stdin')
     const email = await collectValue(input, ctx, { value: o.email as string | undefined, envVar: 'LUPA_EMAIL', flag: '--email', message: 'LupaSearch email' })
-    const password = await collectSecret(input, ctx, { stdin: Boolean(o.passwordStdin), envVar: 'LUPA_PASSWORD', flag: '--password-stdin', message: 'LupaSearch password' })
+    const password = await collectSecret(input, ctx, {
+      stdin: Boolean(o.passwordStdin),
+      envVar: 'LUPA_PASSWORD',
+      flag: '--password-stdin',
+      message: 'LupaSearch password',
+    })
     const hint = 'check the email and password'
     const token = await passwordLogin(email, password, ctx, hint)
     const user = await me(token.accessToken, ctx, hint)

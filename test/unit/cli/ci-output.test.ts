@@ -14,7 +14,7 @@ const SAFE = {
   EQUALS: 'a=b==',
   PERCENT: 'p%20q%0Ar',
   QUOTES_INSIDE: `x"y'z\`w`,
-  DOLLAR: '$HOME${PATH}$(id)`id`',
+  DOLLAR: '$HOME$' + '{PATH}$(id)`id`',
   BACKSLASH: 'a\\nb\\\\c',
   SPACE_INSIDE: 'two words',
   UNICODE: 'ünï©ødé',

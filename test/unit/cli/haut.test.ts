@@ -106,7 +106,11 @@ describe('haut', () => {
     haut.users.get('lab@example.com')!.password = 'changed'
     try {
       // sessions survive a password change in the emulator, so kill the session by expiry instead
-      haut.faults.push({ path: '/datasets/', status: 401, body: JSON.stringify({ type: 'client_error', errors: [{ code: 'invalid_token', detail: 'The provided token is expired or invalid.', attr: null }] }) })
+      haut.faults.push({
+        path: '/datasets/',
+        status: 401,
+        body: JSON.stringify({ type: 'client_error', errors: [{ code: 'invalid_token', detail: 'The provided token is expired or invalid.', attr: null }] }),
+      })
       const r = await cli(['whoami', 'haut'])
       expect(r.code).toBe(4)
       expect(r.stderr).toContain('invalid_token')

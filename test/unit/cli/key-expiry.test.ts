@@ -57,7 +57,9 @@ describe('a dead key is never handed out', () => {
     expect(env.code).toBe(0)
     expect(env.stdout).not.toContain(secret)
     const out = join(mkdtempSync(join(tmpdir(), 'exp-')), 'tok')
-    const x = await cli(['exec', '--', process.execPath, '-e', 'require("fs").writeFileSync(process.argv[1], process.env.HAUT_ACCESS_TOKEN)', out], { now: later })
+    const x = await cli(['exec', '--', process.execPath, '-e', 'require("fs").writeFileSync(process.argv[1], process.env.HAUT_ACCESS_TOKEN)', out], {
+      now: later,
+    })
     expect(x.code, x.stderr).toBe(0)
     const injected = readFileSync(out, 'utf8')
     expect(injected).not.toBe(secret)
@@ -73,7 +75,11 @@ describe('a dead key is never handed out', () => {
     await cli(['keys', 'create', 'haut', '--name', 'ci', '--expires', '10d', '--save'])
     const id = [...haut.privateTokens.keys()][0]
     const later = Date.now() + 11 * DAY
-    for (const argv of [['token', 'haut'], ['token', 'haut', '--api-key'], ['exec', '--', 'true']]) {
+    for (const argv of [
+      ['token', 'haut'],
+      ['token', 'haut', '--api-key'],
+      ['exec', '--', 'true'],
+    ]) {
       const r = await cli(argv, { now: later })
       expect(r.code, argv.join(' ')).toBe(4)
       expect(r.stdout).toBe('')
@@ -89,7 +95,10 @@ describe('a dead key is never handed out', () => {
     expect((await cli(['login', 'instabase', '--token-stdin', '--no-verify', '--expires', exp], { stdin: 'ib-token-0123456789' })).code).toBe(0)
     const ok = JSON.parse((await cli(['token', 'lucid', '--format', 'json'])).stdout)
     expect(ok).toMatchObject({ access_token: 'lucid-key-0123456789', expires_at: exp })
-    for (const [p, hint] of [['lucid', 'developer portal'], ['instabase', 'AI Hub']] as const) {
+    for (const [p, hint] of [
+      ['lucid', 'developer portal'],
+      ['instabase', 'AI Hub'],
+    ] as const) {
       const r = await cli(['token', p], { now: now + 11 * DAY })
       expect(r.code).toBe(4)
       expect(r.stdout).toBe('')
@@ -117,7 +126,11 @@ describe('a dead key is never handed out', () => {
     const jwt = await cli(['token', 'lupa'], { now: later })
     expect(jwt.code).toBe(0)
     expect(jwt.stdout).toMatch(/^eyJ/)
-    for (const argv of [['token', 'lupa', '--api-key'], ['token', 'lupa', '--format', 'env'], ['exec', '--', 'true']]) {
+    for (const argv of [
+      ['token', 'lupa', '--api-key'],
+      ['token', 'lupa', '--format', 'env'],
+      ['exec', '--', 'true'],
+    ]) {
       const r = await cli(argv, { now: later })
       expect(r.code, argv.join(' ')).toBe(4)
       expect(r.stdout).not.toContain(c.stdout.trim())
@@ -137,25 +150,38 @@ describe('status and doctor show key expiry', () => {
     await cli(['--profile', 'far', 'login', 'lucid', '--api-key-stdin', '--no-verify', '--expires', iso(now + 60 * DAY)], { stdin: 'lucid-key-0123456789' })
     const st = await cli(['status', '--json'])
     const profiles = JSON.parse(st.stdout).profiles as Array<{ provider: string; profile: string; key: unknown }>
-    expect(profiles.find((p) => p.provider === 'haut')?.key).toEqual({ kind: 'private token', id, expires_at: expect.stringMatching(/^\d{4}-/), expired: false })
+    expect(profiles.find((p) => p.provider === 'haut')?.key).toEqual({
+      kind: 'private token',
+      id,
+      expires_at: expect.stringMatching(/^\d{4}-/),
+      expired: false,
+    })
     expect(profiles.find((p) => p.profile === 'ops')?.key).toEqual({ kind: 'API key', id: null, expires_at: iso(now + 3 * DAY), expired: false })
     const table = await cli(['status'], { now: now + 5 * DAY })
     expect(table.stdout).toMatch(/KEY EXPIRY\n/)
     expect(table.stdout).toMatch(/lucid +ops .* API key: EXPIRED \d{4}-\d\d-\d\d \(expired 2 days ago\)/)
     expect(table.stdout).toMatch(new RegExp(`haut +default .* private token ${id}: expires \\d{4}-\\d\\d-\\d\\d \\(in 5 days\\)`))
-    expect(JSON.parse((await cli(['status', '--json'], { now: now + 5 * DAY })).stdout).profiles.find((p: { profile: string }) => p.profile === 'ops').key.expired).toBe(true)
+    expect(
+      JSON.parse((await cli(['status', '--json'], { now: now + 5 * DAY })).stdout).profiles.find((p: { profile: string }) => p.profile === 'ops').key.expired,
+    ).toBe(true)
 
     // Day 0: the haut key expires in 10 days, lucid/ops in 3: warnings only, exit 0.
     const d0 = await cli(['doctor'])
     expect(d0.code, d0.stdout + d0.stderr).toBe(0)
-    expect(d0.stdout).toMatch(new RegExp(`^warn {2}key haut/default: profile default, haut private token ${id} expires on \\d{4}-\\d\\d-\\d\\d \\(in 10 days\\)$`, 'm'))
+    expect(d0.stdout).toMatch(
+      new RegExp(`^warn {2}key haut/default: profile default, haut private token ${id} expires on \\d{4}-\\d\\d-\\d\\d \\(in 10 days\\)$`, 'm'),
+    )
     expect(d0.stdout).toMatch(/^warn {2}key lucid\/ops: profile ops, lucid API key expires on \d{4}-\d\d-\d\d \(in 3 days\)$/m)
     expect(d0.stdout).not.toContain('lucid/far')
     // Day 5: lucid/ops has expired: FAIL, exit 4; haut still a warning.
     const d5 = await cli(['doctor', '--json'], { now: now + 5 * DAY })
     expect(d5.code).toBe(4)
     const checks = JSON.parse(d5.stdout).checks as Array<{ name: string; status: string; detail: string; fix?: string }>
-    expect(checks.find((c) => c.name === 'key lucid/ops')).toMatchObject({ status: 'fail', detail: expect.stringContaining('expired on'), fix: expect.stringContaining('login lucid --api-key-stdin') })
+    expect(checks.find((c) => c.name === 'key lucid/ops')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('expired on'),
+      fix: expect.stringContaining('login lucid --api-key-stdin'),
+    })
     expect(checks.find((c) => c.name === 'key haut/default')?.status).toBe('warn')
     // Nothing stored with an expiry: a pass line.
     reset()

@@ -18,7 +18,13 @@ beforeEach(() => {
 /** What a person does with --manual: open the URL, approve, copy the code from Lucid's page. */
 async function approveManually(scope = 'user.profile offline_access'): Promise<string> {
   const url = new URL(lucid.authorizeUrl)
-  url.search = new URLSearchParams({ client_id: 'lucid-client', redirect_uri: `${lucid.url}/oauth2/clients/lucid-client/redirect`, response_type: 'code', scope, state: 'x' }).toString()
+  url.search = new URLSearchParams({
+    client_id: 'lucid-client',
+    redirect_uri: `${lucid.url}/oauth2/clients/lucid-client/redirect`,
+    response_type: 'code',
+    scope,
+    state: 'x',
+  }).toString()
   const res = await fetch(url, { redirect: 'manual' })
   return new URL(res.headers.get('location') as string).searchParams.get('code') as string
 }
@@ -33,7 +39,12 @@ describe('lucid API key', () => {
     expect((await cli(['token', 'lucid', '--format', 'header'])).stdout).toBe(`Authorization: Bearer ${KEY}\nLucid-Api-Version: 1\n`)
     expect((await cli(['token', 'lucid', '--format', 'env'])).stdout).toBe(`export LUCID_ACCESS_TOKEN='${KEY}'\nexport LUCID_API_VERSION='1'\n`)
     expect(lucid.requests.length).toBe(before)
-    expect(JSON.parse((await cli(['whoami', 'lucid', '--json'])).stdout)).toMatchObject({ provider: 'lucid', id: '341', email: 'john-doe@example.com', username: 'johndoe' })
+    expect(JSON.parse((await cli(['whoami', 'lucid', '--json'])).stdout)).toMatchObject({
+      provider: 'lucid',
+      id: '341',
+      email: 'john-doe@example.com',
+      username: 'johndoe',
+    })
   })
 
   it('a refused key is exit 4; keys → exit 7 naming the developer portal', async () => {
@@ -53,7 +64,12 @@ describe('lucid OAuth', () => {
     expect(r.stderr).toContain(encodeURIComponent(`${lucid.url}/oauth2/clients/lucid-client/redirect`))
     const exchange = lucid.requests.find((q) => q.path === '/oauth2/token')!
     expect(exchange.headers['content-type']).toBe('application/json')
-    expect(JSON.parse(exchange.body)).toMatchObject({ grant_type: 'authorization_code', code, client_id: 'lucid-client', redirect_uri: `${lucid.url}/oauth2/clients/lucid-client/redirect` })
+    expect(JSON.parse(exchange.body)).toMatchObject({
+      grant_type: 'authorization_code',
+      code,
+      client_id: 'lucid-client',
+      redirect_uri: `${lucid.url}/oauth2/clients/lucid-client/redirect`,
+    })
     const stored = JSON.parse(state.store.items.get('lucid:default') ?? '{}')
     expect(stored.refreshToken).toMatch(/^oauth2-/)
     expect(stored.clientSecret).toBe(SECRET)
@@ -85,7 +101,9 @@ describe('lucid OAuth', () => {
   })
 
   it('403 from the token endpoint (bad client) is exit 4 with the reason; --manual without a code is exit 2', async () => {
-    const r = await cli(['login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--manual'], { stdin: `wrong-secret-xyz\n${await approveManually()}\n` })
+    const r = await cli(['login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--manual'], {
+      stdin: `wrong-secret-xyz\n${await approveManually()}\n`,
+    })
     expect(r.code).toBe(4)
     expect(r.stderr).toContain('invalid_client')
     expect(r.stderr).not.toContain('wrong-secret-xyz')

@@ -28,7 +28,11 @@ describe('login', () => {
     expect(JSON.parse(state.store.items.get('lucidworks:default') ?? '{}').clientSecret).toBe(SECRET)
     const cfg = readFileSync(join(state.dir, 'config.json'), 'utf8')
     expect(cfg).not.toContain(SECRET)
-    expect(JSON.parse(cfg).profiles['lucidworks:default'].data).toEqual({ clientId: 'lw-client', scopes: ['machinelearning.predict', 'machinelearning.model'], applicationId: 'app1' })
+    expect(JSON.parse(cfg).profiles['lucidworks:default'].data).toEqual({
+      clientId: 'lw-client',
+      scopes: ['machinelearning.predict', 'machinelearning.model'],
+      applicationId: 'app1',
+    })
     const t = await cli(['token', 'lucidworks', '--scope', 'machinelearning.model'])
     expect(t.code).toBe(0)
     expect(lw.tokenRequests() - before).toBe(2) // served from the login's cache
@@ -52,7 +56,11 @@ describe('login', () => {
     expect(lw.tokenRequests()).toBe(before)
     expect(lw.isValid(production)).toBe(true)
     expect(JSON.parse(state.store.items.get('lucidworks:default') ?? '{}').clientSecret).toBe(SECRET)
-    expect(JSON.parse(readFileSync(join(state.dir, 'config.json'), 'utf8')).profiles['lucidworks:default'].data).toEqual({ clientId: 'lw-client', scopes: ['machinelearning.predict'], applicationId: 'app1' })
+    expect(JSON.parse(readFileSync(join(state.dir, 'config.json'), 'utf8')).profiles['lucidworks:default'].data).toEqual({
+      clientId: 'lw-client',
+      scopes: ['machinelearning.predict'],
+      applicationId: 'app1',
+    })
     const t = await cli(['token', 'lucidworks'])
     expect(t.code).toBe(0)
     expect(lw.tokenRequests()).toBe(before + 1) // the first token is requested on first use
@@ -226,11 +234,17 @@ describe('whoami, status, keys, logout', () => {
     expect(j.profiles[1].tokens[0]).toMatchObject({ scope: 'machinelearning.predict', expired: false })
     expect(r.stdout).not.toContain('env-secret-1234')
     const human = await cli(['status'])
-    expect(human.stdout).toMatch(/PROVIDER +PROFILE +KIND +SOURCE +IDENTITY +TOKENS\nlucidworks +default +client-credentials +memory +lw-client +machinelearning.predict: in 1 h/)
+    expect(human.stdout).toMatch(
+      /PROVIDER +PROFILE +KIND +SOURCE +IDENTITY +TOKENS\nlucidworks +default +client-credentials +memory +lw-client +machinelearning.predict: in 1 h/,
+    )
   })
 
   it('keys → exit 7 naming the Platform UI', async () => {
-    for (const sub of [['create', 'lucidworks', '--name', 'x'], ['list', 'lucidworks'], ['revoke', 'lucidworks', 'id1', '--yes']]) {
+    for (const sub of [
+      ['create', 'lucidworks', '--name', 'x'],
+      ['list', 'lucidworks'],
+      ['revoke', 'lucidworks', 'id1', '--yes'],
+    ]) {
       const r = await cli(['keys', ...sub])
       expect(r.code).toBe(7)
       expect(r.stderr).toContain('Models > Integrations')
@@ -247,19 +261,30 @@ describe('whoami, status, keys, logout', () => {
 })
 
 describe('usage', () => {
-  it.each([
-    [['--bogus']],
-    [['token']],
-    [['nope']],
-    [['--profile', '../etc', 'token', 'lucidworks']],
-    [['token', 'lucidworks', '--min-ttl', '-5']],
-  ])('%j is exit 2 with a one-line error and a hint', async (argv) => {
-    const r = await cli(argv)
-    expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/^authctl: .+\nhint: .+\n$/)
-  })
+  it.each([[['--bogus']], [['token']], [['nope']], [['--profile', '../etc', 'token', 'lucidworks']], [['token', 'lucidworks', '--min-ttl', '-5']]])(
+    '%j is exit 2 with a one-line error and a hint',
+    async (argv) => {
+      const r = await cli(argv)
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/^authctl: .+\nhint: .+\n$/)
+    },
+  )
 
-  it.each([['login'], ['logout'], ['token'], ['whoami'], ['status'], ['exec'], ['env'], ['keys'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['doctor'], ['completion']])('%s --help shows examples, exit 0', async (...cmd) => {
+  it.each([
+    ['login'],
+    ['logout'],
+    ['token'],
+    ['whoami'],
+    ['status'],
+    ['exec'],
+    ['env'],
+    ['keys'],
+    ['keys', 'create'],
+    ['keys', 'list'],
+    ['keys', 'revoke'],
+    ['doctor'],
+    ['completion'],
+  ])('%s --help shows examples, exit 0', async (...cmd) => {
     const r = await cli([...cmd, '--help'])
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('Examples:')

@@ -94,7 +94,12 @@ describe('lupasearch', () => {
     await login(['--project', 'shop'])
     const c = await cli(['keys', 'create', 'lupa', '--description', 'd', '--access', 'full', '--expires', '2099-01-31', '--json'])
     expect(JSON.parse(c.stdout)).toMatchObject({ access: 'full', expiration: '2099-01-31T00:00:00.000Z', key: expect.any(String) })
-    for (const bad of [['--access', 'admin'], ['--expires', 'tomorrow'], ['--expires', '2001-01-01'], ['--name', 'x']]) {
+    for (const bad of [
+      ['--access', 'admin'],
+      ['--expires', 'tomorrow'],
+      ['--expires', '2001-01-01'],
+      ['--name', 'x'],
+    ]) {
       expect((await cli(['keys', 'create', 'lupa', '--description', 'd', ...bad])).code).toBe(2)
     }
     expect((await cli(['keys', 'create', 'lupa'])).code).toBe(2) // --description is required

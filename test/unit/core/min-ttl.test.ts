@@ -36,11 +36,23 @@ describe('maxMinTtlMs / clampMinTtl / keepFreshLeadMs', () => {
 /** A client-credentials provider on a fake clock: every issue is a new token of `lifeMs`. */
 function setup(lifeMs: number) {
   const dir = mkdtempSync(join(tmpdir(), 'min-ttl-'))
-  const clock = { t: 1_000_000_000_000, now() { return this.t } }
+  const clock = {
+    t: 1_000_000_000_000,
+    now() {
+      return this.t
+    },
+  }
   const warnings: string[] = []
   let issued = 0
   const provider = {
-    id: 'fake', aliases: [], displayName: 'Fake', loginFlags: [], envHint: 'FAKE', loginSecretEnv: [], knownScopes: [], endpoint: { variable: 'FAKE_URL', url: 'https://fake.example' },
+    id: 'fake',
+    aliases: [],
+    displayName: 'Fake',
+    loginFlags: [],
+    envHint: 'FAKE',
+    loginSecretEnv: [],
+    knownScopes: [],
+    endpoint: { variable: 'FAKE_URL', url: 'https://fake.example' },
     fromEnv: () => undefined,
     slot: () => 'default',
     async issue() {
@@ -50,8 +62,17 @@ function setup(lifeMs: number) {
     execSlots: () => ['default'],
   } as unknown as Provider
   const svc = new TokenService({
-    config: new ConfigStore(dir), cache: new TokenCache(dir), lockDir: join(dir, 'locks'), openStore: async () => { throw new Error('no store') }, env: {},
-    clock, providerContext: () => ({}) as ProviderContext, debug: () => {}, warn: (l) => warnings.push(l),
+    config: new ConfigStore(dir),
+    cache: new TokenCache(dir),
+    lockDir: join(dir, 'locks'),
+    openStore: async () => {
+      throw new Error('no store')
+    },
+    env: {},
+    clock,
+    providerContext: () => ({}) as ProviderContext,
+    debug: () => {},
+    warn: (l) => warnings.push(l),
   })
   const cred: Credential = { kind: 'client-credentials', source: 'environment', secret: { s: 'x' }, data: {} }
   const get = async (minTtlMs: number, at: number, renewEarly = false) => {

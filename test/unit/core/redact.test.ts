@@ -19,7 +19,6 @@ describe('redactUrl', () => {
   })
 })
 
-
 describe('validateProfileName', () => {
   it.each(['default', 'ci-prod', 'a.b_c', 'X1'])('accepts %s', (n) => expect(validateProfileName(n)).toBe(n))
   it.each(['', '../x', 'a/b', 'a\0b', '.hidden', 'a..b', 'x'.repeat(65)])('refuses %j', (n) => {

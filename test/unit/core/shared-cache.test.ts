@@ -4,13 +4,20 @@ import type { Credential } from '../../../src/providers/types.js'
 
 const FLEET = Buffer.from('q0V8m3Zr5yKcX1tN7bWfLh2sJd9pGe4uAo6iRzTnYvE=')
 const pw = (password: string): Credential => ({ kind: 'password', source: 'environment', secret: { password }, data: { email: 'dev@example.com' } })
-const oauth = (cacheKey: string, refreshToken: string): Credential => ({ kind: 'oauth', source: 'file', secret: { clientSecret: 'app-secret', refreshToken, cacheKey }, data: { clientId: 'app' } })
+const oauth = (cacheKey: string, refreshToken: string): Credential => ({
+  kind: 'oauth',
+  source: 'file',
+  secret: { clientSecret: 'app-secret', refreshToken, cacheKey },
+  data: { clientId: 'app' },
+})
 const entry = { gen: 5, token: { accessToken: 'tok-abc', expiresAt: 1 }, grant: { refreshToken: 'r5' } }
 
 describe('shared cache entries and names', () => {
   it('names are keyed by the fleet key and never derived from a password', () => {
     expect(sharedSlot(FLEET, pw('one'), 'lupasearch', 'jwt').name).toBe(sharedSlot(FLEET, pw('two'), 'lupasearch', 'jwt').name)
-    expect(sharedSlot(FLEET, pw('one'), 'lupasearch', 'jwt').name).not.toBe(sharedSlot(Buffer.from('another-fleet-key-0123456789abcdef'), pw('one'), 'lupasearch', 'jwt').name)
+    expect(sharedSlot(FLEET, pw('one'), 'lupasearch', 'jwt').name).not.toBe(
+      sharedSlot(Buffer.from('another-fleet-key-0123456789abcdef'), pw('one'), 'lupasearch', 'jwt').name,
+    )
     expect(sharedSlot(FLEET, pw('one'), 'lupasearch', 'jwt').name).toMatch(/^authctl:v2:token:[0-9a-f]{32}$/)
   })
 

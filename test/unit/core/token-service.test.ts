@@ -13,7 +13,14 @@ import { createMemoryStore } from '../../../src/store/memory.js'
 /** A rotating-refresh provider: only the newest refresh token works; each use rotates it. */
 function rotatingProvider(state: { live: string; issued: number; calls: string[] }): Provider {
   return {
-    id: 'fake', aliases: [], displayName: 'Fake', loginFlags: [], envHint: 'FAKE', loginSecretEnv: [], knownScopes: [], endpoint: { variable: 'FAKE_URL', url: 'https://fake.example' },
+    id: 'fake',
+    aliases: [],
+    displayName: 'Fake',
+    loginFlags: [],
+    envHint: 'FAKE',
+    loginSecretEnv: [],
+    knownScopes: [],
+    endpoint: { variable: 'FAKE_URL', url: 'https://fake.example' },
     fromEnv: () => undefined,
     slot: () => 'oauth',
     async issue(cred: Credential) {
@@ -36,8 +43,15 @@ async function setup(store = createMemoryStore()) {
   const config = new ConfigStore(dir)
   await config.put({ provider: 'fake', profile: 'default', kind: 'oauth', store: 'memory', data: {}, createdAt: '', updatedAt: '' })
   const svc = new TokenService({
-    config, cache: new TokenCache(dir), lockDir: join(dir, 'locks'), openStore: async () => store, env: {},
-    clock: { now: () => Date.now() }, providerContext: () => ({}) as ProviderContext, debug: () => {}, warn: () => {},
+    config,
+    cache: new TokenCache(dir),
+    lockDir: join(dir, 'locks'),
+    openStore: async () => store,
+    env: {},
+    clock: { now: () => Date.now() },
+    providerContext: () => ({}) as ProviderContext,
+    debug: () => {},
+    warn: () => {},
   })
   const ref = { provider: 'fake', profile: 'default' }
   return { svc, store, ref }
@@ -96,8 +110,15 @@ describe('TokenService with rotating refresh tokens', () => {
     const fleetKey = Buffer.from('q0V8m3Zr5yKcX1tN7bWfLh2sJd9pGe4uAo6iRzTnYvE=')
     const items = new Map<string, string>()
     const shared: SharedCache = {
-      display: 'memory', get: async (k) => items.get(k) ?? null, set: async (k, v) => void items.set(k, v), tryLock: async () => true,
-      breakBogusLock: async () => false, extend: async () => true, unlock: async () => {}, ping: async () => {}, close: async () => {},
+      display: 'memory',
+      get: async (k) => items.get(k) ?? null,
+      set: async (k, v) => void items.set(k, v),
+      tryLock: async () => true,
+      breakBogusLock: async () => false,
+      extend: async () => true,
+      unlock: async () => {},
+      ping: async () => {},
+      close: async () => {},
     }
     const withShared = new TokenService({ ...(svc as unknown as { d: TokenServiceDeps }).d, shared: async () => shared, fleetKey: () => fleetKey })
     const state = { live: 'r3', issued: 2, calls: [] as string[] }

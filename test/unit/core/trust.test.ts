@@ -38,20 +38,26 @@ describe('Trust rule: a token is printable', () => {
     expect(checkToken('abc.DEF-123_~+/=', 'x')).toBe('abc.DEF-123_~+/=')
     expect(checkToken('x'.repeat(16384), 'x')).toHaveLength(16384)
   })
-  it.each([['empty', ''], ['newline', 'a\nb'], ['NUL', 'a\0b'], ['space', 'a b'], ['tab', 'a\tb'], ['non-ASCII', 'aé'], ['too long', 'x'.repeat(16385)], ['not a string', 42]])(
-    'refuses %s with exit 5 `malformed token`, without echoing it',
-    (_n, bad) => {
-      let err: unknown
-      try {
-        checkToken(bad, 'Test login')
-      } catch (e) {
-        err = e
-      }
-      expect((err as { exitCode: number }).exitCode).toBe(ExitCode.Provider)
-      expect((err as Error).message).toContain('malformed token')
-      if (typeof bad === 'string' && bad.length > 2) expect((err as Error).message).not.toContain(bad)
-    },
-  )
+  it.each([
+    ['empty', ''],
+    ['newline', 'a\nb'],
+    ['NUL', 'a\0b'],
+    ['space', 'a b'],
+    ['tab', 'a\tb'],
+    ['non-ASCII', 'aé'],
+    ['too long', 'x'.repeat(16385)],
+    ['not a string', 42],
+  ])('refuses %s with exit 5 `malformed token`, without echoing it', (_n, bad) => {
+    let err: unknown
+    try {
+      checkToken(bad, 'Test login')
+    } catch (e) {
+      err = e
+    }
+    expect((err as { exitCode: number }).exitCode).toBe(ExitCode.Provider)
+    expect((err as Error).message).toContain('malformed token')
+    if (typeof bad === 'string' && bad.length > 2) expect((err as Error).message).not.toContain(bad)
+  })
 })
 
 describe('Trust rule: expiry is sane', () => {

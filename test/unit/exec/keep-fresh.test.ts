@@ -7,7 +7,12 @@ import { startKeepFresh, type FreshSource, type KeepFreshDeps } from '../../../s
 import { lucidworks } from '../../../src/providers/lucidworks/index.js'
 import type { Credential, TokenSet } from '../../../src/providers/types.js'
 
-const cred: Credential = { kind: 'client-credentials', source: 'environment', secret: { clientSecret: 's' }, data: { clientId: 'c', scopes: ['machinelearning.predict'] } }
+const cred: Credential = {
+  kind: 'client-credentials',
+  source: 'environment',
+  secret: { clientSecret: 's' },
+  data: { clientId: 'c', scopes: ['machinelearning.predict'] },
+}
 const tok = (n: number, obtainedAt = n): TokenSet => ({ accessToken: `tok-${n}`, obtainedAt, expiresAt: obtainedAt + 3600_000 })
 
 function setup(next: () => Promise<TokenSet>) {
@@ -19,7 +24,13 @@ function setup(next: () => Promise<TokenSet>) {
     warn: (l) => warnings.push(l),
     debug: () => {},
   }
-  const source: FreshSource = { provider: lucidworks, ref: { provider: 'lucidworks', profile: 'default' }, cred, scopes: [], tokens: [{ slot: 'machinelearning.predict', token: tok(1) }] }
+  const source: FreshSource = {
+    provider: lucidworks,
+    ref: { provider: 'lucidworks', profile: 'default' },
+    cred,
+    scopes: [],
+    tokens: [{ slot: 'machinelearning.predict', token: tok(1) }],
+  }
   const keeper = startKeepFresh(deps, [source], 300_000)
   const read = (name: string) => readFileSync(join(keeper.dir, name), 'utf8')
   return { keeper, warnings, read }

@@ -31,7 +31,12 @@ describe('SecretMasker', () => {
   })
 
   it('masks a secret written one byte at a time', async () => {
-    expect(await through([secret], [...text].map((c) => c))).toBe(expected)
+    expect(
+      await through(
+        [secret],
+        [...text].map((c) => c),
+      ),
+    ).toBe(expected)
   })
 
   it('holds back nothing that cannot be a secret, and flushes a dangling prefix at the end', async () => {
@@ -49,7 +54,16 @@ describe('SecretMasker', () => {
   })
 
   it('secretValues picks tokens and keys, not ids, contexts or *_FILE paths', () => {
-    expect(secretValues({ LUCIDWORKS_ACCESS_TOKEN: 't1', LUPA_API_KEY: 'k1', LUCIDWORKS_APPLICATION_ID: 'app', INSTABASE_CONTEXT: 'ctx', LUCID_API_VERSION: '1', LUCIDWORKS_ACCESS_TOKEN_FILE: '/run/x' })).toEqual(['t1', 'k1'])
+    expect(
+      secretValues({
+        LUCIDWORKS_ACCESS_TOKEN: 't1',
+        LUPA_API_KEY: 'k1',
+        LUCIDWORKS_APPLICATION_ID: 'app',
+        INSTABASE_CONTEXT: 'ctx',
+        LUCID_API_VERSION: '1',
+        LUCIDWORKS_ACCESS_TOKEN_FILE: '/run/x',
+      }),
+    ).toEqual(['t1', 'k1'])
   })
 
   it('add() masks secrets learned later (exec --keep-fresh renewals), also split across writes', () => {
@@ -63,7 +77,11 @@ describe('SecretMasker', () => {
 
 describe('buildChildEnv', () => {
   it.each([
-    [{ PATH: '/bin', LUCIDWORKS_CLIENT_SECRET: 's', LUPA_PASSWORD: 'p' }, { LUCIDWORKS_ACCESS_TOKEN: 't' }, { PATH: '/bin', LUCIDWORKS_ACCESS_TOKEN: 't', AUTHCTL_PROFILE: 'ci' }],
+    [
+      { PATH: '/bin', LUCIDWORKS_CLIENT_SECRET: 's', LUPA_PASSWORD: 'p' },
+      { LUCIDWORKS_ACCESS_TOKEN: 't' },
+      { PATH: '/bin', LUCIDWORKS_ACCESS_TOKEN: 't', AUTHCTL_PROFILE: 'ci' },
+    ],
     [{ LUCIDWORKS_ACCESS_TOKEN: 'old' }, { LUCIDWORKS_ACCESS_TOKEN: 'new' }, { LUCIDWORKS_ACCESS_TOKEN: 'new', AUTHCTL_PROFILE: 'ci' }],
     [{ X: undefined, AUTHCTL_PROFILE: 'other' }, {}, { AUTHCTL_PROFILE: 'ci' }],
   ])('%j + %j', (base, inject, expected) => {

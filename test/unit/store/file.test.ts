@@ -7,7 +7,13 @@ import { createFileStore } from '../../../src/store/file.js'
 
 const open = (dir: string, pass: string) => {
   let asked = 0
-  const store = createFileStore({ dir, passphrase: async () => (asked++, pass) })
+  const store = createFileStore({
+    dir,
+    passphrase: async () => {
+      asked++
+      return pass
+    },
+  })
   return { store, asked: () => asked }
 }
 
