@@ -1,5 +1,5 @@
 import type { Command, Option } from 'commander'
-import { UsageError } from '../core/errors.js'
+import { UsageError } from '../kernel/errors.js'
 import { allProviders, getProvider } from '../providers/registry.js'
 import { TOKEN_FORMATS } from './commands/token.js'
 import type { CliContext } from './context.js'

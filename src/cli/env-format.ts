@@ -1,4 +1,4 @@
-import { UsageError } from '../core/errors.js'
+import { UsageError } from '../kernel/errors.js'
 import { shellQuote } from './output.js'
 
 export const ENV_FORMATS = ['sh', 'dotenv', 'powershell', 'json'] as const

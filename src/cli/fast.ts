@@ -1,4 +1,4 @@
-import { CacheMissError } from '../core/credentials.js'
+import { CacheMissError } from '../tokens/service.js'
 import { maskWanted } from './ci.js'
 import { runExec } from './commands/exec.js'
 import { runToken, TOKEN_FORMATS, type TokenFormat } from './commands/token.js'

@@ -1,4 +1,4 @@
-import { cleanText, escapeJsonControls, safeIso } from '../core/sanitize.js'
+import { cleanText, escapeJsonControls, safeIso } from '../kernel/sanitize.js'
 import type { IO } from './io.js'
 
 /** One JSON document on stdout (the --json contract); control characters only JSON-escaped. */

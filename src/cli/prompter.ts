@@ -1,12 +1,7 @@
-import { CancelledError, NonInteractiveError } from '../core/errors.js'
+import type { Prompter } from '../kernel/types.js'
+import { CancelledError, NonInteractiveError } from '../kernel/errors.js'
 
-/** Interactive questions; every method throws NonInteractiveError when prompting is not allowed. */
-export interface Prompter {
-  input(message: string, opts?: { default?: string }): Promise<string>
-  password(message: string): Promise<string>
-  confirm(message: string, opts?: { default?: boolean }): Promise<boolean>
-  select<T extends string>(message: string, choices: ReadonlyArray<{ name: string; value: T }>): Promise<T>
-}
+export type { Prompter } from '../kernel/types.js'
 
 /**
  * @inquirer/prompts, loaded only when a question is actually asked (it costs ~100 ms to load).

@@ -1,4 +1,4 @@
-import { AuthRequiredError, NotFoundError, ProviderHttpError, UsageError } from '../core/errors.js'
+import { AuthRequiredError, NotFoundError, ProviderHttpError, UsageError } from '../kernel/errors.js'
 import { checkProviderUrl, parseJsonBody, type HttpRequest, type HttpResponse } from './http.js'
 import type { ProviderContext } from './types.js'
 

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici'
-import { ProviderHttpError, UsageError } from '../core/errors.js'
-import { redactUrl } from '../core/redact.js'
+import { ProviderHttpError, UsageError } from '../kernel/errors.js'
+import { redactUrl } from '../kernel/redact.js'
 
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'

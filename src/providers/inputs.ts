@@ -1,4 +1,4 @@
-import { NonInteractiveError, UsageError } from '../core/errors.js'
+import { NonInteractiveError, UsageError } from '../kernel/errors.js'
 import type { LoginInput, ProviderContext } from './types.js'
 
 /** Secrets longer than this are refused: no real credential is this big. */

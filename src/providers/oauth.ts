@@ -1,5 +1,5 @@
-import { AuthRequiredError, ProviderHttpError, UsageError } from '../core/errors.js'
-import { checkToken, saneIn } from '../core/sanitize.js'
+import { AuthRequiredError, ProviderHttpError, UsageError } from '../kernel/errors.js'
+import { checkToken, saneIn } from '../kernel/sanitize.js'
 import type { HttpResponse } from './http.js'
 import { parseJsonBody } from './http.js'
 

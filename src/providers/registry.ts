@@ -1,4 +1,4 @@
-import { UsageError } from '../core/errors.js'
+import { UsageError } from '../kernel/errors.js'
 import { haut } from './haut/index.js'
 import { instabase } from './instabase/index.js'
 import { lucid } from './lucid/index.js'

@@ -1,9 +1,9 @@
 import { createCipheriv, createDecipheriv, randomBytes, scrypt } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { SecretStoreError } from '../core/errors.js'
-import { writeFileAtomic } from '../core/fsutil.js'
-import { withFileLock } from '../core/lock.js'
+import { SecretStoreError } from '../kernel/errors.js'
+import { writeFileAtomic } from '../kernel/fsutil.js'
+import { withFileLock } from '../kernel/lock.js'
 import type { SecretStore } from './types.js'
 
 /**

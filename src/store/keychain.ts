@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { SecretStoreError } from '../core/errors.js'
+import { SecretStoreError } from '../kernel/errors.js'
 import type { SecretStore } from './types.js'
 import { SERVICE } from './types.js'
 

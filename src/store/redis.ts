@@ -1,4 +1,4 @@
-import { redactRedisUrl, SharedCacheError, type SharedCache } from '../core/shared-cache.js'
+import { redactRedisUrl, SharedCacheError, type SharedCache } from './shared.js'
 
 const UNLOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
 /** A lock with no expiry (PTTL -1) or one longer than its documented lifetime is bogus: delete it. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { NotFoundError } from '../../core/errors.js'
+import { NotFoundError } from '../../kernel/errors.js'
 import { accountFor } from '../../store/types.js'
 import type { CliContext } from '../context.js'
 import { printJson } from '../output.js'

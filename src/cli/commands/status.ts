@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { AuthRequiredError } from '../../core/errors.js'
+import { AuthRequiredError } from '../../kernel/errors.js'
 import { allProviders, getProvider } from '../../providers/registry.js'
 import type { Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
@@ -105,7 +105,7 @@ export function collectStatus(ctx: CliContext): StatusEntry[] {
 export async function sharedCacheStatus(ctx: CliContext): Promise<{ url: string; reachable: boolean; error?: string } | null> {
   const url = ctx.sharedCacheUrl()
   if (!url) return null
-  const { redactRedisUrl } = await import('../../core/shared-cache.js')
+  const { redactRedisUrl } = await import('../../tokens/shared-cache.js')
   const { connectRedis } = await import('../../store/redis.js')
   try {
     const c = await connectRedis(url, 1500)

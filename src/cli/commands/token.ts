@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { UsageError } from '../../core/errors.js'
+import { UsageError } from '../../kernel/errors.js'
 import type { Credential, Provider, TokenSet } from '../../providers/types.js'
 import { secretValues } from '../../exec/mask.js'
 import { registerMasks } from '../ci.js'

@@ -1,5 +1,5 @@
-import { AuthRequiredError, ProviderHttpError } from '../../core/errors.js'
-import { maskSecret } from '../../core/redact.js'
+import { AuthRequiredError, ProviderHttpError } from '../../kernel/errors.js'
+import { maskSecret } from '../../kernel/redact.js'
 import { baseUrl, failure, jsonObject, loginExpiry, send, str, type ErrorReader } from '../api.js'
 import { collectSecret } from '../inputs.js'
 import type { Credential, LoginInput, LoginResult, Provider, ProviderContext, StoredKey, TokenSet } from '../types.js'

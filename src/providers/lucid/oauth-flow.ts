@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
-import { AuthRequiredError, UsageError } from '../../core/errors.js'
+import { AuthRequiredError, UsageError } from '../../kernel/errors.js'
 import type { ProviderContext } from '../types.js'
 
 /** How long `login` waits for the browser to come back (CONTRACT: 5 min). */

@@ -1,7 +1,7 @@
-import { AuthRequiredError, NotFoundError, UnsupportedOperationError, UsageError } from '../../core/errors.js'
-import { jwtExpiryMs } from '../../core/jwt.js'
-import { maskSecret } from '../../core/redact.js'
-import { checkSegment, checkToken, isoFromText, pickExpiry } from '../../core/sanitize.js'
+import { AuthRequiredError, NotFoundError, UnsupportedOperationError, UsageError } from '../../kernel/errors.js'
+import { jwtExpiryMs } from '../../kernel/jwt.js'
+import { maskSecret } from '../../kernel/redact.js'
+import { checkSegment, checkToken, isoFromText, pickExpiry } from '../../kernel/sanitize.js'
 import { baseUrl, failure, jsonArray, jsonObject, loginExpiry, parseIsoDate, send, str, type ErrorReader } from '../api.js'
 import { collectSecret, collectValue } from '../inputs.js'
 import type {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { decodeJwtClaims } from '../../../src/core/jwt.js'
+import { decodeJwtClaims } from '../../../src/kernel/jwt.js'
 import { startLucidworks, type LucidworksEmulator } from '../../emulators/lucidworks.js'
 import { inProcessCli } from '../../helpers/run.js'
 

@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigStore, type ProfileRecord } from '../../../src/core/config.js'
-import { UsageError } from '../../../src/core/errors.js'
+import { ConfigStore, type ProfileRecord } from '../../../src/kernel/config.js'
+import { UsageError } from '../../../src/kernel/errors.js'
 
 const rec = (profile: string): ProfileRecord => ({
   provider: 'lucidworks',

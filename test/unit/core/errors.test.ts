@@ -9,7 +9,7 @@ import {
   SecretStoreError,
   UnsupportedOperationError,
   UsageError,
-} from '../../../src/core/errors.js'
+} from '../../../src/kernel/errors.js'
 
 describe('errorToExitCode', () => {
   it.each([

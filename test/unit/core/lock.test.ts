@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { isStale, withFileLock } from '../../../src/core/lock.js'
+import { isStale, withFileLock } from '../../../src/kernel/lock.js'
 
 describe('withFileLock', () => {
   it('serialises critical sections (no two run at once)', async () => {

@@ -2,9 +2,9 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigStore } from '../../../src/core/config.js'
-import { TokenService } from '../../../src/core/credentials.js'
-import { clampMinTtl, keepFreshLeadMs, maxMinTtlMs, TokenCache } from '../../../src/core/token-cache.js'
+import { ConfigStore } from '../../../src/kernel/config.js'
+import { TokenService } from '../../../src/tokens/service.js'
+import { clampMinTtl, keepFreshLeadMs, maxMinTtlMs, TokenCache } from '../../../src/tokens/token-cache.js'
 import type { Credential, Provider, ProviderContext } from '../../../src/providers/types.js'
 
 describe('maxMinTtlMs / clampMinTtl / keepFreshLeadMs', () => {

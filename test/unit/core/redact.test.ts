@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { maskSecret, redactUrl } from '../../../src/core/redact.js'
-import { validateProfileName } from '../../../src/core/profile.js'
+import { maskSecret, redactUrl } from '../../../src/kernel/redact.js'
+import { validateProfileName } from '../../../src/kernel/profile.js'
 
 describe('maskSecret', () => {
   it('shows at most the last 4 characters', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fleetKeyFrom, openEntry, redactRedisUrl, sealEntry, sharedSlot } from '../../../src/core/shared-cache.js'
+import { fleetKeyFrom, openEntry, redactRedisUrl, sealEntry, sharedSlot } from '../../../src/tokens/shared-cache.js'
 import type { Credential } from '../../../src/providers/types.js'
 
 const FLEET = Buffer.from('q0V8m3Zr5yKcX1tN7bWfLh2sJd9pGe4uAo6iRzTnYvE=')

@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cacheKeyMaterial } from '../../../src/core/credentials.js'
-import { isFresh, TokenCache } from '../../../src/core/token-cache.js'
+import { cacheKeyMaterial } from '../../../src/tokens/service.js'
+import { isFresh, TokenCache } from '../../../src/tokens/token-cache.js'
 
 const ref = { provider: 'lucidworks', profile: 'default' }
 

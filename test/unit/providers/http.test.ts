@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ProviderHttpError, UsageError } from '../../../src/core/errors.js'
+import { ProviderHttpError, UsageError } from '../../../src/kernel/errors.js'
 import { checkProviderUrl, createHttpClient, parseJsonBody, parseRetryAfter, type HttpClient } from '../../../src/providers/http.js'
 import { startEmulator, type Emulator } from '../../emulators/_server.js'
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { SecretStoreError } from '../../../src/core/errors.js'
+import { SecretStoreError } from '../../../src/kernel/errors.js'
 import { createFileStore } from '../../../src/store/file.js'
 
 const open = (dir: string, pass: string) => {

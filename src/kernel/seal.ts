@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
-import type { TokenSet } from '../providers/types.js'
+import type { TokenSet } from './types.js'
 
 /** An AES-256-GCM sealed token; the key is HKDF-SHA256(material, salt, info). */
 export interface Sealed {

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto'
 import { readFileSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { TokenSet } from '../providers/types.js'
-import { writeFileAtomic } from './fsutil.js'
-import type { ProfileRef } from './profile.js'
-import { openToken, sealToken } from './seal.js'
+import { writeFileAtomic } from '../kernel/fsutil.js'
+import type { ProfileRef } from '../kernel/profile.js'
+import { openToken, sealToken } from '../kernel/seal.js'
 
 /** Renew when less than this is left (google DEFAULT_EAGER_REFRESH_THRESHOLD_MILLIS). */
 export const DEFAULT_MIN_TTL_MS = 5 * 60 * 1000
