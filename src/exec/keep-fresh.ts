@@ -17,7 +17,7 @@ export interface FreshSource {
   cred: Credential
   /** `--scope` values given to exec (possibly none). */
   scopes: readonly string[]
-  tokens: Array<{ slot: string | undefined; token: TokenSet }>
+  tokens: Array<{ scope: string | undefined; token: TokenSet }>
 }
 
 /** What keep-fresh needs from the CLI context (CliContext satisfies it). */
@@ -73,7 +73,7 @@ export class KeepFresh {
   start(): void {
     this.timer = setInterval(() => void this.tick(), TICK_MS)
     for (const s of this.sources) {
-      if (s.provider.canRenew && !s.provider.canRenew(s.cred)) {
+      if (s.provider.plan(s.cred, undefined).kind === 'cache-only') {
         this.d.warn(`${s.provider.displayName}: cannot renew without a stored password; the files keep the current token until it expires`)
       }
       const dir = join(this.d.cache().dir, 'cache', s.ref.provider, s.ref.profile)
@@ -111,7 +111,7 @@ export class KeepFresh {
     try {
       for (const s of this.sources) {
         if (this.stopped) return
-        if (Date.now() >= s.retryAt && (!s.provider.canRenew || s.provider.canRenew(s.cred))) await this.refresh(s)
+        if (Date.now() >= s.retryAt && s.provider.plan(s.cred, undefined).kind !== 'cache-only') await this.refresh(s)
       }
     } finally {
       this.busy = false
@@ -122,14 +122,14 @@ export class KeepFresh {
   private async refresh(s: SourceState): Promise<void> {
     try {
       const tokens: FreshSource['tokens'] = []
-      for (const scope of s.provider.execSlots(s.cred, s.scopes)) {
+      for (const scope of s.provider.execScopes(s.cred, s.scopes)) {
         const onIssued = (t: TokenSet) =>
           this.write(
             s,
-            s.tokens.map((x) => (x.slot === scope ? { slot: scope, token: t } : x)),
+            s.tokens.map((x) => (x.scope === scope ? { scope, token: t } : x)),
           )
         const token = await this.d.tokens().getToken(s.provider, s.ref, s.cred, { scope, minTtlMs: this.minTtlMs, renewEarly: true, onIssued })
-        tokens.push({ slot: scope, token })
+        tokens.push({ scope, token })
       }
       this.write(s, tokens)
       if (s.failures > 0) this.d.warn(`${s.provider.displayName}: keep-fresh has a fresh token again`)
@@ -154,10 +154,10 @@ export class KeepFresh {
       s.material ??= cacheKeyMaterial(s.cred) // once: for an env password it is an scrypt
       const material = s.material
       const tokens = s.tokens.map((x) => {
-        const slot = s.provider.slot(s.cred, x.slot)
-        const cached = slot === undefined ? undefined : this.d.cache().read(s.ref, slot, material)
+        const plan = s.provider.plan(s.cred, x.scope)
+        const cached = plan.kind === 'static' ? undefined : this.d.cache().read(s.ref, plan.slot, material)
         const newer = cached && (cached.obtainedAt ?? 0) > (x.token.obtainedAt ?? 0) && (cached.expiresAt ?? Infinity) > Date.now()
-        return newer ? { slot: x.slot, token: cached } : x
+        return newer ? { scope: x.scope, token: cached } : x
       })
       this.write(s, tokens)
     } catch {
@@ -170,10 +170,10 @@ export class KeepFresh {
     if (this.stopped) return
     // Never back to an older token: a renewal by another process may have landed meanwhile.
     const tokens = incoming.map((t) => {
-      const cur = s.tokens.find((x) => x.slot === t.slot)
+      const cur = s.tokens.find((x) => x.scope === t.scope)
       return cur && (cur.token.obtainedAt ?? 0) > (t.token.obtainedAt ?? 0) ? cur : t
     })
-    const changed = tokens.some((t) => s.written.get(t.slot ?? '') !== t.token.accessToken)
+    const changed = tokens.some((t) => s.written.get(t.scope ?? '') !== t.token.accessToken)
     if (!changed) return
     const vars = s.provider.envVars(s.cred, tokens)
     const first = tokens[0]
@@ -190,8 +190,8 @@ export class KeepFresh {
     for (const [name, value] of Object.entries(vars)) this.vars[name] ??= value
     s.tokens = tokens
     for (const t of tokens) {
-      if (s.written.get(t.slot ?? '') !== t.token.accessToken) for (const fn of this.secretListeners) fn(t.token.accessToken)
-      s.written.set(t.slot ?? '', t.token.accessToken)
+      if (s.written.get(t.scope ?? '') !== t.token.accessToken) for (const fn of this.secretListeners) fn(t.token.accessToken)
+      s.written.set(t.scope ?? '', t.token.accessToken)
     }
   }
 

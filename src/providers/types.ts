@@ -84,21 +84,14 @@ export interface Provider {
   fromEnv(env: Readonly<Record<string, string | undefined>>): Credential | undefined
 
   /**
-   * Cache slot for a token request, or undefined when the credential *is* the token (API keys,
-   * stored tokens): such tokens are served from the credential without cache or network.
+   * How a token for `scope` (undefined: the login's default) is obtained from `cred`: see TokenPlan.
+   * The decision is the provider's; caching, locking and sharing are the token service's.
    */
-  slot(cred: Credential, scope: string | undefined): string | undefined
-  /** The credential's own token, for slot-less credentials. */
-  staticToken?(cred: Credential): TokenSet
-  /** Obtains a new token for `slot` (client credentials, refresh, or stored-password login). */
-  issue(cred: Credential, slot: string, ctx: ProviderContext): Promise<IssueResult>
-  /**
-   * False when the credential cannot renew unattended (a password login made with
-   * `--no-store-password`): a cached token is then served until it expires. Default true.
-   */
-  canRenew?(cred: Credential): boolean
-  /** The slots `exec` and `token --format env` fill, given `--scope` values (possibly empty). */
-  execSlots(cred: Credential, scopes: readonly string[]): Array<string | undefined>
+  plan(cred: Credential, scope: string | undefined): TokenPlan
+  /** The scopes `exec` and `env` fill, given `--scope` values (possibly empty); one token each. */
+  execScopes(cred: Credential, scopes: readonly string[]): Array<string | undefined>
+  /** `token --api-key`: the long-lived key a session login keeps (LupaSearch API key, Haut.ai private token). */
+  keyToken?(cred: Credential): TokenSet
 
   login(input: LoginInput, ctx: ProviderContext): Promise<LoginResult>
   /** Provider-side clean-up before `logout` deletes local state (Lucid revokes its OAuth grant). */
@@ -108,8 +101,8 @@ export interface Provider {
 
   /** Header lines for `token --format header`. */
   headerLines(cred: Credential, token: TokenSet): string[]
-  /** Variables for `exec` / `token --format env`, one token per slot from `execSlots`. */
-  envVars(cred: Credential, tokens: ReadonlyArray<{ slot: string | undefined; token: TokenSet }>): Record<string, string>
+  /** Variables for `exec` / `token --format env`: one token per scope from `execScopes`. */
+  envVars(cred: Credential, tokens: ReadonlyArray<{ scope: string | undefined; token: TokenSet }>): Record<string, string>
 
   /**
    * The long-lived key or token a login keeps (saved with `keys create --save`, or logged in
@@ -123,6 +116,18 @@ export interface Provider {
   /** Where keys are managed instead, for the exit-7 message when `keys` is absent. */
   readonly keysElsewhere?: string
 }
+
+/**
+ * One token request, as the provider decides it:
+ * - `static`: the credential is its own token (API key, stored token); no cache, no network.
+ * - `renewable`: a token kept in cache slot `slot`, renewed by `renew` under the slot's lock.
+ * - `cache-only`: a cached token in `slot` that cannot be renewed unattended (a password login
+ *   made with `--no-store-password`, an OAuth login without a refresh token): served until it expires.
+ */
+export type TokenPlan =
+  | { readonly kind: 'static'; token(): TokenSet }
+  | { readonly kind: 'renewable'; readonly slot: string; renew(ctx: ProviderContext): Promise<IssueResult> }
+  | { readonly kind: 'cache-only'; readonly slot: string }
 
 /** A long-lived key or token kept in a stored login, for expiry tracking. */
 export interface StoredKey {

@@ -1,22 +1,18 @@
 import { createHash, randomBytes, scryptSync } from 'node:crypto'
-import { join } from 'node:path'
-import type { Credential, IssueResult, Provider, ProviderContext, TokenSet } from '../providers/types.js'
-import type { SecretStore } from '../store/types.js'
-import { accountFor } from '../store/types.js'
 import type { Clock } from '../kernel/clock.js'
 import type { ConfigStore, StoreBackend } from '../kernel/config.js'
 import { AuthRequiredError, InvalidGrantError } from '../kernel/errors.js'
-import { withFileLock } from '../kernel/lock.js'
 import type { ProfileRef } from '../kernel/profile.js'
-import { fleetKeyFrom, openEntry, sealEntry, SharedCacheError, SharedLockTimeoutError, sharedSlot, type SharedCache, type SharedEntry } from './shared-cache.js'
-import { clampMinTtl, DEFAULT_MIN_TTL_MS, isFresh, keepFreshLeadMs, slotId, type TokenCache } from './token-cache.js'
+import type { Credential, IssueResult, Provider, ProviderContext, TokenSet } from '../providers/types.js'
+import type { SecretStore } from '../store/types.js'
+import { accountFor } from '../store/types.js'
+import { CacheMissError, type Coordinator, cacheOnlyCoordinator, localCoordinator, type Renewal, type RenewFn, type SlotContext } from './coordinator.js'
+import { fleetKeyFrom, type SharedCache, SharedCacheError, type SharedEntry, sharedSlot } from './shared-cache.js'
+import { GRANT_GEN, sharedCoordinator } from './shared-coordinator.js'
+import { clampMinTtl, DEFAULT_MIN_TTL_MS, isFresh, keepFreshLeadMs, type TokenCache } from './token-cache.js'
 
-/** Thrown in cache-only mode (the fast path) where a renewal would be needed. */
-export class CacheMissError extends Error {
-  constructor() {
-    super('not served from cache')
-  }
-}
+export { SHARED_LOCK_TTL_MS, SHARED_WAIT_MS } from './shared-coordinator.js'
+export { CacheMissError } from './coordinator.js'
 
 export interface TokenServiceDeps {
   /** The fleet-wide cache (AUTHCTL_CACHE), or undefined; failures fall back to local. */
@@ -74,26 +70,14 @@ function profileFlag(profile: string): string {
   return profile === 'default' ? '' : ` --profile ${profile}`
 }
 
-/**
- * Credential resolution (environment, then the profile's store) and token renewal with the
- * on-disk cache and a cross-process lock per provider/profile/slot (Azure chain + google
- * single-flight, across processes rather than within one).
- */
-/** Lifetime of a shared renewal lock; its holder refreshes it, a dead holder's lapses. */
-export const SHARED_LOCK_TTL_MS = 10_000
-/** Longest wait for another runner's renewal (CONTRACT: no runner waits more than 30 s). */
-export const SHARED_WAIT_MS = 30_000
-/** An entry carrying a grant outlives its token, so that idle machines can still follow the grant. */
-const SHARED_GRANT_TTL_MS = 30 * 86_400_000
-/** Secret fields: the grant held before adopting one from the shared cache, and its generation. */
+/** Secret field: the grant held before adopting one from the shared cache. */
 const PREV_REFRESH = 'refreshTokenPrev'
-const GRANT_GEN = 'grantGen'
 
-/** A generation newer than `seen`: issue time in ms, forced strictly above what was seen. */
-function nextGeneration(seen: number, now: number): number {
-  return Math.max(seen + 1, now)
-}
-
+/**
+ * Credential resolution (environment, then the profile's store) and token renewal: one
+ * algorithm (serve a fresh token, else renew once under a coordinator) over the on-disk cache and
+ * a cross-process file lock, the fleet's Redis lease, or the cache alone (the fast path).
+ */
 export class TokenService {
   private sharedDisabled = false
   private readonly clampWarned = new Set<string>()
@@ -121,92 +105,6 @@ export class TokenService {
         ? `half the ${provider.displayName} token lifetime (${s(lifeMs)})`
         : `the ${provider.displayName} token lifetime (${s(lifeMs)}) minus 60 s`
     this.d.warn(`--min-ttl ${s(fromMs)} is not below ${limit}; using ${s(toMs)}`)
-  }
-
-  /**
-   * The fleet path. Redis is asked first: a local copy is served only if Redis holds nothing
-   * newer (another machine's renewal may have killed it). Entries are authenticated; one older
-   * than what this runner has seen (a rollback) is ignored. One runner renews under SET NX PX;
-   * the others poll the entry for a generation newer than the one they started from.
-   */
-  private async getShared(
-    shared: SharedCache,
-    provider: Provider,
-    ref: ProfileRef,
-    cred: Credential,
-    slot: string,
-    material: Buffer,
-    opts: GetTokenOptions,
-  ): Promise<TokenSet> {
-    const s = sharedSlot(this.d.fleetKey?.() ?? fleetKeyFrom(undefined), cred, provider.id, slot)
-    const read = async (): Promise<SharedEntry | undefined> => {
-      const raw = await shared.get(s.name)
-      const e = raw ? openEntry(s, raw) : undefined
-      if (raw && !e) this.d.debug(`ignored a shared cache entry that does not verify (${provider.id}/${ref.profile}/${slot})`)
-      return e
-    }
-    let current = cred
-    const adopt = async (e: SharedEntry): Promise<TokenSet> => {
-      const t = { ...e.token, generation: e.gen }
-      this.d.cache.write(ref, slot, material, t) // the local copy serves the fallback path
-      current = await this.followGrant(ref, current, e)
-      return t
-    }
-    const local = this.d.cache.read(ref, slot, material)
-    const first = await read()
-    const best = first && first.gen > (local?.generation ?? 0) ? await adopt(first) : local
-    if (!opts.forceRefresh && best && this.fresh(provider, best, opts)) return best
-    // Anything above this generation is a renewal made after we looked: adopt it, never renew again.
-    const floor = Math.max(local?.generation ?? 0, first?.gen ?? 0)
-    const newer = (e: SharedEntry | undefined): e is SharedEntry => e !== undefined && e.gen > floor
-    const owner = randomBytes(12).toString('hex')
-    const deadline = Date.now() + SHARED_WAIT_MS
-    for (let announced = false, checked = 0, polls = 0; ; ) {
-      // A lock with no expiry, or a longer one than it can have, is bogus: broken (checked once a second).
-      const check = Date.now() - checked > 1000
-      if (check) checked = Date.now()
-      const locked =
-        (await shared.tryLock(s.lock, owner, SHARED_LOCK_TTL_MS)) ||
-        (check && (await shared.breakBogusLock(s.lock, SHARED_LOCK_TTL_MS)) && (await shared.tryLock(s.lock, owner, SHARED_LOCK_TTL_MS)))
-      // Load the HTTP client before relying on the lock: a synchronous module load on a starved
-      // machine can outlast the lock's lifetime, and a lapsed lock means a second renewal.
-      if (locked) await this.d.providerContext().http?.()
-      if (locked && !(await shared.extend(s.lock, owner, SHARED_LOCK_TTL_MS))) continue
-      if (locked) {
-        const beat = setInterval(() => void shared.extend(s.lock, owner, SHARED_LOCK_TTL_MS).catch(() => undefined), SHARED_LOCK_TTL_MS / 3)
-        try {
-          const again = await read()
-          if (newer(again)) return adopt(again)
-          const gen = nextGeneration(Math.max(floor, Number(current.secret[GRANT_GEN] ?? 0)), this.d.clock.now())
-          const { token, grant } = await this.renew(provider, ref, current, slot, material, gen, opts)
-          const left = (token.expiresAt ?? this.d.clock.now() + 86_400_000) - this.d.clock.now()
-          const ttl = grant ? Math.max(left, SHARED_GRANT_TTL_MS) : left
-          if (ttl > 0) {
-            await shared.set(s.name, sealEntry(s, { gen, token, ...(grant ? { grant } : {}) }), ttl).catch((err: unknown) => {
-              this.sharedDisabled = true
-              this.d.warn(`${(err as Error).message}; the new token is cached locally only`)
-            })
-          }
-          return token
-        } finally {
-          clearInterval(beat)
-          await shared.unlock(s.lock, owner).catch(() => undefined)
-        }
-      }
-      if (!announced) {
-        announced = true
-        this.d.debug(`waiting for another runner's renewal (${shared.display})`)
-      }
-      // Back off (50 ms → 500 ms, jittered): dozens of waiters must not starve the holder or Redis.
-      await new Promise((r) => setTimeout(r, Math.min(500, 50 * 1.5 ** polls++) * (0.5 + Math.random())))
-      const t = await read()
-      if (newer(t)) return adopt(t)
-      if (Date.now() > deadline) {
-        throw new SharedLockTimeoutError(`timed out after ${SHARED_WAIT_MS / 1000} s waiting for another runner's renewal (shared cache ${shared.display})`, {
-          hint: 'try again; if it keeps happening, something else holds the renewal lock in Redis (check who can write to it)',
-        })
-      }
-    }
   }
 
   /**
@@ -263,55 +161,54 @@ export class TokenService {
   }
 
   /**
-   * A token with more than `minTtlMs` left: from the cache with no network request, or renewed
-   * under the lock. Waiters re-read the cache after the lock, so N processes make one renewal.
+   * A token with more than `minTtlMs` left, as the provider's plan says: the credential's own
+   * token, a cached one (no network), or one renewed exactly once among all waiters.
    */
   async getToken(provider: Provider, ref: ProfileRef, given: Credential, opts: GetTokenOptions): Promise<TokenSet> {
     // A credential that *is* its token (a stored key) is checked for expiry before use.
-    const cred = provider.slot(given, opts.scope) === undefined ? this.liveCredential(provider, ref, given) : given
-    const slot = provider.slot(cred, opts.scope)
-    if (slot === undefined) {
-      if (!provider.staticToken) throw new Error(`${provider.id}: no slot and no static token`)
-      return provider.staticToken(cred)
-    }
+    const first = provider.plan(given, opts.scope)
+    const cred = first.kind === 'static' ? this.liveCredential(provider, ref, given) : given
+    const plan = cred === given ? first : provider.plan(cred, opts.scope)
+    if (plan.kind === 'static') return plan.token()
     const material = cacheKeyMaterial(cred)
-    if (provider.canRenew && !provider.canRenew(cred)) return this.unrenewable(provider, ref, slot, material, opts)
-    if (this.d.cacheOnly) {
-      const cached = opts.forceRefresh ? undefined : this.d.cache.read(ref, slot, material)
-      if (cached && this.fresh(provider, cached, opts)) return cached
-      throw new CacheMissError()
-    }
-    // With a shared cache, Redis is asked before a local copy is served.
-    const shared = this.sharedDisabled ? undefined : await this.d.shared?.()
+    if (plan.kind === 'cache-only') return this.unrenewable(provider, ref, plan.slot, material, opts)
+    const renew: RenewFn = (gen, used) => this.renew(provider, ref, used, opts, gen)
+    const slot: SlotContext = { ref, slot: plan.slot, cred, material, cache: this.d.cache, now: () => this.d.clock.now(), debug: (l) => this.d.debug(l) }
+    const shared = this.d.cacheOnly || this.sharedDisabled ? undefined : await this.d.shared?.()
     if (shared) {
       try {
-        return await this.getShared(shared, provider, ref, cred, slot, material, opts)
+        return await this.serve(provider, this.sharedFor(shared, provider, ref, slot), opts, renew)
       } catch (err) {
         if (!(err instanceof SharedCacheError)) throw err
         this.sharedDisabled = true
         this.d.warn(`${err.message}; using the local cache and lock`)
       }
     }
-    if (!opts.forceRefresh) {
-      const cached = this.d.cache.read(ref, slot, material)
-      if (cached && this.fresh(provider, cached, opts)) return cached
-    }
-    const startedAt = this.d.clock.now()
-    const lockFile = join(this.d.lockDir, `${ref.provider}-${ref.profile}-${slotId(slot)}.lock`)
-    return withFileLock(
-      lockFile,
-      async () => {
-        const cached = this.d.cache.read(ref, slot, material)
-        // Renewed by another process while we waited: adopt it rather than renewing again
-        // (a second Lucidworks renewal would kill the token that process just handed out).
-        if (cached && ((cached.obtainedAt ?? 0) >= startedAt || (!opts.forceRefresh && this.fresh(provider, cached, opts)))) {
-          this.d.debug(`adopted a token renewed by another process (${provider.id}/${ref.profile}/${slot})`)
-          return cached
-        }
-        return (await this.renew(provider, ref, cred, slot, material, nextGeneration(cached?.generation ?? 0, this.d.clock.now()), opts)).token
+    const servable = (t: TokenSet) => !opts.forceRefresh && this.fresh(provider, t, opts)
+    const coordinator = this.d.cacheOnly ? cacheOnlyCoordinator(slot) : localCoordinator(slot, this.d.lockDir, servable)
+    return this.serve(provider, coordinator, opts, renew)
+  }
+
+  /** The one renewal algorithm: a fresh known token, else a renewal (or an adopted newer one). */
+  private async serve(provider: Provider, c: Coordinator, opts: GetTokenOptions, renew: RenewFn): Promise<TokenSet> {
+    const known = await c.latest()
+    if (known && !opts.forceRefresh && this.fresh(provider, known, opts)) return known
+    // Anything above this generation is a renewal made after we looked: adopt it, never renew again.
+    return c.exclusive(known?.generation ?? 0, renew)
+  }
+
+  private sharedFor(shared: SharedCache, provider: Provider, ref: ProfileRef, slot: SlotContext): Coordinator {
+    return sharedCoordinator({
+      ...slot,
+      shared,
+      names: sharedSlot(this.d.fleetKey?.() ?? fleetKeyFrom(undefined), slot.cred, provider.id, slot.slot),
+      followGrant: (cred, e) => this.followGrant(ref, cred, e),
+      warmUp: async () => this.d.providerContext().http?.(),
+      onWriteFailure: (err) => {
+        this.sharedDisabled = true
+        this.d.warn(`${err.message}; the new token is cached locally only`)
       },
-      { onWait: (h) => this.d.debug(`waiting for renewal lock held by pid ${h?.pid ?? '?'}`) },
-    )
+    })
   }
 
   /**
@@ -330,7 +227,7 @@ export class TokenService {
       const secret = { ...cred.secret }
       delete secret[key.field]
       const without: Credential = { ...cred, secret }
-      if (provider.slot(without, undefined) !== undefined && (provider.canRenew?.(without) ?? true)) {
+      if (provider.plan(without, undefined).kind === 'renewable') {
         if (this.d.cacheOnly) throw new CacheMissError()
         this.d.warn(`${what}; using a login token instead. Replace the key: ${key.replaceHint}`)
         return without
@@ -339,40 +236,55 @@ export class TokenService {
     throw new AuthRequiredError(what, { hint: key.replaceHint })
   }
 
+  /** The provider's renewal for `cred`; a credential that cannot renew any more is exit 4. */
+  private issue(provider: Provider, ref: ProfileRef, cred: Credential, scope: string | undefined): Promise<IssueResult> {
+    const plan = provider.plan(cred, scope)
+    if (plan.kind !== 'renewable') {
+      throw new AuthRequiredError(`the ${provider.displayName} login of profile ${ref.profile} cannot renew its token`, {
+        hint: `run \`authctl login ${provider.id}${profileFlag(ref.profile)}\` again`,
+      })
+    }
+    return plan.renew(this.d.providerContext())
+  }
+
   /**
-   * One renewal, inside the lock, stamped with generation `gen`. A refused refresh grant is
-   * checked against the store first, then retried with the grant held before the last adoption.
-   * Returns the token and the grant it leaves current (for the shared entry).
+   * A refused refresh grant is checked against the store first (another process may have rotated
+   * it already), then retried with the grant held before the last adoption from the shared cache.
    */
-  private async renew(
+  private async issueRecovering(
     provider: Provider,
     ref: ProfileRef,
     cred: Credential,
-    slot: string,
-    material: Buffer,
-    gen: number,
     opts: GetTokenOptions,
-  ): Promise<{ token: TokenSet; grant?: Record<string, string> }> {
-    let used = cred
-    let issued: IssueResult
+  ): Promise<{ issued: IssueResult; used: Credential }> {
     try {
-      issued = await provider.issue(used, slot, this.d.providerContext())
+      return { issued: await this.issue(provider, ref, cred, opts.scope), used: cred }
     } catch (err) {
       if (!(err instanceof InvalidGrantError) || cred.source === 'environment') throw err
-      // Another process (or machine) may have rotated the grant already: adopt its newer one.
       const latest = await this.resolveStored(provider, ref, true)
+      let used: Credential
       if (JSON.stringify(latest.secret) !== JSON.stringify(cred.secret)) {
         this.d.debug(`the stored grant changed while we held an older one; retrying with the newer (${provider.id}/${ref.profile})`)
-        const cached = this.d.cache.read(ref, slot, cacheKeyMaterial(latest))
-        if (cached && isFresh(cached, 0, this.d.clock.now())) return { token: cached }
+        const slot = provider.plan(latest, opts.scope)
+        const cached = slot.kind === 'static' ? undefined : this.d.cache.read(ref, slot.slot, cacheKeyMaterial(latest))
+        if (cached && isFresh(cached, 0, this.d.clock.now())) return { issued: { token: cached }, used: latest }
         used = latest
       } else if (cred.secret[PREV_REFRESH]) {
         // An adopted grant that does not work: the one we held before is kept for exactly this.
         this.d.debug(`the adopted grant was refused; retrying with the previous one (${provider.id}/${ref.profile})`)
         used = { ...cred, secret: { ...cred.secret, refreshToken: cred.secret[PREV_REFRESH] } }
       } else throw err
-      issued = await provider.issue(used, slot, this.d.providerContext())
+      return { issued: await this.issue(provider, ref, used, opts.scope), used }
     }
+  }
+
+  /**
+   * One renewal, inside the coordinator's exclusion, stamped with generation `gen`. A rotated
+   * grant is stored before the token is handed out. Returns the token and the grant it leaves
+   * current (for the shared entry).
+   */
+  private async renew(provider: Provider, ref: ProfileRef, cred: Credential, opts: GetTokenOptions, gen: number): Promise<Renewal> {
+    const { issued, used } = await this.issueRecovering(provider, ref, cred, opts)
     const { [PREV_REFRESH]: hadPrev, ...worked } = used.secret
     if ((issued.secretUpdate || hadPrev !== undefined) && used.source !== 'environment') {
       // Store a rotated grant before handing out the token: a crash must not lose it. The grant
@@ -386,7 +298,8 @@ export class TokenService {
       /* the caller's side effect; the token is still cached and returned */
     }
     this.fresh(provider, stamped, opts) // the --min-ttl clamp warning, from the first call on
-    this.d.cache.write(ref, slot, used === cred ? material : cacheKeyMaterial(used), stamped)
+    const plan = provider.plan(used, opts.scope)
+    if (plan.kind !== 'static') this.d.cache.write(ref, plan.slot, cacheKeyMaterial(used), stamped)
     const grant = issued.secretUpdate ?? (worked.refreshToken ? { refreshToken: worked.refreshToken } : undefined)
     return grant ? { token: stamped, grant } : { token: stamped }
   }

@@ -68,14 +68,14 @@ export async function tokensForEnv(
   scopes: readonly string[],
   minTtl: number,
   extra: { renewEarly?: boolean } = {},
-): Promise<Array<{ slot: string | undefined; token: TokenSet }>> {
+): Promise<Array<{ scope: string | undefined; token: TokenSet }>> {
   // A key handed out beside the session token (LupaSearch's LUPA_API_KEY) must not have expired;
   // a key that is the token itself is checked (and replaced where possible) by getToken.
-  if (t.provider.slot(cred, undefined) !== undefined) ctx.tokens().liveCredential(t.provider, t.ref, cred, false)
-  const out: Array<{ slot: string | undefined; token: TokenSet }> = []
-  for (const scope of t.provider.execSlots(cred, scopes)) {
+  if (t.provider.plan(cred, undefined).kind !== 'static') ctx.tokens().liveCredential(t.provider, t.ref, cred, false)
+  const out: Array<{ scope: string | undefined; token: TokenSet }> = []
+  for (const scope of t.provider.execScopes(cred, scopes)) {
     const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope, minTtlMs: minTtl, ...extra })
-    out.push({ slot: scope, token })
+    out.push({ scope, token })
   }
   return out
 }
@@ -94,8 +94,7 @@ export async function runToken(opts: TokenOptions, ctx: CliContext): Promise<voi
   }
   let token: TokenSet
   if (opts.apiKey) {
-    if (!t.provider.staticToken) throw new UsageError(`--api-key does not apply to ${t.provider.id}: it has no stored keys`)
-    token = t.provider.staticToken(ctx.tokens().liveCredential(t.provider, t.ref, cred, false))
+    token = storedKeyToken(ctx, t, cred)
   } else {
     token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope: opts.scope, minTtlMs: minTtl, forceRefresh: opts.forceRefresh })
   }
@@ -122,4 +121,13 @@ function printToken(ctx: CliContext, provider: Provider, cred: Credential, token
       scopes: [...(token.scopes ?? [])],
     })
   }
+}
+
+/** `token --api-key`: the long-lived key a login keeps, or the credential's own token. */
+function storedKeyToken(ctx: CliContext, t: Target, cred: Credential): TokenSet {
+  const live = ctx.tokens().liveCredential(t.provider, t.ref, cred, false)
+  if (t.provider.keyToken) return t.provider.keyToken(live)
+  const plan = t.provider.plan(live, undefined)
+  if (plan.kind === 'static') return plan.token()
+  throw new UsageError(`--api-key does not apply to ${t.provider.id}: it has no stored keys`)
 }

@@ -220,6 +220,16 @@ function privateTokenSet(cred: Credential): TokenSet | undefined {
   return { accessToken: t, tokenType: 'Bearer', scopes: [], ...(Number.isFinite(exp) ? { expiresAt: exp } : {}) }
 }
 
+/** A saved private token, or the token of a token login. */
+function keyToken(cred: Credential): TokenSet {
+  const saved = privateTokenSet(cred)
+  if (saved) return saved
+  const t = cred.secret.token
+  if (!t) throw new AuthRequiredError('no Haut.ai token is stored in this profile', { hint: 'run `authctl login haut`' })
+  const exp = str(cred.data.expiresAt)
+  return { accessToken: t, tokenType: 'Bearer', scopes: [], ...(exp ? { expiresAt: Date.parse(exp) } : {}) }
+}
+
 export const haut: Provider = {
   id: 'haut',
   aliases: ['hautai'],
@@ -256,22 +266,13 @@ export const haut: Provider = {
   },
 
   /** A saved private token is preferred (long-lived, made for automation); else the login token. */
-  slot(cred) {
-    return cred.kind === 'password' && !cred.secret.privateToken ? LOGIN_SLOT : undefined
+  plan(cred) {
+    if (cred.kind !== 'password' || cred.secret.privateToken) return { kind: 'static', token: () => keyToken(cred) }
+    const password = cred.secret.password
+    if (!password) return { kind: 'cache-only', slot: LOGIN_SLOT }
+    return { kind: 'renewable', slot: LOGIN_SLOT, renew: async (ctx) => ({ token: (await passwordLogin(String(cred.data.email), password, ctx, cred)).token }) }
   },
-
-  staticToken(cred) {
-    const saved = privateTokenSet(cred)
-    if (saved) return saved
-    const t = cred.secret.token
-    if (!t) throw new AuthRequiredError('no Haut.ai token is stored in this profile', { hint: 'run `authctl login haut`' })
-    const exp = str(cred.data.expiresAt)
-    return { accessToken: t, tokenType: 'Bearer', scopes: [], ...(exp ? { expiresAt: Date.parse(exp) } : {}) }
-  },
-
-  canRenew(cred) {
-    return cred.kind !== 'password' || Boolean(cred.secret.password) || Boolean(cred.secret.privateToken)
-  },
+  keyToken,
 
   storedKey(kind, data): StoredKey | undefined {
     const exp = str(data.expiresAt)
@@ -297,14 +298,8 @@ export const haut: Provider = {
     }
   },
 
-  async issue(cred, _slot, ctx) {
-    const password = cred.secret.password
-    if (!password) throw new AuthRequiredError('the Haut.ai password was not stored', { hint: 'run `authctl login haut` again' })
-    return { token: (await passwordLogin(String(cred.data.email), password, ctx, cred)).token }
-  },
-
-  execSlots(cred) {
-    return [this.slot(cred, undefined)]
+  execScopes() {
+    return [undefined]
   },
 
   async login(input: LoginInput, ctx): Promise<LoginResult> {

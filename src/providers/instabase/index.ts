@@ -56,6 +56,14 @@ function contextOf(cred: Credential): string | undefined {
   return str(cred.data.context)
 }
 
+/** AI Hub tokens are made in its UI: the stored token is the token (authctl cannot renew it). */
+function storedToken(cred: Credential): TokenSet {
+  const t = cred.secret.token
+  if (!t) throw new AuthRequiredError('no AI Hub token is stored in this profile', { hint: 'run `authctl login instabase --token-stdin`' })
+  const exp = str(cred.data.expiresAt)
+  return { accessToken: t, tokenType: 'Bearer', scopes: [], ...(exp ? { expiresAt: Date.parse(exp) } : {}) }
+}
+
 export const instabase: Provider = {
   id: 'instabase',
   aliases: ['aihub'],
@@ -80,15 +88,8 @@ export const instabase: Provider = {
     return { kind: 'token', source: 'environment', secret: { token }, data: env.INSTABASE_CONTEXT ? { context: env.INSTABASE_CONTEXT } : {} }
   },
 
-  slot() {
-    return undefined
-  },
-
-  staticToken(cred): TokenSet {
-    const t = cred.secret.token
-    if (!t) throw new AuthRequiredError('no AI Hub token is stored in this profile', { hint: 'run `authctl login instabase --token-stdin`' })
-    const exp = str(cred.data.expiresAt)
-    return { accessToken: t, tokenType: 'Bearer', scopes: [], ...(exp ? { expiresAt: Date.parse(exp) } : {}) }
+  plan(cred) {
+    return { kind: 'static', token: () => storedToken(cred) }
   },
 
   storedKey(_kind, data): StoredKey {
@@ -101,11 +102,7 @@ export const instabase: Provider = {
     }
   },
 
-  async issue() {
-    throw new AuthRequiredError('AI Hub tokens cannot be renewed by authctl', { hint: 'refresh it in AI Hub (Settings > APIs) and log in again' })
-  },
-
-  execSlots() {
+  execScopes() {
     return [undefined]
   },
 

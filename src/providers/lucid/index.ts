@@ -179,6 +179,28 @@ async function oauthLogin(input: LoginInput, ctx: ProviderContext): Promise<Logi
   }
 }
 
+/** A Lucid API key login: the key is the token. */
+function apiKeyToken(cred: Credential): TokenSet {
+  const key = cred.secret.apiKey
+  if (!key) throw new AuthRequiredError('no Lucid API key is stored in this profile', { hint: 'run `authctl login lucid --api-key-stdin`' })
+  const exp = str(cred.data.expiresAt)
+  return { accessToken: key, tokenType: 'Bearer', scopes: [], ...(exp ? { expiresAt: Date.parse(exp) } : {}) }
+}
+
+/** The refresh-token grant; Lucid rotates the refresh token, which the token service stores first. */
+async function refreshGrant(cred: Credential, refresh: string, ctx: ProviderContext): Promise<IssueResult> {
+  const clientId = String(cred.data.clientId)
+  const body = await tokenRequest(
+    ctx,
+    { grant_type: 'refresh_token', refresh_token: refresh, client_id: clientId, client_secret: cred.secret.clientSecret ?? '' },
+    `Lucid client ${maskSecret(clientId)}`,
+    'run `authctl login lucid` again',
+  )
+  const token = tokenFrom(body, ctx.clock.now())
+  const rotated = typeof body.refresh_token === 'string' && body.refresh_token ? { refreshToken: body.refresh_token } : undefined
+  return rotated ? { token, secretUpdate: rotated } : { token }
+}
+
 export const lucid: Provider = {
   id: 'lucid',
   aliases: [],
@@ -219,15 +241,11 @@ export const lucid: Provider = {
     return env.LUCID_API_KEY ? { kind: 'api-key', source: 'environment', secret: { apiKey: env.LUCID_API_KEY }, data: {} } : undefined
   },
 
-  slot(cred) {
-    return cred.kind === 'oauth' ? OAUTH_SLOT : undefined
-  },
-
-  staticToken(cred): TokenSet {
-    const key = cred.secret.apiKey
-    if (!key) throw new AuthRequiredError('no Lucid API key is stored in this profile', { hint: 'run `authctl login lucid --api-key-stdin`' })
-    const exp = str(cred.data.expiresAt)
-    return { accessToken: key, tokenType: 'Bearer', scopes: [], ...(exp ? { expiresAt: Date.parse(exp) } : {}) }
+  plan(cred) {
+    if (cred.kind !== 'oauth') return { kind: 'static', token: () => apiKeyToken(cred) }
+    const refresh = cred.secret.refreshToken
+    if (!refresh) return { kind: 'cache-only', slot: OAUTH_SLOT }
+    return { kind: 'renewable', slot: OAUTH_SLOT, renew: (ctx) => refreshGrant(cred, refresh, ctx) }
   },
 
   storedKey(kind, data): StoredKey | undefined {
@@ -241,32 +259,8 @@ export const lucid: Provider = {
     }
   },
 
-  canRenew(cred) {
-    return cred.kind !== 'oauth' || Boolean(cred.secret.refreshToken)
-  },
-
-  /**
-   * Refresh with rotation: the answer carries a new refresh token and the old access and refresh
-   * tokens die, so the new refresh token is returned as a secret update, stored before the
-   * access token is handed out (token service), all under the renewal lock.
-   */
-  async issue(cred, _slot, ctx): Promise<IssueResult> {
-    const clientId = String(cred.data.clientId)
-    const refresh = cred.secret.refreshToken
-    if (!refresh) throw new AuthRequiredError('the Lucid login has no refresh token', { hint: 'run `authctl login lucid` again' })
-    const body = await tokenRequest(
-      ctx,
-      { grant_type: 'refresh_token', refresh_token: refresh, client_id: clientId, client_secret: cred.secret.clientSecret ?? '' },
-      `Lucid client ${maskSecret(clientId)}`,
-      'run `authctl login lucid` again',
-    )
-    const token = tokenFrom(body, ctx.clock.now())
-    const rotated = typeof body.refresh_token === 'string' && body.refresh_token ? { refreshToken: body.refresh_token } : undefined
-    return rotated ? { token, secretUpdate: rotated } : { token }
-  },
-
-  execSlots(cred) {
-    return [this.slot(cred, undefined)]
+  execScopes() {
+    return [undefined]
   },
 
   async login(input, ctx) {

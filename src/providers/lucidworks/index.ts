@@ -116,15 +116,12 @@ export const lucidworks: Provider = {
     return { kind: 'client-credentials', source: 'environment', secret: { clientSecret: secret }, data }
   },
 
-  slot(cred, scope) {
-    return scope ?? loginScopes(cred)[0]
+  plan(cred, scope) {
+    const slot = scope ?? loginScopes(cred)[0] ?? DEFAULT_SCOPE
+    return { kind: 'renewable', slot, renew: async (ctx): Promise<IssueResult> => ({ token: await requestToken(cred, slot, ctx) }) }
   },
 
-  async issue(cred, slot, ctx): Promise<IssueResult> {
-    return { token: await requestToken(cred, slot, ctx) }
-  },
-
-  execSlots(cred, scopes) {
+  execScopes(cred, scopes) {
     return scopes.length > 0 ? [...scopes] : loginScopes(cred)
   },
 
@@ -189,8 +186,8 @@ export const lucidworks: Provider = {
     const out: Record<string, string> = {}
     const first = tokens[0]
     if (first) out.LUCIDWORKS_ACCESS_TOKEN = first.token.accessToken
-    for (const { slot, token } of tokens) {
-      if (slot) out[`LUCIDWORKS_ACCESS_TOKEN_${scopeEnvSuffix(slot)}`] = token.accessToken
+    for (const { scope, token } of tokens) {
+      if (scope) out[`LUCIDWORKS_ACCESS_TOKEN_${scopeEnvSuffix(scope)}`] = token.accessToken
     }
     if (cred.data.applicationId) out.LUCIDWORKS_APPLICATION_ID = String(cred.data.applicationId)
     if (cred.data.customerId) out.LUCIDWORKS_CUSTOMER_ID = String(cred.data.customerId)

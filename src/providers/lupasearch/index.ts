@@ -208,6 +208,17 @@ const keys: KeyManager = {
   },
 }
 
+/** The stored API key as a token (an API-key login, or a key saved with `keys create --save`). */
+function keyToken(cred: Credential): TokenSet {
+  const key = cred.secret.apiKey
+  if (!key) {
+    throw new AuthRequiredError('no LupaSearch API key is stored in this profile', {
+      hint: 'run `authctl keys create lupasearch … --save`, or `authctl login lupasearch --api-key-stdin`',
+    })
+  }
+  return apiKeyToken(key)
+}
+
 export const lupasearch: Provider = {
   id: 'lupasearch',
   aliases: ['lupa'],
@@ -243,23 +254,17 @@ export const lupasearch: Provider = {
     return undefined
   },
 
-  slot(cred) {
-    return cred.kind === 'password' ? JWT_SLOT : undefined
-  },
-
-  staticToken(cred) {
-    const key = cred.secret.apiKey
-    if (!key) {
-      throw new AuthRequiredError('no LupaSearch API key is stored in this profile', {
-        hint: 'run `authctl keys create lupasearch … --save`, or `authctl login lupasearch --api-key-stdin`',
-      })
+  plan(cred) {
+    if (cred.kind !== 'password') return { kind: 'static', token: () => keyToken(cred) }
+    const password = cred.secret.password
+    if (!password) return { kind: 'cache-only', slot: JWT_SLOT }
+    return {
+      kind: 'renewable',
+      slot: JWT_SLOT,
+      renew: async (ctx) => ({ token: await passwordLogin(String(cred.data.email), password, ctx, loginHint(cred)) }),
     }
-    return apiKeyToken(key)
   },
-
-  canRenew(cred) {
-    return cred.kind !== 'password' || Boolean(cred.secret.password)
-  },
+  keyToken,
 
   storedKey(kind, data): StoredKey | undefined {
     const id = str(data.apiKeyId)
@@ -272,14 +277,8 @@ export const lupasearch: Provider = {
     return { label: 'API key', ...(id ? { id } : {}), ...(exp ? { expiresAt: exp } : {}), field: 'apiKey', replaceHint }
   },
 
-  async issue(cred, _slot, ctx) {
-    const password = cred.secret.password
-    if (!password) throw new AuthRequiredError('the LupaSearch password was not stored', { hint: 'run `authctl login lupasearch` again' })
-    return { token: await passwordLogin(String(cred.data.email), password, ctx, loginHint(cred)) }
-  },
-
-  execSlots(cred) {
-    return [cred.kind === 'password' ? JWT_SLOT : undefined]
+  execScopes() {
+    return [undefined]
   },
 
   async login(input: LoginInput, ctx): Promise<LoginResult> {

@@ -54,12 +54,15 @@ function setup(lifeMs: number) {
     knownScopes: [],
     endpoint: { variable: 'FAKE_URL', url: 'https://fake.example' },
     fromEnv: () => undefined,
-    slot: () => 'default',
-    async issue() {
-      issued++
-      return { token: { accessToken: `tok${issued}`, obtainedAt: clock.now(), expiresAt: clock.now() + lifeMs } }
-    },
-    execSlots: () => ['default'],
+    plan: () => ({
+      kind: 'renewable',
+      slot: 'default',
+      async renew() {
+        issued++
+        return { token: { accessToken: `tok${issued}`, obtainedAt: clock.now(), expiresAt: clock.now() + lifeMs } }
+      },
+    }),
+    execScopes: () => [undefined],
   } as unknown as Provider
   const svc = new TokenService({
     config: new ConfigStore(dir),

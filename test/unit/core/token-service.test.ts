@@ -22,15 +22,18 @@ function rotatingProvider(state: { live: string; issued: number; calls: string[]
     knownScopes: [],
     endpoint: { variable: 'FAKE_URL', url: 'https://fake.example' },
     fromEnv: () => undefined,
-    slot: () => 'oauth',
-    async issue(cred: Credential) {
-      state.calls.push(cred.secret.refreshToken as string)
-      if (cred.secret.refreshToken !== state.live) throw new InvalidGrantError('refresh token refused')
-      state.issued++
-      state.live = `r${state.issued + 1}`
-      return { token: { accessToken: `a${state.issued}`, expiresAt: Date.now() + 3600_000 }, secretUpdate: { refreshToken: state.live } }
-    },
-    execSlots: () => ['oauth'],
+    plan: (cred: Credential) => ({
+      kind: 'renewable',
+      slot: 'oauth',
+      async renew() {
+        state.calls.push(cred.secret.refreshToken as string)
+        if (cred.secret.refreshToken !== state.live) throw new InvalidGrantError('refresh token refused')
+        state.issued++
+        state.live = `r${state.issued + 1}`
+        return { token: { accessToken: `a${state.issued}`, expiresAt: Date.now() + 3600_000 }, secretUpdate: { refreshToken: state.live } }
+      },
+    }),
+    execScopes: () => [undefined],
     login: async () => ({ kind: 'oauth', secret: {}, data: {}, summary: '' }),
     whoami: async () => ({}),
     headerLines: () => [],

@@ -29,7 +29,7 @@ function setup(next: () => Promise<TokenSet>) {
     ref: { provider: 'lucidworks', profile: 'default' },
     cred,
     scopes: [],
-    tokens: [{ slot: 'machinelearning.predict', token: tok(1) }],
+    tokens: [{ scope: 'machinelearning.predict', token: tok(1) }],
   }
   const keeper = startKeepFresh(deps, [source], 300_000)
   const read = (name: string) => readFileSync(join(keeper.dir, name), 'utf8')
