@@ -15,7 +15,8 @@ try {
   )
   process.exit(1)
 }
-fast.runFast(argv).then((code) => {
-  if (code === undefined) return require('../dist/authctl.cjs').main(argv)
-  process.exitCode = code
+fast.runFast(argv).then((r) => {
+  // A number: the fast path answered. Otherwise the full CLI takes over, with what was asked already.
+  if (typeof r !== 'number') return require('../dist/authctl.cjs').main(argv, r)
+  process.exitCode = r
 })

@@ -19,7 +19,7 @@ function optionValues(flag: string, ctx: CliContext, providerArg: string | undef
       return providerNames()
     case '--scope': {
       const p = providerArg ? safeProvider(providerArg) : undefined
-      return p ? [...p.knownScopes] : [...new Set(allProviders().flatMap((x) => x.knownScopes))]
+      return p ? [...(p.scopes?.known ?? [])] : [...new Set(allProviders().flatMap((x) => x.scopes?.known ?? []))]
     }
     case '--access':
       return ['read', 'full']

@@ -4,6 +4,7 @@ import type { Clock } from '../kernel/clock.js'
 import { systemClock } from '../kernel/clock.js'
 import { ConfigStore, type StoreBackend } from '../kernel/config.js'
 import { guardConfigDir } from '../kernel/config-dir.js'
+import { Credentials } from '../tokens/credentials.js'
 import { TokenService } from '../tokens/service.js'
 import { NonInteractiveError, SecretStoreError, UsageError } from '../kernel/errors.js'
 import { validateProfileName } from '../kernel/profile.js'
@@ -16,14 +17,9 @@ import type { SecretStore } from '../store/types.js'
 import { fleetKeyFrom, type SharedCache } from '../tokens/shared-cache.js'
 import type { IO } from './io.js'
 import { createInquirerPrompter, type Prompter } from './prompter.js'
+import type { GlobalOptions, Handoff } from './settings.js'
 
-/** Options every command sees (commander globals). */
-export interface GlobalOptions {
-  profile: string
-  json: boolean
-  verbose: boolean
-  color: boolean
-}
+export type { GlobalOptions } from './settings.js'
 
 export type Env = Readonly<Record<string, string | undefined>>
 
@@ -35,6 +31,8 @@ export interface ContextOverrides {
   platform?: NodeJS.Platform
   /** The fast path: tokens only from the cache (CacheMissError otherwise). */
   cacheOnly?: boolean
+  /** What the fast path already asked for in this process (the full CLI taking over). */
+  handoff?: Handoff
 }
 
 export type StorePreference = 'auto' | StoreBackend
@@ -57,9 +55,12 @@ export class CliContext {
   private httpClient?: Promise<HttpClient>
   private prompterImpl?: Prompter
   private tokenService?: TokenService
+  private credentialStore?: Credentials
   private readonly stores = new Map<StoreBackend, Promise<SecretStore>>()
   private shared?: Promise<SharedCache | undefined>
   private dirGuarded = false
+  /** A passphrase typed at the prompt in this run (handed to the full CLI by the fast path). */
+  private typed?: string
 
   constructor(
     readonly env: Env,
@@ -106,13 +107,17 @@ export class CliContext {
     return this.tokenCache
   }
 
+  /** Stored logins and environment credentials (lookup and secret writes). */
+  credentials(): Credentials {
+    this.credentialStore ??= new Credentials({ config: this.config(), openStore: (b) => this.openStore(b), env: this.env })
+    return this.credentialStore
+  }
+
   tokens(): TokenService {
     this.tokenService ??= new TokenService({
-      config: this.config(),
+      credentials: this.credentials(),
       cache: this.cache(),
       lockDir: join(this.ourDir(), 'locks'),
-      openStore: (b) => this.openStore(b),
-      env: this.env,
       clock: this.clock,
       providerContext: () => this.providerContext(),
       debug: (l) => this.debug(l),
@@ -217,8 +222,8 @@ export class CliContext {
     return createFileStore({
       dir: this.ourDir(),
       passphrase: async ({ creating }) => {
-        const fromEnv = this.env.AUTHCTL_PASSPHRASE
-        if (fromEnv) return fromEnv
+        const given = this.env.AUTHCTL_PASSPHRASE || this.overrides.handoff?.passphrase
+        if (given) return given
         if (!this.interactive) {
           throw new NonInteractiveError('the file store needs a passphrase', { hint: 'set AUTHCTL_PASSPHRASE (or run in a terminal to be asked)' })
         }
@@ -228,9 +233,14 @@ export class CliContext {
           if (again !== p) throw new UsageError('the passphrases do not match; nothing was stored')
         }
         if (!p) throw new UsageError('the passphrase is empty')
+        this.typed = p
         return p
       },
     })
+  }
+
+  typedPassphrase(): string | undefined {
+    return this.typed
   }
 
   timeoutMs(): number {

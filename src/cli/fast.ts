@@ -1,20 +1,20 @@
-import { CacheMissError } from '../tokens/service.js'
 import { maskWanted } from './ci.js'
 import { runExec } from './commands/exec.js'
 import { runToken, TOKEN_FORMATS, type TokenFormat } from './commands/token.js'
 import { CliContext } from './context.js'
 import { quietClosedPipes } from './epipe.js'
 import { createProcessIO } from './io.js'
+import { globalsFrom, type Handoff, tokenFormatOf } from './settings.js'
 import { VERSION } from './version.js'
 
 /**
  * The start-up fast path (PERF.md: commander and the full bundle cost ~12 ms of a ~22 ms floor).
  * It handles `--version`, and `token`/`exec` when every token comes from the cache, by running
  * the same runToken/runExec in cache-only mode. Anything else — an unknown or `=` flag, help,
- * --verbose, a renewal, any error — returns undefined before any output or side effect, and
- * bin/authctl.js hands the same argv to the full CLI.
+ * --verbose, a renewal, any error — returns a Handoff before any output or side effect, and
+ * bin/authctl.js hands the same argv (and the Handoff) to the full CLI.
  */
-export async function runFast(argv: readonly string[]): Promise<number | undefined> {
+export async function runFast(argv: readonly string[]): Promise<number | Handoff> {
   quietClosedPipes()
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     process.stdout.write(`${VERSION}\n`)
@@ -22,15 +22,14 @@ export async function runFast(argv: readonly string[]): Promise<number | undefin
   }
   const parsed = parse(argv)
   // With a shared cache, Redis is authoritative; the fast path only knows the local cache.
-  if (!parsed || process.env.AUTHCTL_CACHE) return undefined
+  if (!parsed || process.env.AUTHCTL_CACHE) return {}
   const io = createProcessIO()
   const ctx = new CliContext(process.env, io, { cacheOnly: true })
-  ctx.globals = { profile: parsed.profile ?? process.env.AUTHCTL_PROFILE ?? 'default', json: parsed.json, verbose: false, color: false }
+  ctx.globals = globalsFrom({ profile: parsed.profile, json: parsed.json, color: false }, process.env, false)
   try {
     if (parsed.command === 'token') {
-      // Same rule as the full CLI: --json turns the default (raw) format into json.
-      const format = (parsed.json && (parsed.format ?? 'raw') === 'raw' ? 'json' : (parsed.format ?? 'raw')) as TokenFormat
-      if (!(TOKEN_FORMATS as readonly string[]).includes(format)) return undefined
+      const format = tokenFormatOf(parsed.json, parsed.format) as TokenFormat
+      if (!(TOKEN_FORMATS as readonly string[]).includes(format)) return {}
       await runToken(
         { provider: parsed.provider as string, scope: parsed.scope[0], format, minTtl: parsed.minTtl, forceRefresh: false, apiKey: parsed.apiKey },
         ctx,
@@ -39,9 +38,11 @@ export async function runFast(argv: readonly string[]): Promise<number | undefin
       await runExec({ providers: parsed.providers, scopes: parsed.scope, minTtl: parsed.minTtl, mask: maskWanted(ctx, parsed.mask), command: parsed.rest }, ctx)
     }
     return ctx.exitCode
-  } catch (err) {
-    if (err instanceof CacheMissError) return undefined
-    return undefined // any error: the full CLI reports it in its one documented way
+  } catch {
+    // A renewal is needed (CacheMissError) or anything failed: the full CLI takes over and
+    // reports errors in its one documented way, without asking again for a typed passphrase.
+    const passphrase = ctx.typedPassphrase()
+    return passphrase === undefined ? {} : { passphrase }
   }
 }
 
@@ -58,6 +59,45 @@ interface Parsed {
   /** --mask → true, --no-mask → false, neither → undefined (the CI default decides). */
   mask?: boolean
   rest: string[]
+}
+
+/** One flag of the fast grammar into `p`; false for anything outside it (the full CLI decides). */
+function takeFlag(p: Parsed, a: string, value: () => string | undefined): boolean {
+  switch (a) {
+    case '--profile': {
+      const v = value()
+      if (v === undefined) return false
+      p.profile = v
+      break
+    }
+    case '--json':
+      p.json = true
+      break
+    case '--no-color':
+      break
+    case '--format':
+    case '--min-ttl':
+    case '--scope':
+    case '--provider': {
+      const v = value()
+      if (v === undefined) return false
+      if (a === '--format') p.format = v
+      else if (a === '--min-ttl') p.minTtl = v
+      else if (a === '--scope') p.scope.push(v)
+      else p.providers.push(v)
+      break
+    }
+    case '--api-key':
+      p.apiKey = true
+      break
+    case '--mask':
+    case '--no-mask':
+      p.mask = a === '--mask'
+      break
+    default:
+      return false
+  }
+  return true
 }
 
 /** A strict subset of the commander grammar; anything outside it means "use the full CLI". */
@@ -81,40 +121,7 @@ function parse(argv: readonly string[]): Parsed | undefined {
       else positionals.push(a)
       continue
     }
-    switch (a) {
-      case '--profile': {
-        const v = value()
-        if (v === undefined) return undefined
-        p.profile = v
-        break
-      }
-      case '--json':
-        p.json = true
-        break
-      case '--no-color':
-        break
-      case '--format':
-      case '--min-ttl':
-      case '--scope':
-      case '--provider': {
-        const v = value()
-        if (v === undefined) return undefined
-        if (a === '--format') p.format = v
-        else if (a === '--min-ttl') p.minTtl = v
-        else if (a === '--scope') p.scope.push(v)
-        else p.providers.push(v)
-        break
-      }
-      case '--api-key':
-        p.apiKey = true
-        break
-      case '--mask':
-      case '--no-mask':
-        p.mask = a === '--mask'
-        break
-      default:
-        return undefined
-    }
+    if (!takeFlag(p, a, value)) return undefined
   }
   if (command === 'token') {
     if (positionals.length !== 1 || p.providers.length || p.mask !== undefined || p.scope.length > 1) return undefined

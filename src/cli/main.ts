@@ -6,6 +6,7 @@ import { CliContext, type ContextOverrides, type Env } from './context.js'
 import { createProcessIO, StdinTooLargeError, type IO } from './io.js'
 import { quietClosedPipes } from './epipe.js'
 import { explainParseError } from './mistakes.js'
+import type { Handoff } from './settings.js'
 import { createProgram } from './program.js'
 
 /**
@@ -81,7 +82,7 @@ function printStack(err: unknown, ctx: CliContext): void {
 }
 
 /** Entry point used by bin/authctl.js. */
-export async function main(argv: readonly string[]): Promise<void> {
+export async function main(argv: readonly string[], handoff: Handoff = {}): Promise<void> {
   quietClosedPipes()
-  process.exitCode = await run(argv, process.env, createProcessIO())
+  process.exitCode = await run(argv, process.env, createProcessIO(), { handoff })
 }

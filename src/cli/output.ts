@@ -49,3 +49,23 @@ export function shellQuote(value: string): string {
 export function isoOrNull(ms: number | undefined): string | null {
   return safeIso(ms)
 }
+
+/** "a, b and c" (for help texts generated from the provider registry). */
+export function listNames(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`
+}
+
+/** Wraps words at `width` columns; the first line starts `offset` columns in. */
+export function wrap(text: string, offset = 0, width = 90): string {
+  const lines: string[] = []
+  let line = ''
+  let room = width - offset
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > room) {
+      lines.push(line)
+      line = word
+      room = width
+    } else line = line ? `${line} ${word}` : word
+  }
+  return [...lines, line].join('\n')
+}

@@ -1,3 +1,6 @@
+import { listNames } from './output.js'
+import { globalsFrom } from './settings.js'
+import { allProviders } from '../providers/registry.js'
 import { Command, Option } from 'commander'
 import { registerComplete } from './complete.js'
 import type { CliContext } from './context.js'
@@ -29,7 +32,7 @@ export function createProgram(ctx: CliContext): Command {
       outputError: () => undefined,
     })
     .showSuggestionAfterError()
-    .description('One CLI for the API credentials of Lucidworks AI, LupaSearch, Instabase AI Hub, Lucid and Haut.ai.')
+    .description(`One CLI for the API credentials of ${listNames(allProviders().map((p) => p.displayName))}.`)
     .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .addOption(new Option('--profile <name>', 'named set of credentials (env AUTHCTL_PROFILE)'))
@@ -38,12 +41,7 @@ export function createProgram(ctx: CliContext): Command {
     .option('--no-color', 'no colour (also NO_COLOR)')
     .hook('preAction', (_root, action) => {
       const o = action.optsWithGlobals()
-      ctx.globals = {
-        profile: (o.profile as string | undefined) ?? ctx.env.AUTHCTL_PROFILE ?? 'default',
-        json: Boolean(o.json),
-        verbose: Boolean(o.verbose),
-        color: o.color !== false && !ctx.env.NO_COLOR && ctx.io.stderrIsTTY,
-      }
+      ctx.globals = globalsFrom(o, ctx.env, ctx.io.stderrIsTTY)
       // A fleet without a usable key is exit 2 before any request (doctor reports it as a check).
       if (!['completion', 'doctor'].includes(action.name())) ctx.sharedCacheUrl()
     })

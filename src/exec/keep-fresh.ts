@@ -1,9 +1,10 @@
+import { envPrefix } from '../providers/descriptor.js'
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, renameSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join } from 'node:path'
 import type { GetTokenOptions } from '../tokens/service.js'
-import { cacheKeyMaterial } from '../tokens/service.js'
+import { cacheKeyMaterial } from '../tokens/credentials.js'
 import { ProviderHttpError } from '../kernel/errors.js'
 import { pidAlive } from '../kernel/fsutil.js'
 import type { ProfileRef } from '../kernel/profile.js'
@@ -65,7 +66,7 @@ export class KeepFresh {
     private readonly minTtlMs: number,
     private readonly d: KeepFreshDeps,
   ) {
-    this.sources = sources.map((s) => ({ ...s, prefix: s.provider.envPrefix ?? s.provider.id.toUpperCase(), written: new Map(), failures: 0, retryAt: 0 }))
+    this.sources = sources.map((s) => ({ ...s, prefix: envPrefix(s.provider, s.cred), written: new Map(), failures: 0, retryAt: 0 }))
     for (const s of this.sources) this.write(s, s.tokens)
   }
 

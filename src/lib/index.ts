@@ -100,7 +100,7 @@ function ttlMs(ctx: CliContext, minTtl: number | undefined): number {
 async function freshToken(ctx: CliContext, provider: string, opts: Api.TokenOptions) {
   const t = target(ctx, provider)
   const minTtl = ttlMs(ctx, opts.minTtl)
-  const cred = await ctx.tokens().resolve(t.provider, t.ref)
+  const cred = await ctx.credentials().resolve(t.provider, t.ref)
   const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope: opts.scope, minTtlMs: minTtl, forceRefresh: Boolean(opts.forceRefresh) })
   return { provider: t.provider, cred, token }
 }

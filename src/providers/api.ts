@@ -1,4 +1,4 @@
-import { AuthRequiredError, NotFoundError, ProviderHttpError, UsageError } from '../kernel/errors.js'
+import { ProviderHttpError, UsageError } from '../kernel/errors.js'
 import { checkProviderUrl, parseJsonBody, type HttpRequest, type HttpResponse } from './http.js'
 import type { ProviderContext } from './types.js'
 
@@ -29,36 +29,7 @@ export async function send(ctx: ProviderContext, call: ApiCall): Promise<HttpRes
   return http.request({ method: call.method, url: call.url, headers, ...(body === undefined ? {} : { body }) })
 }
 
-/** Extracts a readable one-line reason from a provider error body. */
-export type ErrorReader = (res: HttpResponse) => { code?: string; detail?: string }
-
-export interface FailureContext {
-  /** e.g. "LupaSearch login" */
-  what: string
-  /** Hint for 401/403 (usually the login command). */
-  authHint: string
-  /** Hint for 404 (e.g. "see `authctl keys list lupasearch`"). */
-  notFoundHint?: string
-}
-
-/**
- * Maps a non-2xx answer to the documented exit codes: 401/403 → 4, 404 → 3, other 4xx → 2
- * (a value we sent was refused), 5xx and the rest → 5.
- */
-export function failure(res: HttpResponse, read: ErrorReader, c: FailureContext): Error {
-  const { code, detail } = read(res)
-  const reason = [code, detail].filter(Boolean).join(': ').replace(/\s+/g, ' ').slice(0, 240)
-  const msg = `${c.what} failed: HTTP ${res.status}${reason ? ` (${reason})` : ''}`
-  if (res.status === 401 || res.status === 403) return new AuthRequiredError(msg, { hint: c.authHint })
-  if (res.status === 404) return new NotFoundError(msg, { hint: c.notFoundHint ?? 'check the id and the endpoint URL' })
-  if (res.status >= 400 && res.status < 500 && res.status !== 429) return new UsageError(msg, { hint: 'check the values given' })
-  return new ProviderHttpError(msg, {
-    status: res.status,
-    ...(code ? { providerError: code } : {}),
-    body: res.body,
-    hint: res.status >= 500 ? 'the provider is failing; try again later' : 'try again later',
-  })
-}
+export { type ErrorReader, type FailureContext, failure } from './kit/failure.js'
 
 /** Parses a 2xx JSON body that must be an object (or an array when `array`). */
 export function jsonObject(res: HttpResponse, what: string): Record<string, unknown> {

@@ -26,16 +26,57 @@ export interface IssueResult {
   secretUpdate?: Record<string, string>
 }
 
-/** A flag of `authctl login` that this provider accepts. */
-export interface LoginFlag {
+/** A flag of `authctl login` or `authctl keys …` that a provider accepts. */
+export interface FlagSpec {
   /** commander flag spec, e.g. `--client-id <id>`. */
   flags: string
-  description: string
+  /** What it does, for this provider (help and completion show it next to the provider's name). */
+  help: string
+  /** The variable that supplies the same value without the flag (named in help and errors). */
+  env?: string
   /** Repeatable (collects into an array). */
   repeatable?: boolean
-  /** For a `--*-stdin` secret flag: the variable this provider reads the same secret from. */
-  env?: string
 }
+
+/** A key flag, and the `keys` subcommands that take it (all four when absent). */
+export interface KeyFlagSpec extends FlagSpec {
+  ops?: ReadonlyArray<'create' | 'list' | 'revoke' | 'rotate'>
+}
+
+/** The environment a provider reads and writes. */
+export interface EnvSpec {
+  /** Prefix of its `exec` variables: `LUPA` → `LUPA_HEADERS_FILE`. */
+  prefix: string
+  /**
+   * The sets of variables that together make an environment credential (any one set is enough),
+   * so that a half-set one (an id without its secret) can be named instead of "not logged in".
+   */
+  credentials: ReadonlyArray<readonly string[]>
+  /** Variables that only go with a credential set (context, company id), named in hints. */
+  extras?: readonly string[]
+  /** Login-secret variables: removed from an `exec` child's environment and masked. */
+  secrets: readonly string[]
+}
+
+/** An endpoint and the variable that overrides it; the first one is what `doctor` probes. */
+export interface Endpoint {
+  variable: string
+  url: string
+  /** What it is, for help and `doctor` (e.g. `token URL`, `API`). */
+  label: string
+}
+
+/** Field types of stored non-secret login data; `?` marks optional ones. */
+export type FieldType = 'string' | 'string?' | 'string[]' | 'string[]?' | 'boolean?' | 'number?'
+
+/**
+ * What a stored login of each kind holds: its secret fields (all required unless listed in
+ * `optionalSecret`) and its typed non-secret data. A stored login that does not match is refused
+ * with "log in again" (exit 4) before the provider sees it.
+ */
+export type StoredSchema = Readonly<
+  Record<string, { secret: readonly string[]; optionalSecret?: readonly string[]; data: Readonly<Record<string, FieldType>> }>
+>
 
 /** Parsed `login` flags plus the non-interactive helpers the adapter may need. */
 export interface LoginInput {
@@ -62,23 +103,19 @@ export interface Provider {
   readonly id: string
   readonly aliases: readonly string[]
   readonly displayName: string
-  /** `authctl login …` flags this provider accepts (validated, completed). */
-  readonly loginFlags: readonly LoginFlag[]
-  /** Hint naming the env variables that supply credentials, e.g. for exit-4 messages. */
-  readonly envHint: string
-  /** Prefix of the provider's `exec` variables, e.g. `LUPA` → `LUPA_HEADERS_FILE` (default: upper-cased id). */
-  readonly envPrefix?: string
-  /** Login-secret variables removed from an `exec` child's environment. */
-  readonly loginSecretEnv: readonly string[]
-  /**
-   * The sets of variables that together make an environment credential (any one set is enough),
-   * so that a half-set one (an id without its secret) can be named instead of "not logged in".
-   */
-  readonly credentialEnv?: ReadonlyArray<readonly string[]>
-  /** Scope completion candidates. */
-  readonly knownScopes: readonly string[]
-  /** The endpoint `doctor` probes, and the variable that overrides it. */
-  readonly endpoint: { readonly variable: string; readonly url: string }
+  /** `authctl login …` flags this provider accepts (validated, completed, shown per provider in help). */
+  readonly loginFlags: readonly FlagSpec[]
+  readonly env: EnvSpec
+  /** Endpoints and their override variables (`doctor` probes the first). */
+  readonly endpoints: readonly Endpoint[]
+  /** Scopes it documents (completion, help, "did you mean"), and the default one, if it has scopes. */
+  readonly scopes?: { readonly known: readonly string[]; readonly default?: string }
+  /** The typed shape of its stored logins, checked on every read. */
+  readonly stored: StoredSchema
+  /** A login's own `exec` prefix, when logins choose one (default `env.prefix`). */
+  envPrefixFor?(cred: Credential): string | undefined
+  /** A stored login's own endpoint URL for `doctor`, when logins choose it (`oauth2 --token-url`; default `endpoints[0]`). */
+  endpointFor?(data: Readonly<Record<string, unknown>>): string | undefined
 
   /** Credentials from environment variables, or undefined when they are not (fully) set. */
   fromEnv(env: Readonly<Record<string, string | undefined>>): Credential | undefined
@@ -162,8 +199,8 @@ export interface CreatedKey extends ApiKey {
 export type KeyOptions = Readonly<Record<string, unknown>>
 
 export interface KeyManager {
-  /** `keys` flags this provider accepts (camelCase option names); others are exit 2. */
-  readonly flags: readonly string[]
+  /** `keys` flags this provider accepts; others are exit 2. */
+  readonly flags: readonly KeyFlagSpec[]
   create(cred: Credential, token: TokenSet, opts: KeyOptions, ctx: ProviderContext): Promise<CreatedKey>
   list(cred: Credential, token: TokenSet, opts: KeyOptions, ctx: ProviderContext): Promise<ApiKey[]>
   /** Unknown id → NotFoundError (exit 3). */

@@ -38,6 +38,46 @@ function deriveKey(pass: string, kdf: StoreFile['kdf']): Promise<Buffer> {
   )
 }
 
+/** The store file as written, or undefined when there is none (unreadable or malformed: exit 6). */
+function readRaw(file: string): StoreFile | undefined {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new SecretStoreError(`cannot read ${file}: ${(err as Error).message}`, { cause: err })
+  }
+  try {
+    const f = JSON.parse(text) as StoreFile
+    if (f.v !== 1 || f.kdf?.alg !== 'scrypt' || typeof f.ct !== 'string') throw new Error('shape')
+    return f
+  } catch {
+    throw new SecretStoreError(`the secret file ${file} is corrupt`, {
+      hint: 'restore it from a backup, or move it away and log in again',
+    })
+  }
+}
+
+/** Decrypts the items; a wrong key means a wrong passphrase (exit 6, the file unchanged). */
+function openItems(f: StoreFile, k: Buffer, file: string): Record<string, string> {
+  try {
+    const d = createDecipheriv('aes-256-gcm', k, Buffer.from(f.iv, 'base64'))
+    d.setAuthTag(Buffer.from(f.tag, 'base64'))
+    return JSON.parse(Buffer.concat([d.update(Buffer.from(f.ct, 'base64')), d.final()]).toString('utf8')) as Record<string, string>
+  } catch {
+    throw new SecretStoreError(`cannot unlock ${file}: wrong passphrase`, {
+      hint: 'set AUTHCTL_PASSPHRASE to the passphrase used when the file was created; the file was not changed',
+    })
+  }
+}
+
+function sealItems(items: Record<string, string>, kdf: StoreFile['kdf'], k: Buffer): StoreFile {
+  const iv = randomBytes(12)
+  const c = createCipheriv('aes-256-gcm', k, iv)
+  const ct = Buffer.concat([c.update(JSON.stringify(items), 'utf8'), c.final()])
+  return { v: 1, kdf, iv: iv.toString('base64'), tag: c.getAuthTag().toString('base64'), ct: ct.toString('base64') }
+}
+
 /**
  * Secrets in `<dir>/secrets.enc`: one AES-256-GCM blob of all items, key from scrypt over the
  * passphrase. Writes are read-modify-write under a lock and atomic, so a wrong passphrase or a
@@ -63,39 +103,10 @@ export function createFileStore(opts: FileStoreOptions): SecretStore & { file: s
     return k
   }
 
-  function readRaw(): StoreFile | undefined {
-    let text: string
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-      throw new SecretStoreError(`cannot read ${file}: ${(err as Error).message}`, { cause: err })
-    }
-    try {
-      const f = JSON.parse(text) as StoreFile
-      if (f.v !== 1 || f.kdf?.alg !== 'scrypt' || typeof f.ct !== 'string') throw new Error('shape')
-      return f
-    } catch {
-      throw new SecretStoreError(`the secret file ${file} is corrupt`, {
-        hint: 'restore it from a backup, or move it away and log in again',
-      })
-    }
-  }
-
   async function readItems(): Promise<{ items: Record<string, string>; kdf?: StoreFile['kdf'] }> {
-    const f = readRaw()
+    const f = readRaw(file)
     if (!f) return { items: {} }
-    const k = await key(f.kdf, false)
-    try {
-      const d = createDecipheriv('aes-256-gcm', k, Buffer.from(f.iv, 'base64'))
-      d.setAuthTag(Buffer.from(f.tag, 'base64'))
-      const plain = Buffer.concat([d.update(Buffer.from(f.ct, 'base64')), d.final()]).toString('utf8')
-      return { items: JSON.parse(plain) as Record<string, string>, kdf: f.kdf }
-    } catch {
-      throw new SecretStoreError(`cannot unlock ${file}: wrong passphrase`, {
-        hint: 'set AUTHCTL_PASSPHRASE to the passphrase used when the file was created; the file was not changed',
-      })
-    }
+    return { items: openItems(f, await key(f.kdf, false), file), kdf: f.kdf }
   }
 
   async function modify(fn: (items: Record<string, string>) => boolean): Promise<boolean> {
@@ -103,12 +114,7 @@ export function createFileStore(opts: FileStoreOptions): SecretStore & { file: s
       const { items, kdf: existing } = await readItems()
       if (!fn(items)) return false
       const kdf = existing ?? { alg: 'scrypt' as const, ...SCRYPT, salt: randomBytes(16).toString('base64') }
-      const k = await key(kdf, existing === undefined)
-      const iv = randomBytes(12)
-      const c = createCipheriv('aes-256-gcm', k, iv)
-      const ct = Buffer.concat([c.update(JSON.stringify(items), 'utf8'), c.final()])
-      const out: StoreFile = { v: 1, kdf, iv: iv.toString('base64'), tag: c.getAuthTag().toString('base64'), ct: ct.toString('base64') }
-      writeFileAtomic(file, JSON.stringify(out))
+      writeFileAtomic(file, JSON.stringify(sealItems(items, kdf, await key(kdf, existing === undefined))))
       return true
     })
   }
@@ -130,7 +136,7 @@ export function createFileStore(opts: FileStoreOptions): SecretStore & { file: s
     },
     async check() {
       await readItems() // unlocks (or creates the key for) the file now, before any login step
-      if (!readRaw()) await getPass(true)
+      if (!readRaw(file)) await getPass(true)
     },
   }
 }

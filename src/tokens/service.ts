@@ -1,3 +1,4 @@
+import { envHint, parseStored } from '../providers/descriptor.js'
 import { createHash, randomBytes, scryptSync } from 'node:crypto'
 import type { Clock } from '../kernel/clock.js'
 import type { ConfigStore, StoreBackend } from '../kernel/config.js'
@@ -11,6 +12,9 @@ import { fleetKeyFrom, type SharedCache, SharedCacheError, type SharedEntry, sha
 import { GRANT_GEN, sharedCoordinator } from './shared-coordinator.js'
 import { clampMinTtl, DEFAULT_MIN_TTL_MS, isFresh, keepFreshLeadMs, type TokenCache } from './token-cache.js'
 
+import { cacheKeyMaterial, type Credentials } from './credentials.js'
+
+export { cacheKeyMaterial, halfSetEnv } from './credentials.js'
 export { SHARED_LOCK_TTL_MS, SHARED_WAIT_MS } from './shared-coordinator.js'
 export { CacheMissError } from './coordinator.js'
 
@@ -19,12 +23,11 @@ export interface TokenServiceDeps {
   shared?: () => Promise<SharedCache | undefined>
   /** The fleet key (AUTHCTL_CACHE_KEY), checked; required when `shared` answers. */
   fleetKey?: () => Buffer
-  config: ConfigStore
+  /** Lookup of stored logins and writes of their secret fields (rotated grants). */
+  credentials: Credentials
   cache: TokenCache
   /** Directory of the renewal lock files. */
   lockDir: string
-  openStore(backend: StoreBackend): Promise<SecretStore>
-  env: Readonly<Record<string, string | undefined>>
   clock: Clock
   providerContext(): ProviderContext
   debug(line: string): void
@@ -46,25 +49,6 @@ export interface GetTokenOptions {
    */
   onIssued?: (token: TokenSet) => void
 }
-
-/** Secret field holding the random key that encrypts a stored login's cached tokens. */
-const CACHE_KEY_FIELD = 'cacheKey'
-
-/**
- * A provider's environment credential that is only partly set (e.g. LUCIDWORKS_CLIENT_ID without
- * LUCIDWORKS_CLIENT_SECRET): the variables present and those missing. Undefined when the
- * environment holds a complete credential or none of its variables.
- */
-export function halfSetEnv(provider: Provider, env: Readonly<Record<string, string | undefined>>): { set: string[]; missing: string[] } | undefined {
-  if (provider.fromEnv(env)) return undefined
-  for (const group of provider.credentialEnv ?? []) {
-    const set = group.filter((v) => env[v])
-    if (set.length > 0 && set.length < group.length) return { set, missing: group.filter((v) => !env[v]) }
-  }
-  return undefined
-}
-
-const listVars = (vars: readonly string[]) => vars.join(' and ')
 
 function profileFlag(profile: string): string {
   return profile === 'default' ? '' : ` --profile ${profile}`
@@ -118,46 +102,7 @@ export class TokenService {
     const secret: Record<string, string> = { ...cred.secret, ...e.grant, [GRANT_GEN]: String(e.gen) }
     if (prev && prev !== secret.refreshToken) secret[PREV_REFRESH] = prev
     this.d.debug(`adopted the newer grant another runner rotated (${ref.provider}/${ref.profile})`)
-    return { ...cred, secret: await this.storeSecret(ref, cred.source, secret) }
-  }
-
-  /** The profile's credential; environment variables win and never touch the store. */
-  async resolve(provider: Provider, ref: ProfileRef): Promise<Credential> {
-    return provider.fromEnv(this.d.env) ?? this.resolveStored(provider, ref, true)
-  }
-
-  /** The stored login only (ignoring the environment); undefined when there is none. */
-  async resolveStored(provider: Provider, ref: ProfileRef): Promise<Credential | undefined>
-  async resolveStored(provider: Provider, ref: ProfileRef, required: true): Promise<Credential>
-  async resolveStored(provider: Provider, ref: ProfileRef, required = false): Promise<Credential | undefined> {
-    const record = this.d.config.get(ref)
-    if (!record && !required) return undefined
-    if (!record) {
-      const half = halfSetEnv(provider, this.d.env)
-      if (half) {
-        throw new AuthRequiredError(
-          `${listVars(half.set)} ${half.set.length > 1 ? 'are' : 'is'} set but ${listVars(half.missing)} ${half.missing.length > 1 ? 'are' : 'is'} not, and profile ${ref.profile} has no ${provider.displayName} login`,
-          { hint: `set ${listVars(half.missing)} too, or run \`authctl login ${provider.id}${profileFlag(ref.profile)}\`` },
-        )
-      }
-      throw new AuthRequiredError(`not logged in to ${provider.displayName} (profile ${ref.profile})`, {
-        hint: `run \`authctl login ${provider.id}${profileFlag(ref.profile)}\` or set ${provider.envHint}`,
-      })
-    }
-    const store = await this.d.openStore(record.store)
-    const raw = await store.get(accountFor(ref.provider, ref.profile))
-    let secret: Record<string, string> | undefined
-    try {
-      secret = raw === undefined ? undefined : (JSON.parse(raw) as Record<string, string>)
-    } catch {
-      secret = undefined
-    }
-    if (!secret || typeof secret !== 'object') {
-      throw new AuthRequiredError(`the ${provider.displayName} login (profile ${ref.profile}) has no readable secret in the ${record.store} store`, {
-        hint: `run \`authctl login ${provider.id}${profileFlag(ref.profile)}\` again`,
-      })
-    }
-    return { kind: record.kind, source: record.store, secret, data: record.data }
+    return { ...cred, secret: await this.d.credentials.storeSecret(ref, cred.source, secret) }
   }
 
   /**
@@ -261,7 +206,7 @@ export class TokenService {
       return { issued: await this.issue(provider, ref, cred, opts.scope), used: cred }
     } catch (err) {
       if (!(err instanceof InvalidGrantError) || cred.source === 'environment') throw err
-      const latest = await this.resolveStored(provider, ref, true)
+      const latest = await this.d.credentials.resolveStored(provider, ref, true)
       let used: Credential
       if (JSON.stringify(latest.secret) !== JSON.stringify(cred.secret)) {
         this.d.debug(`the stored grant changed while we held an older one; retrying with the newer (${provider.id}/${ref.profile})`)
@@ -289,7 +234,11 @@ export class TokenService {
     if ((issued.secretUpdate || hadPrev !== undefined) && used.source !== 'environment') {
       // Store a rotated grant before handing out the token: a crash must not lose it. The grant
       // just worked, so the previous one is no longer needed.
-      await this.storeSecret(ref, used.source, { ...worked, ...issued.secretUpdate, ...(issued.secretUpdate ? { [GRANT_GEN]: String(gen) } : {}) })
+      await this.d.credentials.storeSecret(ref, used.source, {
+        ...worked,
+        ...issued.secretUpdate,
+        ...(issued.secretUpdate ? { [GRANT_GEN]: String(gen) } : {}),
+      })
     }
     const stamped = { ...issued.token, obtainedAt: issued.token.obtainedAt ?? this.d.clock.now(), generation: gen }
     try {
@@ -324,26 +273,4 @@ export class TokenService {
     }
     return cached
   }
-
-  /** Writes a login's secret fields (plus a fresh cache key) to its store. */
-  async storeSecret(ref: ProfileRef, backend: StoreBackend, secret: Record<string, string>): Promise<Record<string, string>> {
-    const withKey = { ...secret, [CACHE_KEY_FIELD]: secret[CACHE_KEY_FIELD] ?? randomBytes(32).toString('base64') }
-    const store = await this.d.openStore(backend)
-    await store.set(accountFor(ref.provider, ref.profile), JSON.stringify(withKey))
-    return withKey
-  }
-}
-
-/**
- * Key material for a credential's cached tokens. A stored login carries a random cache key;
- * an environment credential derives one from the secret itself, so only a holder of the
- * secret can read the cache and a changed secret misses. Passwords are low-entropy, so theirs
- * goes through scrypt first (an HKDF alone would let the cache file test password guesses).
- */
-export function cacheKeyMaterial(cred: Credential): Buffer {
-  const stored = cred.secret[CACHE_KEY_FIELD]
-  if (stored && cred.source !== 'environment') return Buffer.from(stored, 'base64')
-  const canonical = JSON.stringify([cred.kind, Object.entries(cred.secret).sort(), cred.data.clientId ?? cred.data.email ?? null])
-  if (cred.kind === 'password') return scryptSync(canonical, 'authctl env cache v1', 32, { N: 16384, r: 8, p: 1 })
-  return createHash('sha256').update(canonical).digest()
 }

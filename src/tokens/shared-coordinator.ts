@@ -24,6 +24,26 @@ export interface SharedSlotContext extends SlotContext {
   onWriteFailure(err: Error): void
 }
 
+/** SET NX; a lock with no expiry, or a longer one than it can have, is bogus and broken (`check`). */
+async function acquire(s: SharedSlotContext, owner: string, check: boolean): Promise<boolean> {
+  const lock = s.names.lock
+  const locked =
+    (await s.shared.tryLock(lock, owner, SHARED_LOCK_TTL_MS)) ||
+    (check && (await s.shared.breakBogusLock(lock, SHARED_LOCK_TTL_MS)) && (await s.shared.tryLock(lock, owner, SHARED_LOCK_TTL_MS)))
+  if (!locked) return false
+  await s.warmUp()
+  return s.shared.extend(lock, owner, SHARED_LOCK_TTL_MS)
+}
+
+/** Writes the renewal to Redis; a grant outlives its token there, so idle machines can still follow it. */
+async function publish(s: SharedSlotContext, gen: number, renewal: { token: TokenSet; grant?: Record<string, string> }): Promise<void> {
+  const left = (renewal.token.expiresAt ?? s.now() + 86_400_000) - s.now()
+  const ttl = renewal.grant ? Math.max(left, SHARED_GRANT_TTL_MS) : left
+  if (ttl <= 0) return
+  const entry = sealEntry(s.names, { gen, token: renewal.token, ...(renewal.grant ? { grant: renewal.grant } : {}) })
+  await s.shared.set(s.names.name, entry, ttl).catch((err: unknown) => s.onWriteFailure(err as Error))
+}
+
 /**
  * The fleet (AUTHCTL_CACHE): Redis is asked first, and a local copy is served only if Redis holds
  * nothing newer (another machine's renewal may have killed it). Entries are authenticated; one
@@ -45,13 +65,6 @@ export function sharedCoordinator(s: SharedSlotContext): Coordinator {
     current = await s.followGrant(current, e)
     return t
   }
-  const publish = async (gen: number, renewal: { token: TokenSet; grant?: Record<string, string> }): Promise<void> => {
-    const left = (renewal.token.expiresAt ?? s.now() + 86_400_000) - s.now()
-    const ttl = renewal.grant ? Math.max(left, SHARED_GRANT_TTL_MS) : left
-    if (ttl <= 0) return
-    const entry = sealEntry(s.names, { gen, token: renewal.token, ...(renewal.grant ? { grant: renewal.grant } : {}) })
-    await s.shared.set(s.names.name, entry, ttl).catch((err: unknown) => s.onWriteFailure(err as Error))
-  }
   const renewLocked = async (floor: number, owner: string, renew: RenewFn): Promise<TokenSet> => {
     const beat = setInterval(() => void s.shared.extend(s.names.lock, owner, SHARED_LOCK_TTL_MS).catch(() => undefined), SHARED_LOCK_TTL_MS / 3)
     try {
@@ -59,22 +72,12 @@ export function sharedCoordinator(s: SharedSlotContext): Coordinator {
       if (again && again.gen > floor) return adopt(again)
       const gen = nextGeneration(Math.max(floor, Number(current.secret[GRANT_GEN] ?? 0)), s.now())
       const renewal = await renew(gen, current)
-      await publish(gen, renewal)
+      await publish(s, gen, renewal)
       return renewal.token
     } finally {
       clearInterval(beat)
       await s.shared.unlock(s.names.lock, owner).catch(() => undefined)
     }
-  }
-  /** SET NX; a lock with no expiry, or a longer one than it can have, is bogus and broken (`check`). */
-  const acquire = async (owner: string, check: boolean): Promise<boolean> => {
-    const lock = s.names.lock
-    const locked =
-      (await s.shared.tryLock(lock, owner, SHARED_LOCK_TTL_MS)) ||
-      (check && (await s.shared.breakBogusLock(lock, SHARED_LOCK_TTL_MS)) && (await s.shared.tryLock(lock, owner, SHARED_LOCK_TTL_MS)))
-    if (!locked) return false
-    await s.warmUp()
-    return s.shared.extend(lock, owner, SHARED_LOCK_TTL_MS)
   }
   return {
     async latest() {
@@ -88,7 +91,7 @@ export function sharedCoordinator(s: SharedSlotContext): Coordinator {
       for (let checked = 0, polls = 0; ; ) {
         const check = Date.now() - checked > 1000
         if (check) checked = Date.now()
-        if (await acquire(owner, check)) return renewLocked(floor, owner, renew)
+        if (await acquire(s, owner, check)) return renewLocked(floor, owner, renew)
         if (polls === 0) s.debug(`waiting for another runner's renewal (${s.shared.display})`)
         // Back off (50 ms → 500 ms, jittered): dozens of waiters must not starve the holder or Redis.
         await new Promise((r) => setTimeout(r, Math.min(500, 50 * 1.5 ** polls++) * (0.5 + Math.random())))

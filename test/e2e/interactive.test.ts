@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
-import { baseEnv, BIN } from '../helpers/cli.js'
+import { baseEnv, BIN, runCli } from '../helpers/cli.js'
 import { hasTmux, startTmux } from '../helpers/tmux.js'
 
 const SECRET = 'lw-secret-0123456789'
@@ -44,6 +44,24 @@ describe.skipIf(!hasTmux())('interactive login in a real terminal (tmux)', () =>
       expect(screen).toMatch(/\*{8,}/)
       const cfg = JSON.parse(readFileSync(join(e.AUTHCTL_CONFIG_DIR as string, 'config.json'), 'utf8'))
       expect(cfg.profiles['lucidworks:default'].data.clientId).toBe('lw-client')
+    } finally {
+      t.kill()
+    }
+  })
+
+  it('file store, no AUTHCTL_PASSPHRASE, no fresh token: the passphrase is asked once (the fast path hands it to the full CLI)', async () => {
+    const e = env()
+    const login = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', '--no-verify'], { env: e, input: SECRET })
+    expect(login.code).toBe(0)
+    const before = lw.tokenRequests()
+    const t = startTmux(`authctl-pass-${process.pid}`, `${process.execPath} ${BIN} token lucidworks`, { ...e, AUTHCTL_PASSPHRASE: undefined })
+    try {
+      await t.waitFor(/Passphrase for the authctl secret file/)
+      t.send('tty passphrase', 'Enter')
+      const screen = await t.waitFor(/EXIT:\d+/)
+      expect(screen).toContain('EXIT:0')
+      expect(screen.match(/Passphrase for the authctl secret file/g)).toHaveLength(1)
+      expect(lw.tokenRequests() - before).toBe(1) // one renewal, by the full CLI
     } finally {
       t.kill()
     }

@@ -141,13 +141,14 @@ async function storeChecks(ctx: CliContext): Promise<CheckResult[]> {
 
 /** Endpoints of providers that have credentials (profiles or env) or an override variable. */
 async function endpointChecks(ctx: CliContext): Promise<{ checks: CheckResult[]; skewMs?: number; skewFrom?: string }> {
-  const stored = new Set(
-    ctx
-      .config()
-      .list()
-      .map((r) => r.provider),
-  )
-  const targets = allProviders().filter((p) => stored.has(p.id) || p.fromEnv(ctx.env) || ctx.env[p.endpoint.variable])
+  const records = ctx.config().list()
+  const stored = new Set(records.map((r) => r.provider))
+  const targets = allProviders().filter((p) => stored.has(p.id) || p.fromEnv(ctx.env) || p.endpoints.some((e) => ctx.env[e.variable]))
+  // A provider whose login chooses its endpoint (oauth2): the active profile's login, else the first.
+  const loginEndpoint = (p: (typeof targets)[number]) => {
+    const r = records.find((x) => x.provider === p.id && x.profile === ctx.profile) ?? records.find((x) => x.provider === p.id)
+    return r && p.endpointFor ? p.endpointFor(r.data) : undefined
+  }
   const checks: CheckResult[] = []
   if (targets.length === 0) return { checks: [{ name: 'endpoints', status: 'pass', detail: 'no provider configured yet; nothing to reach' }] }
   const { createHttpClient } = await import('../../providers/http.js')
@@ -156,13 +157,16 @@ async function endpointChecks(ctx: CliContext): Promise<{ checks: CheckResult[];
   let skewFrom: string | undefined
   try {
     for (const p of targets) {
-      const raw = ctx.env[p.endpoint.variable] || p.endpoint.url
+      const ep = p.endpoints[0]
+      if (!ep) continue
+      const raw = ctx.env[ep.variable] || loginEndpoint(p) || ep.url
+      if (!raw) continue
       const name = `endpoint ${p.id}`
       let url: URL
       try {
-        url = checkProviderUrl(raw, p.endpoint.variable)
+        url = checkProviderUrl(raw, ep.variable)
       } catch (err) {
-        checks.push({ name, status: 'fail', detail: (err as Error).message, fix: `fix or unset ${p.endpoint.variable}`, exit_code: ExitCode.Usage })
+        checks.push({ name, status: 'fail', detail: (err as Error).message, fix: `fix or unset ${ep.variable}`, exit_code: ExitCode.Usage })
         continue
       }
       const t0 = Date.now()

@@ -1,10 +1,12 @@
+import { envHint } from '../../providers/descriptor.js'
 import type { Command } from 'commander'
 import { AuthctlError, AuthRequiredError, UsageError } from '../../kernel/errors.js'
 import { buildChildEnv } from '../../exec/env.js'
 import type { FreshSource } from '../../exec/keep-fresh.js'
 import { secretValues } from '../../exec/mask.js'
-import { halfSetEnv } from '../../tokens/service.js'
+import { halfSetEnv } from '../../tokens/credentials.js'
 import { scrubbedNames, scrubbedValues } from '../../exec/scrub.js'
+import { listNames, wrap } from '../output.js'
 import { allProviders, getProvider } from '../../providers/registry.js'
 import type { Provider } from '../../providers/types.js'
 import { maskWanted, registerMasks } from '../ci.js'
@@ -40,9 +42,7 @@ The command runs without a shell: write variables the child should expand inside
 (in your own shell, $LUCIDWORKS_ACCESS_TOKEN is expanded before authctl runs, and is empty).
 
 The child gets tokens, never keys to the vault: login secrets (client secrets, passwords,
-refresh tokens) are never passed on, and inherited AUTHCTL_PASSPHRASE, AUTHCTL_CACHE,
-AUTHCTL_CACHE_KEY, LUCIDWORKS_CLIENT_SECRET, LUPA_PASSWORD, HAUT_PASSWORD and
-LUCID_CLIENT_SECRET are removed (masking hides their values too).
+refresh tokens) are never passed on, and inherited ${wrap(`${listNames(scrubbedNames(allProviders().flatMap((p) => p.env.secrets)))} are removed (masking hides their values too).`, 'refresh tokens) are never passed on, and inherited '.length)}
 In CI (CI set) with stdout not a terminal, the child's output is masked by default. Under
 GitHub Actions (GITHUB_ACTIONS=true) every injected secret is also registered with the runner
 as ::add-mask:: on stderr before the command starts. No credentials at all is exit 4.
@@ -105,7 +105,7 @@ export async function collectExecEnv(
   for (const provider of providers) {
     const ref = { provider: provider.id, profile: ctx.profile }
     try {
-      const cred = await ctx.tokens().resolve(provider, ref)
+      const cred = await ctx.credentials().resolve(provider, ref)
       const tokens = await tokensForEnv(ctx, { provider, ref }, cred, opts.scopes, opts.minTtlMs, { renewEarly: opts.renewEarly })
       Object.assign(vars, provider.envVars(cred, tokens))
       sources.push({ provider, ref, cred, scopes: opts.scopes, tokens })
@@ -135,7 +135,7 @@ async function collectExecEnvOrFail(ctx: CliContext, opts: Parameters<typeof col
   if (collected.providers.length === 0) {
     throw new AuthRequiredError(`no credentials in profile ${ctx.profile}: nothing stored and no provider variables in the environment`, {
       hint: `run \`authctl login PROVIDER\`, or set ${allProviders()
-        .map((p) => p.envHint)
+        .map((p) => envHint(p))
         .join('; or ')}`,
     })
   }
@@ -153,7 +153,7 @@ export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void>
     renewEarly: opts.keepFresh,
   })
   // Tokens only: nothing that unlocks the store, the shared cache or a login goes to the child.
-  const unset = scrubbedNames(allProviders().flatMap((p) => p.loginSecretEnv))
+  const unset = scrubbedNames(allProviders().flatMap((p) => p.env.secrets))
   registerMasks(ctx, secretValues(inject))
   const { runChild } = await import('../../exec/run.js')
   // Synchronous from here to the spawn: the token directory exists only while runChild watches.

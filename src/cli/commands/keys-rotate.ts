@@ -117,7 +117,7 @@ async function saveStep(r: Rotation, created: CreatedKey): Promise<void> {
   } catch (err) {
     // saveKey writes the secret, then the config: put the old secret back if the second failed.
     await ctx
-      .tokens()
+      .credentials()
       .storeSecret(t.ref, r.cred.source as StoreBackend, { ...r.cred.secret })
       .catch(() => undefined)
     throw new RotationError(

@@ -2,7 +2,9 @@ import type { Command } from 'commander'
 import { CancelledError, NonInteractiveError, UnsupportedOperationError, UsageError } from '../../kernel/errors.js'
 import type { StoreBackend } from '../../kernel/config.js'
 import { checkSegment } from '../../kernel/sanitize.js'
-import type { ApiKey, CreatedKey, Credential, KeyManager, Provider } from '../../providers/types.js'
+import { flagKey, flagUnion, keyFlagsFor, unionHelp } from '../../providers/descriptor.js'
+import { allProviders } from '../../providers/registry.js'
+import type { ApiKey, CreatedKey, Credential, FlagSpec, KeyManager, Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
 import { formatTable, printJson, relativeTime } from '../output.js'
 import { collect, givenFlags, kebab, minTtlMs, target, type Target } from './common.js'
@@ -37,11 +39,13 @@ function checkPathFlags(flags: Record<string, unknown>): void {
 export async function prepare(ctx: CliContext, opts: KeysOptions, op: Op) {
   const t: Target = target(ctx, opts.provider)
   const km = keyManagerOf(t.provider, op)
+  const accepted = new Set([...keyFlagsFor(t.provider, op), ...COMMON[op]].map(flagKey))
   for (const key of Object.keys(opts.flags)) {
-    if (!km.flags.includes(key)) throw new UsageError(`--${kebab(key)} does not apply to ${t.provider.id} keys`, { hint: `see \`authctl keys ${op} --help\`` })
+    if (!accepted.has(key))
+      throw new UsageError(`--${kebab(key)} does not apply to ${t.provider.id} keys`, { hint: `see \`authctl keys ${op} ${t.provider.id} --help\`` })
   }
   checkPathFlags(opts.flags)
-  const cred = await ctx.tokens().resolve(t.provider, t.ref)
+  const cred = await ctx.credentials().resolve(t.provider, t.ref)
   const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { minTtlMs: minTtlMs(ctx, undefined) })
   return { t, km, cred, token }
 }
@@ -73,7 +77,7 @@ export async function runKeysCreate(opts: KeysOptions, ctx: CliContext): Promise
 /** Stores a created key in the profile (secret first, then its id and expiry in the config). */
 export async function saveKey(ctx: CliContext, t: Target, cred: Credential, km: KeyManager, key: CreatedKey): Promise<void> {
   const saved = km.save(key)
-  await ctx.tokens().storeSecret(t.ref, cred.source as StoreBackend, { ...cred.secret, ...saved.secret })
+  await ctx.credentials().storeSecret(t.ref, cred.source as StoreBackend, { ...cred.secret, ...saved.secret })
   await ctx.config().update((cfg) => {
     const rec = cfg.profiles[`${t.ref.provider}:${t.ref.profile}`]
     if (rec) rec.data = { ...rec.data, ...saved.data }
@@ -119,74 +123,49 @@ export async function runKeysRevoke(opts: KeysOptions, ctx: CliContext): Promise
   if (ctx.globals.json) printJson(ctx.io, { provider: t.provider.id, profile: t.ref.profile, id, revoked: true })
 }
 
-export function registerKeys(parent: Command, ctx: CliContext): Command {
-  const keys = parent
-    .command('keys')
-    .description('long-lived API keys, where the provider has an API for them (LupaSearch, Haut.ai)')
-    .addHelpText(
-      'after',
-      `
-Lucidworks, Instabase AI Hub and Lucid manage keys in their UIs only (exit 7 says where).
+/** Flags every key manager takes, per subcommand. */
+const COMMON: Record<Op, FlagSpec[]> = {
+  create: [{ flags: '--save', help: 'also store the new key in the profile for token/exec' }],
+  list: [],
+  revoke: [{ flags: '--yes', help: 'do not ask for confirmation' }],
+  rotate: [{ flags: '--yes', help: 'do not ask for confirmation' }],
+}
 
-Examples:
-  authctl keys create haut --name ci --expires 30d
-  authctl keys list lupa --project shop --json
-  authctl keys revoke haut 42 --yes
-  authctl keys rotate haut 42 --yes`,
-    )
-  keys
-    .command('create')
-    .description('create a key; prints its secret once on stdout (--json: the whole object)')
-    .argument('<provider>', 'provider id or alias')
-    .option('--org <slug>', 'LupaSearch organization (default: from login, or your only one)')
-    .option('--project <slug>', 'LupaSearch project (default: from login)')
-    .option('--description <text>', 'LupaSearch: what the key is for (required)')
-    .option('--access <level>', 'LupaSearch: read | full (default read)')
-    .option('--index <id>', 'LupaSearch: restrict to this index id, repeatable', collect)
-    .option('--name <name>', 'Haut.ai: key name (required)')
-    .option('--expires <when>', 'ISO-8601 date or never (LupaSearch, default never); ISO-8601 or 30d/12h/2w (Haut.ai, default 90d)')
-    .option('--save', 'also store the new key in the profile for token/exec')
-    .addHelpText(
-      'after',
-      `
-Examples:
-  authctl keys create lupasearch --org acme --project shop --description "staging import" --access full --save
-  authctl keys create haut --name ci --expires 30d > haut-token.txt`,
-    )
-    .action(async (provider: string, _o: unknown, self: Command) => runKeysCreate({ provider, flags: givenFlags(self) }, ctx))
-  keys
-    .command('list')
-    .description('list keys with masked values (all pages)')
-    .argument('<provider>', 'provider id or alias')
-    .option('--org <slug>', 'LupaSearch organization')
-    .option('--project <slug>', 'LupaSearch project')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  authctl keys list lupasearch --project shop\n  authctl keys list haut --json | jq -r \'.[] | select(.expires_at < "2027") | .id\'',
-    )
-    .action(async (provider: string, _o: unknown, self: Command) => runKeysList({ provider, flags: givenFlags(self) }, ctx))
-  keys
-    .command('revoke')
+/** The options of one `keys` subcommand: each provider's flags, in its own words, named per provider. */
+function addKeyFlags(cmd: Command, op: Op): Command {
+  const union = flagUnion(
+    allProviders().filter((p) => p.keys),
+    (p) => keyFlagsFor(p, op),
+  )
+  for (const { spec, providers } of union.values()) {
+    const help = unionHelp(spec, providers, (p) => keyFlagsFor(p, op), 'names')
+    if (spec.repeatable) cmd.option(spec.flags, help, collect)
+    else cmd.option(spec.flags, help)
+  }
+  for (const f of COMMON[op]) cmd.option(f.flags, f.help)
+  return cmd
+}
+
+function keysDescription(): { withApi: string; elsewhere: string } {
+  const names = (ps: Provider[]) => ps.map((p) => p.displayName).join(', ')
+  return { withApi: names(allProviders().filter((p) => p.keys)), elsewhere: names(allProviders().filter((p) => !p.keys)) }
+}
+
+/** `keys revoke` and `keys rotate`: the two that end a key. */
+function registerKeyChanges(keys: Command, ctx: CliContext): void {
+  addKeyFlags(keys.command('revoke'), 'revoke')
     .description('revoke a key (asks first on a terminal; --yes otherwise)')
     .argument('<provider>', 'provider id or alias')
     .argument('<id>', 'key id (see `keys list`)')
-    .option('--org <slug>', 'LupaSearch organization')
-    .option('--project <slug>', 'LupaSearch project')
-    .option('--yes', 'do not ask for confirmation')
     .addHelpText(
       'after',
       '\nExamples:\n  authctl keys revoke haut 42 --yes\n  authctl keys revoke lupa b2381908-eb9c-47b5-9e3b-a6986e000939 --project shop --yes',
     )
     .action(async (provider: string, id: string, _o: unknown, self: Command) => runKeysRevoke({ provider, id, flags: givenFlags(self) }, ctx))
-  keys
-    .command('rotate')
+  addKeyFlags(keys.command('rotate'), 'rotate')
     .description('replace a key: create one like it, check it, save it where the old one was saved, revoke the old one')
     .argument('<provider>', 'provider id or alias')
     .argument('<id>', 'key id (see `keys list`)')
-    .option('--org <slug>', 'LupaSearch organization')
-    .option('--project <slug>', 'LupaSearch project')
-    .option('--expires <when>', 'expiry of the replacement, as for `keys create` (default: 90 days; LupaSearch keys that never expired: never)')
-    .option('--yes', 'do not ask for confirmation')
     .addHelpText(
       'after',
       `
@@ -201,5 +180,43 @@ Examples:
       const { runKeysRotate } = await import('./keys-rotate.js')
       await runKeysRotate({ provider, id, flags: givenFlags(self) }, ctx)
     })
+}
+
+export function registerKeys(parent: Command, ctx: CliContext): Command {
+  const { withApi, elsewhere } = keysDescription()
+  const keys = parent
+    .command('keys')
+    .description(`long-lived API keys, where the provider has an API for them (${withApi})`)
+    .addHelpText(
+      'after',
+      `
+${elsewhere} manage keys in their UIs only (exit 7 says where).
+
+Examples:
+  authctl keys create haut --name ci --expires 30d
+  authctl keys list lupa --project shop --json
+  authctl keys revoke haut 42 --yes
+  authctl keys rotate haut 42 --yes`,
+    )
+  addKeyFlags(keys.command('create'), 'create')
+    .description('create a key; prints its secret once on stdout (--json: the whole object)')
+    .argument('<provider>', 'provider id or alias')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  authctl keys create lupasearch --org acme --project shop --description "staging import" --access full --save
+  authctl keys create haut --name ci --expires 30d > haut-token.txt`,
+    )
+    .action(async (provider: string, _o: unknown, self: Command) => runKeysCreate({ provider, flags: givenFlags(self) }, ctx))
+  addKeyFlags(keys.command('list'), 'list')
+    .description('list keys with masked values (all pages)')
+    .argument('<provider>', 'provider id or alias')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  authctl keys list lupasearch --project shop\n  authctl keys list haut --json | jq -r \'.[] | select(.expires_at < "2027") | .id\'',
+    )
+    .action(async (provider: string, _o: unknown, self: Command) => runKeysList({ provider, flags: givenFlags(self) }, ctx))
+  registerKeyChanges(keys, ctx)
   return keys
 }

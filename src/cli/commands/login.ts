@@ -1,9 +1,11 @@
-import type { Command } from 'commander'
+import { envHint } from '../../providers/descriptor.js'
+import { Command } from 'commander'
 import type { ProfileRecord } from '../../kernel/config.js'
-import { cacheKeyMaterial } from '../../tokens/service.js'
+import { cacheKeyMaterial } from '../../tokens/credentials.js'
 import { CancelledError, NonInteractiveError, UsageError } from '../../kernel/errors.js'
 import { allProviders, getProvider } from '../../providers/registry.js'
-import type { Credential, LoginFlag, Provider } from '../../providers/types.js'
+import { flagHelp, flagKey, flagUnion, unionHelp } from '../../providers/descriptor.js'
+import type { Credential, FlagSpec, Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
 import { printJson } from '../output.js'
 import { collect, givenFlags, kebab, target } from './common.js'
@@ -14,41 +16,55 @@ export interface LoginOptions {
   flags: Record<string, unknown>
 }
 
-/** Every provider's login flags, once each (providers may share `--scope`, `--email`, …). */
-export function loginFlagUnion(): Map<string, { flag: LoginFlag; providers: string[] }> {
-  const union = new Map<string, { flag: LoginFlag; providers: string[] }>()
-  for (const p of allProviders()) {
-    for (const f of p.loginFlags) {
-      const name = f.flags.split(/[ ,]/)[0] as string
-      const entry = union.get(name)
-      if (entry) entry.providers.push(p.id)
-      else union.set(name, { flag: f, providers: [p.id] })
-    }
-  }
-  return union
+/** Every provider's login flags, once each (providers share `--scope`, `--email`, …). */
+export function loginFlagUnion() {
+  return flagUnion(allProviders(), (p) => p.loginFlags)
 }
 
-export function registerLogin(parent: Command, ctx: CliContext, runF = runLogin): Command {
-  const cmd = parent
-    .command('login')
-    .description('log in to a provider and keep the secret in the OS keychain (or the encrypted file store)')
-    .argument('[provider]', 'lucidworks, lupasearch (lupa), instabase (aihub), lucid, haut (hautai)')
-  for (const { flag, providers } of loginFlagUnion().values()) {
-    const desc = `${flag.description} [${providers.join(', ')}]`
-    if (flag.repeatable) cmd.option(flag.flags, desc, collect)
-    else cmd.option(flag.flags, desc)
-  }
-  cmd.addHelpText(
-    'after',
-    `
+function addFlag(cmd: Command, spec: FlagSpec, help: string): void {
+  if (spec.repeatable) cmd.option(spec.flags, help, collect)
+  else cmd.option(spec.flags, help)
+}
+
+/** `authctl login PROVIDER --help`: that provider's flags only, in its own words, with its variables. */
+export function providerLoginHelp(p: Provider): string {
+  const cmd = new Command(`authctl login ${p.id}`).description(`log in to ${p.displayName}`).helpOption('-h, --help', 'show help')
+  for (const f of p.loginFlags) addFlag(cmd, f, flagHelp(f))
+  const vars = [...p.env.credentials.flat(), ...(p.env.extras ?? [])]
+  const eps = p.endpoints.map((e) => `  ${e.variable}  ${e.label}${e.url ? ` (default ${e.url})` : ''}`)
+  return `${cmd.helpInformation()}\nEnvironment instead of a login (CI): ${vars.join(', ')}\n${eps.length ? `Endpoint overrides:\n${eps.join('\n')}\n` : ''}`
+}
+
+const LOGIN_NOTES = `
+\`authctl login PROVIDER --help\` shows one provider's flags and the variables that replace them.
 Secrets are read from a masked prompt, from stdin with a --*-stdin flag, or from the
 environment; never from a flag value. Without a terminal, a missing value is exit 2.
 
 Examples:
   authctl login lucidworks --client-id 0oa1b2c3 --client-secret-stdin < secret.txt
   LUCIDWORKS_CLIENT_ID=… LUCIDWORKS_CLIENT_SECRET=… authctl login lucidworks --scope machinelearning.model
-  authctl --profile staging login lucidworks`,
-  )
+  authctl --profile staging login lucidworks
+`
+
+export function registerLogin(parent: Command, ctx: CliContext, runF = runLogin): Command {
+  const ids = allProviders().map((p) => (p.aliases.length ? `${p.id} (${p.aliases.join(', ')})` : p.id))
+  const cmd = parent
+    .command('login')
+    .description('log in to a provider and keep the secret in the OS keychain (or the encrypted file store)')
+    .argument('[provider]', ids.join(', '))
+  for (const { spec, providers } of loginFlagUnion().values())
+    addFlag(
+      cmd,
+      spec,
+      unionHelp(spec, providers, (p) => p.loginFlags, 'ids'),
+    )
+  // With a provider named (`login lucid --help`), help is that provider's alone.
+  const general = cmd.helpInformation.bind(cmd)
+  cmd.helpInformation = (context) => {
+    const named = cmd.args.find((a) => !a.startsWith('-'))
+    const p = named ? allProviders().find((x) => x.id === named.toLowerCase() || x.aliases.includes(named.toLowerCase())) : undefined
+    return p ? providerLoginHelp(p) : general(context) + LOGIN_NOTES
+  }
   cmd.action(async (provider: string | undefined, _opts: unknown, self: Command) => runF({ provider, flags: givenFlags(self) }, ctx))
   return cmd
 }
@@ -71,15 +87,13 @@ async function chooseProvider(ctx: CliContext): Promise<Provider> {
 }
 
 function checkFlagsApply(provider: Provider, flags: Record<string, unknown>): void {
-  const accepted = new Set(provider.loginFlags.map((f) => camel(f.flags.split(/[ ,]/)[0] as string)))
+  const accepted = new Set(provider.loginFlags.map(flagKey))
   for (const key of Object.keys(flags)) {
     if (!accepted.has(key)) {
-      throw new UsageError(`--${kebab(key)} does not apply to ${provider.id}`, { hint: `see \`authctl login --help\`` })
+      throw new UsageError(`--${kebab(key)} does not apply to ${provider.id}`, { hint: `see \`authctl login ${provider.id} --help\`` })
     }
   }
 }
-
-const camel = (flag: string) => flag.replace(/^--(no-)?/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
 
 export async function runLogin(opts: LoginOptions, ctx: CliContext): Promise<void> {
   const provider = opts.provider ? getProvider(opts.provider) : await chooseProvider(ctx)
@@ -94,8 +108,7 @@ export async function runLogin(opts: LoginOptions, ctx: CliContext): Promise<voi
   // The store is checked before the user types anything they would have to type again.
   const store = await ctx.storeForNewLogin()
   const result = await provider.login({ options: opts.flags, readStdin: () => ctx.io.readStdin(), interactive: ctx.interactive }, ctx.providerContext())
-  const tokens = ctx.tokens()
-  const secret = await tokens.storeSecret(ref, store.backend, result.secret)
+  const secret = await ctx.credentials().storeSecret(ref, store.backend, result.secret)
   if (existing && existing.store !== store.backend) {
     await (await ctx.openStore(existing.store)).delete(`${ref.provider}:${ref.profile}`).catch(() => false)
   }
@@ -117,7 +130,7 @@ export async function runLogin(opts: LoginOptions, ctx: CliContext): Promise<voi
   for (const t of result.tokens ?? []) cache.write(ref, t.slot, material, t.token)
   ctx.info(`${result.summary}; secret stored in the ${store.backend === 'keychain' ? 'OS keychain' : `${store.backend} store`} (profile ${ref.profile}).`)
   if (provider.fromEnv(ctx.env)) {
-    ctx.warn(`${provider.envHint} are set in this environment and take precedence over the stored login`)
+    ctx.warn(`${envHint(provider)} are set in this environment and take precedence over the stored login`)
   }
   if (ctx.globals.json) {
     printJson(ctx.io, { provider: provider.id, profile: ref.profile, kind: result.kind, store: store.backend, ...publicData(result.data) })

@@ -1,3 +1,4 @@
+import { envHint } from '../../providers/descriptor.js'
 import type { Command } from 'commander'
 import { NotFoundError } from '../../kernel/errors.js'
 import { accountFor } from '../../store/types.js'
@@ -30,7 +31,7 @@ export async function runLogout(opts: LogoutOptions, ctx: CliContext): Promise<v
   if (record && provider.logout) {
     // Revoke provider-side first; a failure is reported but does not keep the local secret.
     const cred = await ctx
-      .tokens()
+      .credentials()
       .resolveStored(provider, ref)
       .catch(() => undefined)
     if (cred) {
@@ -55,7 +56,7 @@ export async function runLogout(opts: LogoutOptions, ctx: CliContext): Promise<v
     })
   }
   ctx.info(`Logged out of ${provider.displayName} (profile ${ref.profile}).`)
-  if (provider.fromEnv(ctx.env)) ctx.warn(`${provider.envHint} are still set in this environment`)
+  if (provider.fromEnv(ctx.env)) ctx.warn(`${envHint(provider)} are still set in this environment`)
   if (ctx.globals.json) {
     printJson(ctx.io, {
       provider: provider.id,

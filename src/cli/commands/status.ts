@@ -1,3 +1,4 @@
+import { envHint } from '../../providers/descriptor.js'
 import type { Command } from 'commander'
 import { AuthRequiredError } from '../../kernel/errors.js'
 import { allProviders, getProvider } from '../../providers/registry.js'
@@ -128,7 +129,7 @@ export async function runStatus(ctx: CliContext, providerName?: string): Promise
   else printStatus(ctx, entries, shared, provider === undefined)
   if (provider && !entries.some((e) => e.profile === ctx.profile)) {
     throw new AuthRequiredError(`no ${provider.displayName} credential in profile ${ctx.profile}`, {
-      hint: `run \`authctl login ${provider.id}${profileSuffix(ctx.profile)}\`, or set ${provider.envHint}`,
+      hint: `run \`authctl login ${provider.id}${profileSuffix(ctx.profile)}\`, or set ${envHint(provider)}`,
     })
   }
 }

@@ -5,7 +5,9 @@ import { secretValues } from '../../exec/mask.js'
 import { registerMasks } from '../ci.js'
 import type { CliContext } from '../context.js'
 import { formatVars } from '../env-format.js'
-import { isoOrNull, printJson } from '../output.js'
+import { isoOrNull, listNames, printJson } from '../output.js'
+import { tokenFormatOf } from '../settings.js'
+import { allProviders } from '../../providers/registry.js'
 import { minTtlMs, target, type Target } from './common.js'
 
 export const TOKEN_FORMATS = ['raw', 'json', 'header', 'env', 'dotenv', 'powershell'] as const
@@ -32,7 +34,14 @@ export function registerToken(parent: Command, ctx: CliContext, runF = runToken)
     .option('--format <format>', 'raw | json | header | env | dotenv | powershell', 'raw')
     .option('--min-ttl <seconds>', 'renew when fewer seconds remain (default 300, env AUTHCTL_MIN_TTL)')
     .option('--force-refresh', 'renew even if the cached token is fresh')
-    .option('--api-key', 'print the stored long-lived key instead of the session token (LupaSearch API key, saved Haut.ai private token)')
+    .option(
+      '--api-key',
+      `print the stored long-lived key instead of the session token (${listNames(
+        allProviders()
+          .filter((p) => p.keyToken)
+          .map((p) => p.displayName),
+      )})`,
+    )
     .addHelpText(
       'after',
       `
@@ -49,7 +58,7 @@ Examples:
   authctl token lucidworks --format dotenv >> "$GITHUB_ENV"`,
     )
     .action(async (provider: string, o: { scope?: string; format: string; minTtl?: string; forceRefresh?: boolean; apiKey?: boolean }) => {
-      const format = ctx.globals.json && o.format === 'raw' ? 'json' : o.format
+      const format = tokenFormatOf(ctx.globals.json, o.format)
       if (!(TOKEN_FORMATS as readonly string[]).includes(format)) {
         throw new UsageError(`--format must be raw, json, header, env, dotenv or powershell; got ${JSON.stringify(format)}`)
       }
@@ -83,7 +92,7 @@ export async function tokensForEnv(
 export async function runToken(opts: TokenOptions, ctx: CliContext): Promise<void> {
   const t = target(ctx, opts.provider)
   const minTtl = minTtlMs(ctx, opts.minTtl)
-  const cred = await ctx.tokens().resolve(t.provider, t.ref)
+  const cred = await ctx.credentials().resolve(t.provider, t.ref)
   if (opts.format === 'env' || opts.format === 'dotenv' || opts.format === 'powershell') {
     const tokens = await tokensForEnv(ctx, t, cred, opts.scope ? [opts.scope] : [], minTtl)
     const vars = t.provider.envVars(cred, tokens)

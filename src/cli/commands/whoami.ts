@@ -19,7 +19,7 @@ export function registerWhoami(parent: Command, ctx: CliContext, runF = runWhoam
 export async function runWhoami(opts: WhoamiOptions, ctx: CliContext): Promise<void> {
   const t = target(ctx, opts.provider)
   const tokens = ctx.tokens()
-  const cred = await tokens.resolve(t.provider, t.ref)
+  const cred = await ctx.credentials().resolve(t.provider, t.ref)
   const token = await tokens.getToken(t.provider, t.ref, cred, { minTtlMs: minTtlMs(ctx, undefined) })
   const identity = await t.provider.whoami(cred, token, ctx.providerContext())
   const doc = { provider: t.provider.id, profile: t.ref.profile, ...identity, source: cred.source }

@@ -1,7 +1,7 @@
 import { AuthRequiredError, NonInteractiveError, NotFoundError, ProviderHttpError, UsageError } from '../../kernel/errors.js'
-import { jwtExpiryMs } from '../../kernel/jwt.js'
 import { maskSecret } from '../../kernel/redact.js'
-import { checkSegment, checkToken as checkTokenText, isoFromText, pickExpiry } from '../../kernel/sanitize.js'
+import { checkSegment, checkToken as checkTokenText, isoFromText } from '../../kernel/sanitize.js'
+import { expiryOf } from '../kit/expiry.js'
 import { baseUrl, failure, jsonObject, loginExpiry, parseIsoDate, send, str, type ErrorReader } from '../api.js'
 import type { HttpResponse } from '../http.js'
 import { collectSecret, collectValue } from '../inputs.js'
@@ -84,7 +84,7 @@ async function passwordLogin(email: string, password: string, ctx: ProviderConte
     token: {
       accessToken: access,
       tokenType: 'Bearer',
-      expiresAt: pickExpiry(now, jwtExpiryMs(access)),
+      expiresAt: expiryOf(now, access),
       obtainedAt: now,
       scopes: [],
       info: { companyId, id, email: mail },
@@ -162,7 +162,10 @@ export function nextPage(next: string, current: string, base: URL): string {
 }
 
 const keys: KeyManager = {
-  flags: ['name', 'expires', 'save', 'yes'],
+  flags: [
+    { flags: '--name <name>', help: 'key name (required)', ops: ['create'] },
+    { flags: '--expires <when>', help: 'ISO-8601 date or 30d/12h/2w (default 90d)', ops: ['create', 'rotate'] },
+  ],
 
   async create(cred, token, o, ctx): Promise<CreatedKey> {
     const name = str(o.name)
@@ -234,19 +237,28 @@ export const haut: Provider = {
   id: 'haut',
   aliases: ['hautai'],
   displayName: 'Haut.ai',
-  envHint: 'HAUT_EMAIL and HAUT_PASSWORD (or HAUT_TOKEN with HAUT_COMPANY_ID)',
-  envPrefix: 'HAUT',
-  loginSecretEnv: ['HAUT_PASSWORD'],
-  credentialEnv: [['HAUT_EMAIL', 'HAUT_PASSWORD'], ['HAUT_TOKEN']],
-  endpoint: { variable: API_VAR, url: DEFAULT_API },
-  knownScopes: [],
+  env: {
+    prefix: 'HAUT',
+    credentials: [['HAUT_EMAIL', 'HAUT_PASSWORD'], ['HAUT_TOKEN']],
+    extras: ['HAUT_COMPANY_ID'],
+    secrets: ['HAUT_PASSWORD'],
+  },
+  endpoints: [{ variable: API_VAR, url: DEFAULT_API, label: 'API' }],
+  stored: {
+    password: {
+      secret: [],
+      optionalSecret: ['password', 'privateToken'],
+      data: { email: 'string', storePassword: 'boolean?', privateTokenId: 'string?', privateTokenExpiresAt: 'string?' },
+    },
+    token: { secret: ['token'], data: { expiresAt: 'string?' } },
+  },
   loginFlags: [
-    { flags: '--email <email>', description: 'account email' },
-    { flags: '--password-stdin', description: 'read the password from stdin', env: 'HAUT_PASSWORD' },
-    { flags: '--no-store-password', description: 'keep only the 1 h token' },
-    { flags: '--token-stdin', description: 'store a token made in the provider UI, read from stdin (env INSTABASE_API_TOKEN / HAUT_TOKEN)', env: 'HAUT_TOKEN' },
-    { flags: '--company-id <id>', description: 'Haut.ai company id of a private token (env HAUT_COMPANY_ID)' },
-    { flags: '--expires <date>', description: 'when the stored key or token expires (ISO-8601 date or never), for expiry checks' },
+    { flags: '--email <email>', help: 'account email', env: 'HAUT_EMAIL' },
+    { flags: '--password-stdin', help: 'read the password from stdin', env: 'HAUT_PASSWORD' },
+    { flags: '--no-store-password', help: 'keep only the 1 h token; `token` cannot renew unattended' },
+    { flags: '--token-stdin', help: 'store a token made in the provider UI, read from stdin', env: 'HAUT_TOKEN' },
+    { flags: '--company-id <id>', help: 'company id of a private token', env: 'HAUT_COMPANY_ID' },
+    { flags: '--expires <date>', help: 'when the stored key or token expires (ISO-8601 date or never), for expiry checks' },
   ],
   keys,
 

@@ -1,11 +1,10 @@
-import { AuthRequiredError, InvalidGrantError, NonInteractiveError, UsageError } from '../../kernel/errors.js'
-import { jwtExpiryMs } from '../../kernel/jwt.js'
+import { AuthRequiredError, NonInteractiveError, UsageError } from '../../kernel/errors.js'
 import { maskSecret } from '../../kernel/redact.js'
-import { pickExpiry, saneIn } from '../../kernel/sanitize.js'
 import { baseUrl, failure, jsonObject, loginExpiry, send, str, type ErrorReader } from '../api.js'
 import { checkProviderUrl } from '../http.js'
 import { collectSecret, collectValue, stripFinalNewline, validateSecret } from '../inputs.js'
-import { parseTokenResponse, readOAuthError, tokenEndpointError } from '../oauth.js'
+import { readOAuthError } from '../kit/failure.js'
+import { type OAuthTokenResponse, tokenFromResponse, tokenRequest } from '../kit/oauth.js'
 import type { Credential, IssueResult, LoginInput, LoginResult, Provider, ProviderContext, StoredKey, TokenSet } from '../types.js'
 
 const API_VAR = 'AUTHCTL_LUCID_API_URL'
@@ -18,33 +17,18 @@ const VERSION_HEADER = { 'lucid-api-version': '1' }
 
 const api = (ctx: ProviderContext) => baseUrl(ctx, API_VAR, DEFAULT_API)
 
-const readLucidError: ErrorReader = (res) => {
-  const { error, description } = readOAuthError(res)
-  return { code: error, detail: description }
-}
+const readLucidError: ErrorReader = readOAuthError
 
-function tokenFrom(body: ReturnType<typeof parseTokenResponse>, now: number): TokenSet {
-  const scopes = Array.isArray(body.scopes) ? body.scopes.map(String) : typeof body.scope === 'string' ? body.scope.split(' ') : []
-  const expires = typeof body.expires === 'number' ? body.expires : undefined // epoch ms in Lucid's answer
-  return {
-    accessToken: body.access_token,
-    tokenType: 'Bearer',
-    expiresAt: pickExpiry(now, saneIn(body.expires_in, now), expires, jwtExpiryMs(body.access_token)),
-    obtainedAt: now,
-    scopes,
-  }
+/** Lucid's token answer: `expires` (epoch ms) is one more expiry source after `expires_in`. */
+function tokenFrom(body: OAuthTokenResponse, now: number): TokenSet {
+  const scopes = Array.isArray(body.scopes) ? body.scopes.map(String) : undefined
+  const t = tokenFromResponse(body, now, { alsoAt: body.expires })
+  return { ...t, tokenType: 'Bearer', ...(scopes ? { scopes } : {}) }
 }
 
 /** POST /oauth2/token with a JSON body (Lucid's documented form). */
-async function tokenRequest(ctx: ProviderContext, json: Record<string, string>, who: string, hint: string) {
-  const res = await send(ctx, { method: 'POST', url: `${api(ctx)}/oauth2/token`, json })
-  if (res.status !== 200) {
-    if (json.grant_type === 'refresh_token' && readOAuthError(res).error === 'invalid_grant') {
-      throw new InvalidGrantError(`${who}: the refresh token was refused (invalid_grant): it was revoked, expired, or already used`, { hint })
-    }
-    throw tokenEndpointError(res, who, hint)
-  }
-  return parseTokenResponse(res, `${who} token`)
+function lucidToken(ctx: ProviderContext, params: Record<string, string>, client: { id: string; secret: string }, who: string, hint: string) {
+  return tokenRequest({ url: `${api(ctx)}/oauth2/token`, params, client, auth: 'body', encoding: 'json', who, hint }, ctx)
 }
 
 async function profile(token: string, ctx: ProviderContext, hint: string): Promise<Record<string, unknown>> {
@@ -70,7 +54,7 @@ async function obtainCode(
 ): Promise<{ code: string; redirectUri: string; codeVerifier: string }> {
   const o = input.options
   // Loaded only for a login: it pulls in node:http, which the token path does not need.
-  const { buildAuthorizeUrl, manualRedirectUri, newPkce, newState, openBrowser, waitForCallback } = await import('./oauth-flow.js')
+  const { buildAuthorizeUrl, newPkce, newState, openBrowser, waitForCallback } = await import('../kit/loopback.js')
   const authorizeUrl = checkProviderUrl(ctx.env[AUTHORIZE_VAR] || DEFAULT_AUTHORIZE, AUTHORIZE_VAR).toString()
   const state = newState()
   const pkce = newPkce()
@@ -89,15 +73,21 @@ async function obtainCode(
   const port = parsePort(o.port)
   const redirectUri = `http://localhost:${port}/callback`
   const url = buildAuthorizeUrl({ authorizeUrl, clientId, scopes, redirectUri, state, codeChallenge })
-  const code = await waitForCallback(port, state, () => {
+  const onListening = () => {
     if (o.browser === false) {
       ctx.info(`Open this URL in a browser to authorize authctl (waiting up to 5 min for the redirect to ${redirectUri}):\n  ${url}`)
     } else {
       ctx.info(`Opening the browser to authorize authctl. If it does not open, visit:\n  ${url}`)
       openBrowser(url, ctx)
     }
-  })
+  }
+  const code = await waitForCallback(port, state, onListening, { name: 'Lucid', again: 'authctl login lucid' })
   return { code, redirectUri, codeVerifier }
+}
+
+/** Lucid's own redirect page on the authorize host: `{origin}/oauth2/clients/{id}/redirect`. */
+export function manualRedirectUri(authorizeUrl: string, clientId: string): string {
+  return `${new URL(authorizeUrl).origin}/oauth2/clients/${encodeURIComponent(clientId)}/redirect`
 }
 
 async function apiKeyLogin(input: LoginInput, ctx: ProviderContext): Promise<LoginResult> {
@@ -151,15 +141,9 @@ async function oauthLogin(input: LoginInput, ctx: ProviderContext): Promise<Logi
   }
   const { code, redirectUri, codeVerifier } = await obtainCode(input, ctx, clientId, scopes, stdinRest)
   const who = `Lucid client ${maskSecret(clientId)}`
-  const exchange = {
-    grant_type: 'authorization_code',
-    code,
-    client_id: clientId,
-    client_secret: clientSecret,
-    redirect_uri: redirectUri,
-    code_verifier: codeVerifier,
-  }
-  const body = await tokenRequest(ctx, exchange, who, 'check the client ID and secret, and that the redirect URI is registered for the client')
+  const exchange = { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: codeVerifier }
+  const client = { id: clientId, secret: clientSecret }
+  const body = await lucidToken(ctx, exchange, client, who, 'check the client ID and secret, and that the redirect URI is registered for the client')
   const token = tokenFrom(body, ctx.clock.now())
   const secret: Record<string, string> = { clientSecret }
   if (typeof body.refresh_token === 'string' && body.refresh_token) secret.refreshToken = body.refresh_token
@@ -190,9 +174,10 @@ function apiKeyToken(cred: Credential): TokenSet {
 /** The refresh-token grant; Lucid rotates the refresh token, which the token service stores first. */
 async function refreshGrant(cred: Credential, refresh: string, ctx: ProviderContext): Promise<IssueResult> {
   const clientId = String(cred.data.clientId)
-  const body = await tokenRequest(
+  const body = await lucidToken(
     ctx,
-    { grant_type: 'refresh_token', refresh_token: refresh, client_id: clientId, client_secret: cred.secret.clientSecret ?? '' },
+    { grant_type: 'refresh_token', refresh_token: refresh },
+    { id: clientId, secret: cred.secret.clientSecret ?? '' },
     `Lucid client ${maskSecret(clientId)}`,
     'run `authctl login lucid` again',
   )
@@ -205,35 +190,45 @@ export const lucid: Provider = {
   id: 'lucid',
   aliases: [],
   displayName: 'Lucid',
-  envHint: 'LUCID_API_KEY',
-  envPrefix: 'LUCID',
-  loginSecretEnv: ['LUCID_CLIENT_SECRET'],
-  credentialEnv: [['LUCID_API_KEY']],
-  endpoint: { variable: API_VAR, url: DEFAULT_API },
-  knownScopes: [
-    'user.profile',
-    'offline_access',
-    'account.info',
-    'account.user',
-    'account.user:readonly',
-    'folder',
-    'folder:readonly',
-    'lucidchart.document.content',
-    'lucidchart.document.content:readonly',
-    'lucidchart.document.app',
-    'lucid.document.content',
-    'lucid.document.content:readonly',
+  env: {
+    prefix: 'LUCID',
+    credentials: [['LUCID_API_KEY']],
+    secrets: ['LUCID_CLIENT_SECRET'],
+  },
+  endpoints: [
+    { variable: API_VAR, url: DEFAULT_API, label: 'API and token endpoint' },
+    { variable: AUTHORIZE_VAR, url: DEFAULT_AUTHORIZE, label: 'authorize page' },
   ],
+  scopes: {
+    known: [
+      'user.profile',
+      'offline_access',
+      'account.info',
+      'account.user',
+      'account.user:readonly',
+      'folder',
+      'folder:readonly',
+      'lucidchart.document.content',
+      'lucidchart.document.content:readonly',
+      'lucidchart.document.app',
+      'lucid.document.content',
+      'lucid.document.content:readonly',
+    ],
+  },
+  stored: {
+    'api-key': { secret: ['apiKey'], data: { expiresAt: 'string?' } },
+    oauth: { secret: [], optionalSecret: ['refreshToken', 'clientSecret'], data: { clientId: 'string', scopes: 'string[]?' } },
+  },
   loginFlags: [
-    { flags: '--api-key-stdin', description: 'store an API key read from stdin', env: 'LUCID_API_KEY' },
-    { flags: '--client-id <id>', description: 'OAuth client ID' },
-    { flags: '--client-secret-stdin', description: 'read the client secret from stdin', env: 'LUCID_CLIENT_SECRET' },
-    { flags: '--scope <scope>', description: 'scope to request, repeatable', repeatable: true },
-    { flags: '--port <n>', description: `Lucid: local port of the redirect http://localhost:PORT/callback (default ${DEFAULT_PORT})` },
-    { flags: '--no-browser', description: 'Lucid: print the authorize URL instead of opening a browser' },
-    { flags: '--manual', description: "Lucid: use Lucid's own redirect page and paste the code (headless)" },
-    { flags: '--no-verify', description: 'store without checking it with the provider' },
-    { flags: '--expires <date>', description: 'when the stored key or token expires (ISO-8601 date or never), for expiry checks' },
+    { flags: '--api-key-stdin', help: 'store an API key read from stdin', env: 'LUCID_API_KEY' },
+    { flags: '--client-id <id>', help: 'OAuth client ID' },
+    { flags: '--client-secret-stdin', help: 'read the client secret from stdin', env: 'LUCID_CLIENT_SECRET' },
+    { flags: '--scope <scope>', help: 'scope to request, repeatable', repeatable: true },
+    { flags: '--port <n>', help: `local port of the redirect http://localhost:PORT/callback (default ${DEFAULT_PORT})` },
+    { flags: '--no-browser', help: 'print the authorize URL instead of opening a browser' },
+    { flags: '--manual', help: "use Lucid's own redirect page and paste the code (headless)" },
+    { flags: '--no-verify', help: 'store without checking it with the provider' },
+    { flags: '--expires <date>', help: 'when the stored key or token expires (ISO-8601 date or never), for expiry checks' },
   ],
   keysElsewhere: 'Lucid API keys are made only in the developer portal: API Keys section (developer.lucid.co)',
 

@@ -1,8 +1,8 @@
-import { decodeJwtClaims, jwtExpiryMs } from '../../kernel/jwt.js'
+import { decodeJwtClaims } from '../../kernel/jwt.js'
 import { maskSecret } from '../../kernel/redact.js'
-import { pickExpiry, safeIso, saneIn } from '../../kernel/sanitize.js'
+import { safeIso } from '../../kernel/sanitize.js'
 import { checkProviderUrl } from '../http.js'
-import { parseTokenResponse, tokenEndpointError } from '../oauth.js'
+import { tokenFromResponse, tokenRequest } from '../kit/oauth.js'
 import type { Credential, IssueResult, LoginInput, LoginResult, Provider, ProviderContext, TokenSet } from '../types.js'
 import { collectSecret, collectValue } from '../inputs.js'
 
@@ -47,61 +47,50 @@ export function scopeEnvSuffix(scope: string): string {
  * renewal lock around this.
  */
 async function requestToken(cred: Credential, scope: string, ctx: ProviderContext): Promise<TokenSet> {
-  const url = tokenUrl(ctx)
-  url.searchParams.set('scope', scope)
-  url.searchParams.set('grant_type', 'client_credentials')
-  const basic = Buffer.from(`${clientId(cred)}:${cred.secret.clientSecret}`).toString('base64')
-  const http = await ctx.http()
-  const res = await http.request({
-    method: 'POST',
-    url: url.toString(),
-    headers: {
-      accept: 'application/json',
-      authorization: `Basic ${basic}`,
-      'cache-control': 'no-cache',
-      'content-type': 'application/x-www-form-urlencoded',
+  const body = await tokenRequest(
+    {
+      url: tokenUrl(ctx).toString(),
+      params: { grant_type: 'client_credentials', scope },
+      client: { id: clientId(cred), secret: cred.secret.clientSecret ?? '' },
+      auth: 'basic-raw',
+      encoding: 'query',
+      who: `Lucidworks client ${maskSecret(clientId(cred))}`,
+      hint:
+        cred.source === 'environment'
+          ? 'check LUCIDWORKS_CLIENT_ID and LUCIDWORKS_CLIENT_SECRET'
+          : 'run `authctl login lucidworks` again with the right client secret',
+      scopeHint: scopeHint(scope),
     },
-  })
-  const who = `Lucidworks client ${maskSecret(clientId(cred))}`
-  if (res.status !== 200) {
-    throw tokenEndpointError(
-      res,
-      who,
-      cred.source === 'environment'
-        ? 'check LUCIDWORKS_CLIENT_ID and LUCIDWORKS_CLIENT_SECRET'
-        : 'run `authctl login lucidworks` again with the right client secret',
-      { scopeHint: scopeHint(scope) },
-    )
-  }
-  const body = parseTokenResponse(res, `${who} token`)
-  const now = ctx.clock.now()
-  const expiresAt = pickExpiry(now, saneIn(body.expires_in, now), jwtExpiryMs(body.access_token))
-  return {
-    accessToken: body.access_token,
-    tokenType: typeof body.token_type === 'string' ? body.token_type : 'Bearer',
-    expiresAt,
-    obtainedAt: now,
-    scopes: typeof body.scope === 'string' && body.scope ? body.scope.split(' ') : [scope],
-  }
+    ctx,
+  )
+  return tokenFromResponse(body, ctx.clock.now(), { scopes: [scope] })
 }
 
 export const lucidworks: Provider = {
   id: 'lucidworks',
   aliases: [],
   displayName: 'Lucidworks AI',
-  envHint: 'LUCIDWORKS_CLIENT_ID and LUCIDWORKS_CLIENT_SECRET',
-  envPrefix: 'LUCIDWORKS',
-  loginSecretEnv: ['LUCIDWORKS_CLIENT_SECRET'],
-  credentialEnv: [['LUCIDWORKS_CLIENT_ID', 'LUCIDWORKS_CLIENT_SECRET']],
-  endpoint: { variable: TOKEN_URL_VAR, url: LUCIDWORKS_TOKEN_URL },
-  knownScopes: SCOPES,
+  env: {
+    prefix: 'LUCIDWORKS',
+    credentials: [['LUCIDWORKS_CLIENT_ID', 'LUCIDWORKS_CLIENT_SECRET']],
+    extras: ['LUCIDWORKS_APPLICATION_ID', 'LUCIDWORKS_CUSTOMER_ID'],
+    secrets: ['LUCIDWORKS_CLIENT_SECRET'],
+  },
+  endpoints: [{ variable: TOKEN_URL_VAR, url: LUCIDWORKS_TOKEN_URL, label: 'token URL' }],
+  scopes: { known: SCOPES, default: DEFAULT_SCOPE },
+  stored: {
+    'client-credentials': {
+      secret: ['clientSecret'],
+      data: { clientId: 'string', scopes: 'string[]', applicationId: 'string?', customerId: 'string?' },
+    },
+  },
   loginFlags: [
-    { flags: '--client-id <id>', description: 'OAuth client ID (env LUCIDWORKS_CLIENT_ID)' },
-    { flags: '--client-secret-stdin', description: 'read the client secret from stdin (env LUCIDWORKS_CLIENT_SECRET)', env: 'LUCIDWORKS_CLIENT_SECRET' },
-    { flags: '--scope <scope>', description: `scope to request, repeatable (default ${DEFAULT_SCOPE})`, repeatable: true },
-    { flags: '--application-id <id>', description: 'Application ID, passed to exec as LUCIDWORKS_APPLICATION_ID' },
-    { flags: '--customer-id <id>', description: 'Customer ID, passed to exec as LUCIDWORKS_CUSTOMER_ID' },
-    { flags: '--no-verify', description: 'store without checking it with the provider' },
+    { flags: '--client-id <id>', help: 'OAuth client ID', env: 'LUCIDWORKS_CLIENT_ID' },
+    { flags: '--client-secret-stdin', help: 'read the client secret from stdin', env: 'LUCIDWORKS_CLIENT_SECRET' },
+    { flags: '--scope <scope>', help: `scope to request, repeatable (default ${DEFAULT_SCOPE})`, repeatable: true },
+    { flags: '--application-id <id>', help: 'Application ID, passed to exec as LUCIDWORKS_APPLICATION_ID' },
+    { flags: '--customer-id <id>', help: 'Customer ID, passed to exec as LUCIDWORKS_CUSTOMER_ID' },
+    { flags: '--no-verify', help: 'store without requesting a token (which would replace the one in use elsewhere)' },
   ],
   keysElsewhere:
     'Lucidworks has no API for client credentials: manage them in the Platform UI under Models > Integrations > (your integration); to regenerate a client secret, contact Lucidworks support',

@@ -1,7 +1,7 @@
 import { AuthRequiredError, NotFoundError, UnsupportedOperationError, UsageError } from '../../kernel/errors.js'
-import { jwtExpiryMs } from '../../kernel/jwt.js'
 import { maskSecret } from '../../kernel/redact.js'
-import { checkSegment, checkToken, isoFromText, pickExpiry } from '../../kernel/sanitize.js'
+import { checkSegment, checkToken, isoFromText } from '../../kernel/sanitize.js'
+import { expiryOf } from '../kit/expiry.js'
 import { baseUrl, failure, jsonArray, jsonObject, loginExpiry, parseIsoDate, send, str, type ErrorReader } from '../api.js'
 import { collectSecret, collectValue } from '../inputs.js'
 import type {
@@ -49,7 +49,7 @@ async function passwordLogin(email: string, password: string, ctx: ProviderConte
   if (!str(body.token)) throw new AuthRequiredError(`LupaSearch login of ${email} returned no token`, { hint })
   const token = checkToken(body.token, 'LupaSearch login')
   const now = ctx.clock.now()
-  return { accessToken: token, tokenType: 'Bearer', expiresAt: pickExpiry(now, jwtExpiryMs(token)), obtainedAt: now, scopes: [] }
+  return { accessToken: token, tokenType: 'Bearer', expiresAt: expiryOf(now, token), obtainedAt: now, scopes: [] }
 }
 
 interface LupaUser {
@@ -126,7 +126,14 @@ async function listRaw(cred: Credential, token: TokenSet, o: KeyOptions, ctx: Pr
 }
 
 const keys: KeyManager = {
-  flags: ['org', 'project', 'description', 'access', 'index', 'expires', 'save', 'yes'],
+  flags: [
+    { flags: '--org <slug>', help: 'organization (default: from login, or your only one)' },
+    { flags: '--project <slug>', help: 'project (default: from login)' },
+    { flags: '--description <text>', help: 'what the key is for (required)', ops: ['create'] },
+    { flags: '--access <level>', help: 'read | full (default read)', ops: ['create'] },
+    { flags: '--index <id>', help: 'restrict to this index id, repeatable', repeatable: true, ops: ['create'] },
+    { flags: '--expires <when>', help: 'ISO-8601 date or never (default never; rotate: as the old key)', ops: ['create', 'rotate'] },
+  ],
 
   async create(cred, token, o, ctx): Promise<CreatedKey> {
     const description = str(o.description)
@@ -223,20 +230,28 @@ export const lupasearch: Provider = {
   id: 'lupasearch',
   aliases: ['lupa'],
   displayName: 'LupaSearch',
-  envHint: 'LUPA_EMAIL and LUPA_PASSWORD (or LUPA_API_KEY)',
-  envPrefix: 'LUPA',
-  loginSecretEnv: ['LUPA_PASSWORD'],
-  credentialEnv: [['LUPA_EMAIL', 'LUPA_PASSWORD'], ['LUPA_API_KEY']],
-  endpoint: { variable: API_VAR, url: DEFAULT_API },
-  knownScopes: [],
+  env: {
+    prefix: 'LUPA',
+    credentials: [['LUPA_EMAIL', 'LUPA_PASSWORD'], ['LUPA_API_KEY']],
+    secrets: ['LUPA_PASSWORD'],
+  },
+  endpoints: [{ variable: API_VAR, url: DEFAULT_API, label: 'API' }],
+  stored: {
+    password: {
+      secret: [],
+      optionalSecret: ['password', 'apiKey'],
+      data: { email: 'string', org: 'string?', project: 'string?', apiKeyId: 'string?', apiKeyExpiresAt: 'string?', storePassword: 'boolean?' },
+    },
+    'api-key': { secret: ['apiKey'], data: { expiresAt: 'string?' } },
+  },
   loginFlags: [
-    { flags: '--email <email>', description: 'account email (env LUPA_EMAIL / HAUT_EMAIL)' },
-    { flags: '--password-stdin', description: 'read the password from stdin (env LUPA_PASSWORD / HAUT_PASSWORD)', env: 'LUPA_PASSWORD' },
-    { flags: '--no-store-password', description: 'keep only the 1 h token; `token` cannot renew unattended' },
-    { flags: '--org <slug>', description: 'default organization for `keys`' },
-    { flags: '--project <slug>', description: 'default project for `keys`' },
-    { flags: '--api-key-stdin', description: 'store an API key read from stdin instead (env LUPA_API_KEY / LUCID_API_KEY)', env: 'LUPA_API_KEY' },
-    { flags: '--expires <date>', description: 'when the stored key or token expires (ISO-8601 date or never), for expiry checks' },
+    { flags: '--email <email>', help: 'account email', env: 'LUPA_EMAIL' },
+    { flags: '--password-stdin', help: 'read the password from stdin', env: 'LUPA_PASSWORD' },
+    { flags: '--no-store-password', help: 'keep only the 1 h token; `token` cannot renew unattended' },
+    { flags: '--org <slug>', help: 'default organization for `keys`' },
+    { flags: '--project <slug>', help: 'default project for `keys`' },
+    { flags: '--api-key-stdin', help: 'store an API key read from stdin', env: 'LUPA_API_KEY' },
+    { flags: '--expires <date>', help: 'when the stored key or token expires (ISO-8601 date or never), for expiry checks' },
   ],
   keys,
 

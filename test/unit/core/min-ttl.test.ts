@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigStore } from '../../../src/kernel/config.js'
+import { Credentials } from '../../../src/tokens/credentials.js'
 import { TokenService } from '../../../src/tokens/service.js'
 import { clampMinTtl, keepFreshLeadMs, maxMinTtlMs, TokenCache } from '../../../src/tokens/token-cache.js'
 import type { Credential, Provider, ProviderContext } from '../../../src/providers/types.js'
@@ -49,10 +50,9 @@ function setup(lifeMs: number) {
     aliases: [],
     displayName: 'Fake',
     loginFlags: [],
-    envHint: 'FAKE',
-    loginSecretEnv: [],
-    knownScopes: [],
-    endpoint: { variable: 'FAKE_URL', url: 'https://fake.example' },
+    env: { prefix: 'FAKE', credentials: [['FAKE_TOKEN']], secrets: [] },
+    endpoints: [{ variable: 'FAKE_URL', url: 'https://fake.example', label: 'API' }],
+    stored: { 'client-credentials': { secret: [], data: {} } },
     fromEnv: () => undefined,
     plan: () => ({
       kind: 'renewable',
@@ -64,14 +64,17 @@ function setup(lifeMs: number) {
     }),
     execScopes: () => [undefined],
   } as unknown as Provider
-  const svc = new TokenService({
+  const credentials = new Credentials({
     config: new ConfigStore(dir),
-    cache: new TokenCache(dir),
-    lockDir: join(dir, 'locks'),
     openStore: async () => {
       throw new Error('no store')
     },
     env: {},
+  })
+  const svc = new TokenService({
+    credentials,
+    cache: new TokenCache(dir),
+    lockDir: join(dir, 'locks'),
     clock,
     providerContext: () => ({}) as ProviderContext,
     debug: () => {},

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigStore } from '../../../src/kernel/config.js'
+import { Credentials } from '../../../src/tokens/credentials.js'
 import { TokenService, type TokenServiceDeps } from '../../../src/tokens/service.js'
 import { openEntry, sealEntry, sharedSlot, type SharedCache } from '../../../src/tokens/shared-cache.js'
 import { AuthRequiredError, InvalidGrantError } from '../../../src/kernel/errors.js'
@@ -17,10 +18,9 @@ function rotatingProvider(state: { live: string; issued: number; calls: string[]
     aliases: [],
     displayName: 'Fake',
     loginFlags: [],
-    envHint: 'FAKE',
-    loginSecretEnv: [],
-    knownScopes: [],
-    endpoint: { variable: 'FAKE_URL', url: 'https://fake.example' },
+    env: { prefix: 'FAKE', credentials: [['FAKE_TOKEN']], secrets: [] },
+    endpoints: [{ variable: 'FAKE_URL', url: 'https://fake.example', label: 'API' }],
+    stored: { oauth: { secret: [], data: {} } },
     fromEnv: () => undefined,
     plan: (cred: Credential) => ({
       kind: 'renewable',
@@ -45,39 +45,38 @@ async function setup(store = createMemoryStore()) {
   const dir = mkdtempSync(join(tmpdir(), 'ts-'))
   const config = new ConfigStore(dir)
   await config.put({ provider: 'fake', profile: 'default', kind: 'oauth', store: 'memory', data: {}, createdAt: '', updatedAt: '' })
+  const creds = new Credentials({ config, openStore: async () => store, env: {} })
   const svc = new TokenService({
-    config,
+    credentials: creds,
     cache: new TokenCache(dir),
     lockDir: join(dir, 'locks'),
-    openStore: async () => store,
-    env: {},
     clock: { now: () => Date.now() },
     providerContext: () => ({}) as ProviderContext,
     debug: () => {},
     warn: () => {},
   })
   const ref = { provider: 'fake', profile: 'default' }
-  return { svc, store, ref }
+  return { svc, store, ref, creds }
 }
 
 describe('TokenService with rotating refresh tokens', () => {
   it('stores the rotated refresh token before returning the access token', async () => {
-    const { svc, store, ref } = await setup()
+    const { svc, store, ref, creds } = await setup()
     const state = { live: 'r1', issued: 0, calls: [] as string[] }
     const p = rotatingProvider(state)
-    await svc.storeSecret(ref, 'memory', { refreshToken: 'r1' })
-    const tok = await svc.getToken(p, ref, await svc.resolve(p, ref), { minTtlMs: 0, forceRefresh: true })
+    await creds.storeSecret(ref, 'memory', { refreshToken: 'r1' })
+    const tok = await svc.getToken(p, ref, await creds.resolve(p, ref), { minTtlMs: 0, forceRefresh: true })
     expect(tok.accessToken).toBe('a1')
     expect(JSON.parse(store.items.get('fake:default')!).refreshToken).toBe('r2')
   })
 
   it('on invalid_grant, re-reads the store and adopts the token another process just obtained', async () => {
-    const { svc, store, ref } = await setup()
+    const { svc, store, ref, creds } = await setup()
     const state = { live: 'r1', issued: 0, calls: [] as string[] }
     const p = rotatingProvider(state)
-    await svc.storeSecret(ref, 'memory', { refreshToken: 'r1' })
-    const stale = await svc.resolve(p, ref) // this process read r1 …
-    await svc.getToken(p, ref, await svc.resolve(p, ref), { minTtlMs: 0, forceRefresh: true }) // … another rotated r1 → r2
+    await creds.storeSecret(ref, 'memory', { refreshToken: 'r1' })
+    const stale = await creds.resolve(p, ref) // this process read r1 …
+    await svc.getToken(p, ref, await creds.resolve(p, ref), { minTtlMs: 0, forceRefresh: true }) // … another rotated r1 → r2
     const tok = await svc.getToken(p, ref, stale, { minTtlMs: 0, forceRefresh: true })
     expect(state.calls).toEqual(['r1', 'r1'])
     expect(tok.accessToken).toBe('a1')
@@ -89,9 +88,9 @@ describe('TokenService with rotating refresh tokens', () => {
     const b = await setup(a.store) // same secret store, separate config dir and cache
     const state = { live: 'r1', issued: 0, calls: [] as string[] }
     const p = rotatingProvider(state)
-    await a.svc.storeSecret(a.ref, 'memory', { refreshToken: 'r1' })
-    const stale = await a.svc.resolve(p, a.ref)
-    await b.svc.getToken(p, b.ref, await b.svc.resolve(p, b.ref), { minTtlMs: 0, forceRefresh: true })
+    await a.creds.storeSecret(a.ref, 'memory', { refreshToken: 'r1' })
+    const stale = await a.creds.resolve(p, a.ref)
+    await b.svc.getToken(p, b.ref, await b.creds.resolve(p, b.ref), { minTtlMs: 0, forceRefresh: true })
     const tok = await a.svc.getToken(p, a.ref, stale, { minTtlMs: 0, forceRefresh: true })
     expect(state.calls).toEqual(['r1', 'r1', 'r2'])
     expect(tok.accessToken).toBe('a2')
@@ -99,17 +98,17 @@ describe('TokenService with rotating refresh tokens', () => {
   })
 
   it('when the store holds the same refused grant, the login is dead: exit 4, and nothing is deleted', async () => {
-    const { svc, store, ref } = await setup()
+    const { svc, store, ref, creds } = await setup()
     const p = rotatingProvider({ live: 'somebody-else', issued: 0, calls: [] })
-    await svc.storeSecret(ref, 'memory', { refreshToken: 'r1' })
-    const err = await svc.getToken(p, ref, await svc.resolve(p, ref), { minTtlMs: 0, forceRefresh: true }).catch((e: unknown) => e)
+    await creds.storeSecret(ref, 'memory', { refreshToken: 'r1' })
+    const err = await svc.getToken(p, ref, await creds.resolve(p, ref), { minTtlMs: 0, forceRefresh: true }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(AuthRequiredError)
     expect((err as AuthRequiredError).exitCode).toBe(4)
     expect(JSON.parse(store.items.get('fake:default')!).refreshToken).toBe('r1')
   })
 
   it('an authentic shared entry with a newer generation but a dead grant: the previous refresh token is kept and used', async () => {
-    const { svc, store, ref } = await setup()
+    const { svc, store, ref, creds } = await setup()
     const fleetKey = Buffer.from('q0V8m3Zr5yKcX1tN7bWfLh2sJd9pGe4uAo6iRzTnYvE=')
     const items = new Map<string, string>()
     const shared: SharedCache = {
@@ -126,8 +125,8 @@ describe('TokenService with rotating refresh tokens', () => {
     const withShared = new TokenService({ ...(svc as unknown as { d: TokenServiceDeps }).d, shared: async () => shared, fleetKey: () => fleetKey })
     const state = { live: 'r3', issued: 2, calls: [] as string[] }
     const p = rotatingProvider(state)
-    await svc.storeSecret(ref, 'memory', { refreshToken: 'r3' }) // working, held since before the fleet cache
-    const cred = await svc.resolve(p, ref)
+    await creds.storeSecret(ref, 'memory', { refreshToken: 'r3' }) // working, held since before the fleet cache
+    const cred = await creds.resolve(p, ref)
     const s = sharedSlot(fleetKey, cred, 'fake', 'oauth')
     items.set(s.name, sealEntry(s, { gen: 10, token: { accessToken: 'old', expiresAt: Date.now() - 1 }, grant: { refreshToken: 'r2' } }))
     const tok = await withShared.getToken(p, ref, cred, { minTtlMs: 0 })

@@ -39,11 +39,6 @@ export function newPkce(): { verifier: string; challenge: string } {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') }
 }
 
-/** Lucid's own redirect page on the authorize host: `{origin}/oauth2/clients/{id}/redirect`. */
-export function manualRedirectUri(authorizeUrl: string, clientId: string): string {
-  return `${new URL(authorizeUrl).origin}/oauth2/clients/${encodeURIComponent(clientId)}/redirect`
-}
-
 /** Opens `url` with $BROWSER or the platform opener; failures only matter as a hint. */
 export function openBrowser(url: string, ctx: ProviderContext, platform: NodeJS.Platform = process.platform): void {
   const browser = ctx.env.BROWSER
@@ -76,15 +71,19 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   })
 }
 
-/**
- * Listens on http://localhost:PORT/callback (127.0.0.1, and ::1 when available) and resolves
- * with the authorization code of the redirect whose `state` matches. A wrong state is answered
- * 400 and ignored (it is not our redirect); `error=` ends the login; nothing arrives → exit 4.
- */
-export async function waitForCallback(port: number, state: string, onListening: () => void, timeoutMs = CALLBACK_TIMEOUT_MS): Promise<string> {
-  let settle: { resolve: (code: string) => void; reject: (e: Error) => void } | undefined
-  const result = new Promise<string>((resolve, reject) => (settle = { resolve, reject }))
-  const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+/** Who the redirect comes from, for pages and messages. */
+export interface CallbackParty {
+  /** e.g. `Lucid` */
+  name: string
+  /** The command that starts over, e.g. `authctl login lucid`. */
+  again: string
+}
+
+type Settle = { resolve: (code: string) => void; reject: (e: Error) => void }
+
+/** The callback's request handler: a matching `state` with a `code` settles the login. */
+function callbackHandler(state: string, party: CallbackParty, settle: () => Settle | undefined) {
+  return (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
     if (url.pathname !== '/callback') {
       res.writeHead(404).end()
@@ -96,11 +95,11 @@ export async function waitForCallback(port: number, state: string, onListening: 
       return
     }
     if (error) {
-      res.writeHead(400, { 'content-type': 'text/html' }).end(PAGE('Login failed', 'Lucid did not authorize authctl. You can close this tab.'))
+      res.writeHead(400, { 'content-type': 'text/html' }).end(PAGE('Login failed', `${party.name} did not authorize authctl. You can close this tab.`))
       const desc = url.searchParams.get('error_description')
-      settle?.reject(
-        new AuthRequiredError(`Lucid did not authorize authctl: ${error}${desc ? ` (${desc.slice(0, 200)})` : ''}`, {
-          hint: 'run `authctl login lucid` again and approve the request',
+      settle()?.reject(
+        new AuthRequiredError(`${party.name} did not authorize authctl: ${error}${desc ? ` (${desc.slice(0, 200)})` : ''}`, {
+          hint: `run \`${party.again}\` again and approve the request`,
         }),
       )
       return
@@ -110,25 +109,27 @@ export async function waitForCallback(port: number, state: string, onListening: 
       res.writeHead(400).end()
       return
     }
-    res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE('authctl is logged in to Lucid', 'You can close this tab and return to the terminal.'))
-    settle?.resolve(code)
+    res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE(`authctl is logged in to ${party.name}`, 'You can close this tab and return to the terminal.'))
+    settle()?.resolve(code)
   }
-  const v4 = createServer(handler)
-  const v6 = createServer(handler)
+}
+
+/**
+ * Listens on 127.0.0.1:PORT and [::1]:PORT. Browsers may resolve localhost to ::1: whoever holds
+ * [::1]:PORT would get the code, so a taken port there is refused too; only a machine without
+ * IPv6 loopback is let through.
+ */
+async function listenBoth(v4: Server, v6: Server, port: number, party: CallbackParty): Promise<void> {
   const refuse = (where: string, err: unknown) =>
     new UsageError(
-      `cannot listen on ${where} port ${port} for the Lucid redirect (${(err as NodeJS.ErrnoException).code ?? 'error'}): another process may be holding it`,
-      {
-        hint: 'pass --port with a free port that is registered as a redirect URI of your Lucid OAuth client, or use --manual',
-      },
+      `cannot listen on ${where} port ${port} for the ${party.name} redirect (${(err as NodeJS.ErrnoException).code ?? 'error'}): another process may be holding it`,
+      { hint: `pass --port with a free port that is registered as a redirect URI of your ${party.name} OAuth client, or use --manual` },
     )
   try {
     await listen(v4, port, '127.0.0.1')
   } catch (err) {
     throw refuse('127.0.0.1', err)
   }
-  // Browsers may resolve localhost to ::1: whoever holds [::1]:PORT would get the code, so a
-  // taken port there is refused too. Only a machine without IPv6 loopback is let through.
   try {
     await listen(v6, port, '::1')
   } catch (err) {
@@ -138,11 +139,33 @@ export async function waitForCallback(port: number, state: string, onListening: 
       throw refuse('[::1]', err)
     }
   }
+}
+
+/**
+ * The loopback authorization-code flow's listener (RFC 8252): http://localhost:PORT/callback
+ * resolves with the code of the redirect whose `state` matches. A wrong state is answered 400
+ * and ignored (it is not our redirect); `error=` ends the login; nothing arrives → exit 4.
+ */
+export async function waitForCallback(
+  port: number,
+  state: string,
+  onListening: () => void,
+  party: CallbackParty,
+  timeoutMs = CALLBACK_TIMEOUT_MS,
+): Promise<string> {
+  let settle: Settle | undefined
+  const result = new Promise<string>((resolve, reject) => {
+    settle = { resolve, reject }
+  })
+  const handler = callbackHandler(state, party, () => settle)
+  const v4 = createServer(handler)
+  const v6 = createServer(handler)
+  await listenBoth(v4, v6, port, party)
   const timer = setTimeout(
     () =>
       settle?.reject(
-        new AuthRequiredError(`no redirect from Lucid arrived within ${Math.round(timeoutMs / 60_000)} min`, {
-          hint: 'run `authctl login lucid` again; on a machine without a browser use --manual',
+        new AuthRequiredError(`no redirect from ${party.name} arrived within ${Math.round(timeoutMs / 60_000)} min`, {
+          hint: `run \`${party.again}\` again; on a machine without a browser use --manual`,
         }),
       ),
     timeoutMs,

@@ -1,0 +1,107 @@
+import { createHash, randomBytes, scryptSync } from 'node:crypto'
+import type { ConfigStore, StoreBackend } from '../kernel/config.js'
+import { AuthRequiredError } from '../kernel/errors.js'
+import type { ProfileRef } from '../kernel/profile.js'
+import type { Credential } from '../kernel/types.js'
+import { envHint, parseStored } from '../providers/descriptor.js'
+import type { Provider } from '../providers/types.js'
+import type { SecretStore } from '../store/types.js'
+import { accountFor } from '../store/types.js'
+
+/** Secret field holding the random key that encrypts a stored login's cached tokens. */
+const CACHE_KEY_FIELD = 'cacheKey'
+
+/**
+ * A provider's environment credential that is only partly set (e.g. LUCIDWORKS_CLIENT_ID without
+ * LUCIDWORKS_CLIENT_SECRET): the variables present and those missing. Undefined when the
+ * environment holds a complete credential or none of its variables.
+ */
+export function halfSetEnv(provider: Provider, env: Readonly<Record<string, string | undefined>>): { set: string[]; missing: string[] } | undefined {
+  if (provider.fromEnv(env)) return undefined
+  for (const group of provider.env.credentials) {
+    const set = group.filter((v) => env[v])
+    if (set.length > 0 && set.length < group.length) return { set, missing: group.filter((v) => !env[v]) }
+  }
+  return undefined
+}
+
+const listVars = (vars: readonly string[]) => vars.join(' and ')
+
+function profileFlag(profile: string): string {
+  return profile === 'default' ? '' : ` --profile ${profile}`
+}
+
+export interface CredentialsDeps {
+  config: ConfigStore
+  openStore(backend: StoreBackend): Promise<SecretStore>
+  env: Readonly<Record<string, string | undefined>>
+}
+
+/**
+ * Where a profile's credential comes from (environment variables win and never touch the store)
+ * and where a login's secret fields go: the lookup and the writes, nothing about tokens.
+ */
+export class Credentials {
+  constructor(private readonly d: CredentialsDeps) {}
+
+  /** The profile's credential; environment variables win and never touch the store. */
+  async resolve(provider: Provider, ref: ProfileRef): Promise<Credential> {
+    return provider.fromEnv(this.d.env) ?? this.resolveStored(provider, ref, true)
+  }
+
+  /** The stored login only (ignoring the environment); undefined when there is none. */
+  async resolveStored(provider: Provider, ref: ProfileRef): Promise<Credential | undefined>
+  async resolveStored(provider: Provider, ref: ProfileRef, required: true): Promise<Credential>
+  async resolveStored(provider: Provider, ref: ProfileRef, required = false): Promise<Credential | undefined> {
+    const record = this.d.config.get(ref)
+    if (!record && !required) return undefined
+    if (!record) {
+      const half = halfSetEnv(provider, this.d.env)
+      if (half) {
+        throw new AuthRequiredError(
+          `${listVars(half.set)} ${half.set.length > 1 ? 'are' : 'is'} set but ${listVars(half.missing)} ${half.missing.length > 1 ? 'are' : 'is'} not, and profile ${ref.profile} has no ${provider.displayName} login`,
+          { hint: `set ${listVars(half.missing)} too, or run \`authctl login ${provider.id}${profileFlag(ref.profile)}\`` },
+        )
+      }
+      throw new AuthRequiredError(`not logged in to ${provider.displayName} (profile ${ref.profile})`, {
+        hint: `run \`authctl login ${provider.id}${profileFlag(ref.profile)}\` or set ${envHint(provider)}`,
+      })
+    }
+    const store = await this.d.openStore(record.store)
+    const raw = await store.get(accountFor(ref.provider, ref.profile))
+    let secret: Record<string, string> | undefined
+    try {
+      secret = raw === undefined ? undefined : (JSON.parse(raw) as Record<string, string>)
+    } catch {
+      secret = undefined
+    }
+    if (!secret || typeof secret !== 'object') {
+      throw new AuthRequiredError(`the ${provider.displayName} login (profile ${ref.profile}) has no readable secret in the ${record.store} store`, {
+        hint: `run \`authctl login ${provider.id}${profileFlag(ref.profile)}\` again`,
+      })
+    }
+    return parseStored(provider, ref.profile, { kind: record.kind, source: record.store, secret, data: record.data })
+  }
+
+  /** Writes a login's secret fields (plus a fresh cache key) to its store. */
+  async storeSecret(ref: ProfileRef, backend: StoreBackend, secret: Record<string, string>): Promise<Record<string, string>> {
+    const withKey = { ...secret, [CACHE_KEY_FIELD]: secret[CACHE_KEY_FIELD] ?? randomBytes(32).toString('base64') }
+    const store = await this.d.openStore(backend)
+    await store.set(accountFor(ref.provider, ref.profile), JSON.stringify(withKey))
+    return withKey
+  }
+}
+
+/**
+ * Key material for a credential's cached tokens. A stored login carries a random cache key;
+ * an environment credential derives one from the secret itself, so only a holder of the
+ * secret can read the cache and a changed secret misses. Passwords are low-entropy, so theirs
+ * goes through scrypt first (an HKDF alone would let the cache file test password guesses).
+ */
+export function cacheKeyMaterial(cred: Credential): Buffer {
+  const stored = cred.secret[CACHE_KEY_FIELD]
+  if (stored && cred.source !== 'environment') return Buffer.from(stored, 'base64')
+  const canonical = JSON.stringify([cred.kind, Object.entries(cred.secret).sort(), cred.data.clientId ?? cred.data.email ?? null])
+  if (cred.kind === 'password') return scryptSync(canonical, 'authctl env cache v1', 32, { N: 16384, r: 8, p: 1 })
+  return createHash('sha256').update(canonical).digest()
+}
