@@ -4,6 +4,7 @@ import { instabase } from './instabase/index.js'
 import { lucid } from './lucid/index.js'
 import { lucidworks } from './lucidworks/index.js'
 import { lupasearch } from './lupasearch/index.js'
+import { oauth2 } from './oauth2/index.js'
 import type { Provider } from './types.js'
 
 /** Every provider, keyed by canonical id. Adding a platform: one folder and one line here. */
@@ -13,6 +14,7 @@ export const PROVIDERS = {
   instabase,
   lucid,
   haut,
+  oauth2,
 } as const satisfies Record<string, Provider>
 
 export type ProviderId = keyof typeof PROVIDERS

@@ -46,6 +46,10 @@ const NOT_OFFLINE: Array<[RegExp, string]> = [
   ],
   [/redis:\/\/|run-predictions/, 'needs a Redis server (test/e2e/redis.test.ts)'],
   [/^authctl --profile staging login lucidworks$/, 'interactive: prompts for the client id and secret (test/e2e/interactive.test.ts)'],
+  [
+    /auth\.example\.com|--profile (billing|crm) /,
+    "the reader's own OAuth2 server (test/e2e/oauth2.test.ts runs these flows against an emulator and node-oidc-provider)",
+  ],
 ]
 
 interface Example {
