@@ -1,8 +1,11 @@
 // Builds the shipped CLI: a small CommonJS bundle (commander + authctl) whose heavy parts are
-// required lazily, as PERF.md measured fastest on Node 20. undici and the keychain binding stay
-// in node_modules; the ESM-only prompt and colour libraries become CJS side files.
+// required lazily, as PERF.md measured fastest on Node 20. The keychain binding and ioredis stay
+// in node_modules; the ESM-only prompt and colour libraries and the undici parts we use become
+// CJS side files.
 import { build } from 'esbuild'
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
 const common = {
@@ -14,10 +17,49 @@ const common = {
   legalComments: 'none',
 }
 
-/** ESM-only libraries bundled into CJS side files, loaded on first use. */
-const sideFiles = { '@inquirer/prompts': './prompts.cjs', chalk: './chalk.cjs' }
+/** Libraries bundled into CJS side files, loaded on first use (prompts and chalk are ESM-only). */
+const sideFiles = { '@inquirer/prompts': './prompts.cjs', chalk: './chalk.cjs', undici: './undici.cjs' }
 /** CJS packages left in node_modules, loaded on first use. */
-const packages = ['undici', '@napi-rs/keyring', 'ioredis']
+const packages = ['@napi-rs/keyring', 'ioredis']
+
+/**
+ * dist/undici.cjs: only the undici parts src/providers/http.ts uses (Agent, EnvHttpProxyAgent,
+ * request), bundled. undici's index.js loads 110 files (fetch, WebSocket, cache, mock…); this
+ * loads the 37 that Agent, the proxy agents and the request API need, in one file. `request` is
+ * index.js's own makeDispatcher wrapper, taken verbatim from the installed undici at build time
+ * so that the two cannot drift. The llhttp WASM modules (2 × 72 KB of base64) are copied next to
+ * it as their own files, required on the first connection as undici does, so that they are not
+ * read and scanned with the rest (and always match the bundled parser code).
+ */
+function undiciEntry() {
+  const require = createRequire(import.meta.url)
+  const index = readFileSync(require.resolve('undici'), 'utf8')
+  const makeDispatcher = index.match(/^function makeDispatcher \(fn\) \{\n[\s\S]*?\n\}\n/m)?.[0]
+  if (!makeDispatcher?.includes('getGlobalDispatcher()')) throw new Error('undici/index.js: makeDispatcher not found or changed; update scripts/build.mjs')
+  return [
+    `'use strict'`,
+    `const Dispatcher = require('undici/lib/dispatcher/dispatcher')`,
+    `const api = require('undici/lib/api')`,
+    `const util = require('undici/lib/core/util')`,
+    `const { InvalidArgumentError } = require('undici/lib/core/errors')`,
+    `const { getGlobalDispatcher } = require('undici/lib/global')`,
+    `Object.assign(Dispatcher.prototype, api)`,
+    `exports.Agent = require('undici/lib/dispatcher/agent')`,
+    `exports.EnvHttpProxyAgent = require('undici/lib/dispatcher/env-http-proxy-agent')`,
+    makeDispatcher,
+    `exports.request = makeDispatcher(api.request)`,
+  ].join('\n')
+}
+const llhttpWasm = ['llhttp-wasm.js', 'llhttp_simd-wasm.js']
+const llhttpExternal = {
+  name: 'llhttp-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/llhttp\/llhttp(_simd)?-wasm\.js$/ }, (args) => ({
+      path: `./undici-${args.path.slice('../llhttp/'.length, -3)}.cjs`,
+      external: true,
+    }))
+  },
+}
 
 /**
  * esbuild keeps `await import('x')` for externals, and an ESM import() of CommonJS is both
@@ -33,7 +75,7 @@ const lazyRequirePlugin = {
     b.onResolve({ filter }, (args) =>
       args.namespace === 'lazy-require' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-require' },
     )
-    b.onResolve({ filter: /^\.\/(prompts|chalk)\.cjs$/, namespace: 'lazy-require' }, (args) => ({ path: args.path, external: true }))
+    b.onResolve({ filter: /^\.\/(prompts|chalk|undici)\.cjs$/, namespace: 'lazy-require' }, (args) => ({ path: args.path, external: true }))
     b.onLoad({ filter: /.*/, namespace: 'lazy-require' }, (args) => ({
       contents: `module.exports = require(${JSON.stringify(sideFiles[args.path] ?? args.path)})`,
       loader: 'js',
@@ -62,7 +104,16 @@ await Promise.all([
     define: { __AUTHCTL_VERSION__: JSON.stringify(pkg.version) },
   }),
   ...Object.entries(sideFiles).map(([mod, file]) =>
-    build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(mod)})`, resolveDir: '.' }, outfile: `dist/${file.slice(2)}` }),
+    mod === 'undici'
+      ? build({
+          ...common,
+          stdin: { contents: undiciEntry(), resolveDir: '.', sourcefile: 'undici-entry.cjs' },
+          outfile: 'dist/undici.cjs',
+          minifyWhitespace: true,
+          minifySyntax: true,
+          plugins: [llhttpExternal],
+        })
+      : build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(mod)})`, resolveDir: '.' }, outfile: `dist/${file.slice(2)}` }),
   ),
   // The library (`import … from 'authctl'`): a CJS bundle with the same lazy parts as the CLI;
   // the ESM entry re-exports it, so both share one module instance (one AuthctlError class).
@@ -79,3 +130,5 @@ writeFileSync(
   `import { createRequire } from 'node:module'\nconst lib = createRequire(import.meta.url)('./lib.cjs')\n${libExports.map((n) => `export const ${n} = lib.${n}\n`).join('')}`,
 )
 for (const ext of ['cts', 'mts']) copyFileSync('src/lib/public.d.ts', `dist/lib.d.${ext}`)
+const undiciDir = dirname(createRequire(import.meta.url).resolve('undici'))
+for (const f of llhttpWasm) copyFileSync(join(undiciDir, 'lib', 'llhttp', f), `dist/undici-${f.slice(0, -3)}.cjs`)
