@@ -66,8 +66,15 @@ const llhttpExternal = {
  * slower on Node 20 (PERF.md: keyring 2.44x vs 1.17x) and sees no named exports of a bundled
  * side file. So each lazy external becomes a bundled shim `module.exports = require(target)`,
  * which esbuild loads lazily as `__toESM(require_shim())`.
+ *
+ * In the CLI bundles (cli: true) the undici shim also keeps WebAssembly on V8's baseline
+ * compiler (Liftoff) on Node 20. There, parsing the first response makes V8 tier llhttp's big
+ * parser function up to TurboFan in the background (~150-370 ms of CPU), and the process does
+ * not exit before that compile ends: a one-request `authctl token` spent about half its time
+ * waiting for it. Node 22+ drop the job at exit. Liftoff code parses a token response just as
+ * fast. The library (cli: false) leaves the host process's V8 flags alone.
  */
-const lazyRequirePlugin = {
+const lazyRequirePlugin = ({ cli }) => ({
   name: 'lazy-require',
   setup(b) {
     const names = [...Object.keys(sideFiles), ...packages]
@@ -77,11 +84,13 @@ const lazyRequirePlugin = {
     )
     b.onResolve({ filter: /^\.\/(prompts|chalk|undici)\.cjs$/, namespace: 'lazy-require' }, (args) => ({ path: args.path, external: true }))
     b.onLoad({ filter: /.*/, namespace: 'lazy-require' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(sideFiles[args.path] ?? args.path)})`,
+      contents:
+        (cli && args.path === 'undici' ? `if (Number(process.versions.node.split('.')[0]) < 22) require('v8').setFlagsFromString('--liftoff-only')\n` : '') +
+        `module.exports = require(${JSON.stringify(sideFiles[args.path] ?? args.path)})`,
       loader: 'js',
     }))
   },
-}
+})
 
 // dist/ is what the package ships (package.json "files"); dev-only bundles go to dist-dev/.
 for (const dir of ['../dist', '../dist-dev']) rmSync(new URL(dir, import.meta.url), { recursive: true, force: true })
@@ -90,7 +99,7 @@ await Promise.all([
     ...common,
     entryPoints: ['src/cli/main.ts'],
     outfile: 'dist/authctl.cjs',
-    plugins: [lazyRequirePlugin],
+    plugins: [lazyRequirePlugin({ cli: true })],
     define: { __AUTHCTL_VERSION__: JSON.stringify(pkg.version) },
   }),
   // The start-up fast path: no commander; falls back to dist/authctl.cjs (see src/cli/fast.ts).
@@ -100,7 +109,7 @@ await Promise.all([
     outfile: 'dist/fast.cjs',
     minifyWhitespace: true,
     minifySyntax: true,
-    plugins: [lazyRequirePlugin],
+    plugins: [lazyRequirePlugin({ cli: true })],
     define: { __AUTHCTL_VERSION__: JSON.stringify(pkg.version) },
   }),
   ...Object.entries(sideFiles).map(([mod, file]) =>
@@ -117,7 +126,14 @@ await Promise.all([
   ),
   // The library (`import … from 'authctl'`): a CJS bundle with the same lazy parts as the CLI;
   // the ESM entry re-exports it, so both share one module instance (one AuthctlError class).
-  build({ ...common, entryPoints: ['src/lib/index.ts'], outfile: 'dist/lib.cjs', minifyWhitespace: true, minifySyntax: true, plugins: [lazyRequirePlugin] }),
+  build({
+    ...common,
+    entryPoints: ['src/lib/index.ts'],
+    outfile: 'dist/lib.cjs',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    plugins: [lazyRequirePlugin({ cli: false })],
+  }),
   build({ ...common, entryPoints: ['scripts/demo.ts'], outfile: 'dist-dev/demo.cjs', external: ['undici', '@napi-rs/keyring'] }),
   build({ ...common, entryPoints: ['scripts/bench-entry.ts'], outfile: 'dist-dev/bench-kit.cjs' }),
 ])
