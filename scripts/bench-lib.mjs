@@ -13,7 +13,7 @@ const kit = require('../dist/bench-kit.cjs')
 const RUNS = Number(process.env.BENCH_RUNS || 15)
 const LIB_CJS = require.resolve('../dist/lib.cjs')
 const LIB_MJS = new URL('../dist/lib.mjs', import.meta.url).href
-const HEAVY = /[\\/]node_modules[\\/](undici|@inquirer|chalk|ioredis)[\\/]|[\\/]dist[\\/](prompts|chalk)\.cjs$/
+const HEAVY = /[\\/]node_modules[\\/](undici|@inquirer|chalk|ioredis)[\\/]|[\\/]dist[\\/](prompts|chalk|undici)\.cjs$/
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 function wall(args, env) {

@@ -1,8 +1,11 @@
 // Builds the shipped CLI: a small CommonJS bundle (commander + authctl) whose heavy parts are
-// required lazily, as PERF.md measured fastest on Node 20. undici and the keychain binding stay
-// in node_modules; the ESM-only prompt and colour libraries become CJS side files.
+// required lazily, as PERF.md measured fastest on Node 20. The keychain binding and ioredis stay
+// in node_modules; the ESM-only prompt and colour libraries and the undici parts we use become
+// CJS side files.
 import { build } from 'esbuild'
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
 const common = {
@@ -14,18 +17,64 @@ const common = {
   legalComments: 'none',
 }
 
-/** ESM-only libraries bundled into CJS side files, loaded on first use. */
-const sideFiles = { '@inquirer/prompts': './prompts.cjs', chalk: './chalk.cjs' }
+/** Libraries bundled into CJS side files, loaded on first use (prompts and chalk are ESM-only). */
+const sideFiles = { '@inquirer/prompts': './prompts.cjs', chalk: './chalk.cjs', undici: './undici.cjs' }
 /** CJS packages left in node_modules, loaded on first use. */
-const packages = ['undici', '@napi-rs/keyring', 'ioredis']
+const packages = ['@napi-rs/keyring', 'ioredis']
+
+/**
+ * dist/undici.cjs: only the undici parts src/providers/http.ts uses (Agent, EnvHttpProxyAgent,
+ * request), bundled. undici's index.js loads 110 files (fetch, WebSocket, cache, mock…); this
+ * loads the 37 that Agent, the proxy agents and the request API need, in one file. `request` is
+ * index.js's own makeDispatcher wrapper, taken verbatim from the installed undici at build time
+ * so that the two cannot drift. The llhttp WASM modules (2 × 72 KB of base64) are copied next to
+ * it as their own files, required on the first connection as undici does, so that they are not
+ * read and scanned with the rest (and always match the bundled parser code).
+ */
+function undiciEntry() {
+  const require = createRequire(import.meta.url)
+  const index = readFileSync(require.resolve('undici'), 'utf8')
+  const makeDispatcher = index.match(/^function makeDispatcher \(fn\) \{\n[\s\S]*?\n\}\n/m)?.[0]
+  if (!makeDispatcher?.includes('getGlobalDispatcher()')) throw new Error('undici/index.js: makeDispatcher not found or changed; update scripts/build.mjs')
+  return [
+    `'use strict'`,
+    `const Dispatcher = require('undici/lib/dispatcher/dispatcher')`,
+    `const api = require('undici/lib/api')`,
+    `const util = require('undici/lib/core/util')`,
+    `const { InvalidArgumentError } = require('undici/lib/core/errors')`,
+    `const { getGlobalDispatcher } = require('undici/lib/global')`,
+    `Object.assign(Dispatcher.prototype, api)`,
+    `exports.Agent = require('undici/lib/dispatcher/agent')`,
+    `exports.EnvHttpProxyAgent = require('undici/lib/dispatcher/env-http-proxy-agent')`,
+    makeDispatcher,
+    `exports.request = makeDispatcher(api.request)`,
+  ].join('\n')
+}
+const llhttpWasm = ['llhttp-wasm.js', 'llhttp_simd-wasm.js']
+const llhttpExternal = {
+  name: 'llhttp-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/llhttp\/llhttp(_simd)?-wasm\.js$/ }, (args) => ({
+      path: `./undici-${args.path.slice('../llhttp/'.length, -3)}.cjs`,
+      external: true,
+    }))
+  },
+}
 
 /**
  * esbuild keeps `await import('x')` for externals, and an ESM import() of CommonJS is both
  * slower on Node 20 (PERF.md: keyring 2.44x vs 1.17x) and sees no named exports of a bundled
  * side file. So each lazy external becomes a bundled shim `module.exports = require(target)`,
  * which esbuild loads lazily as `__toESM(require_shim())`.
+ *
+ * In the CLI bundles (cli: true) the undici shim also keeps WebAssembly on V8's baseline
+ * compiler (Liftoff) on Node 20. There, parsing the first response makes V8 tier llhttp's big
+ * parser function up to TurboFan in the background (~150-370 ms of CPU), and the process does
+ * not exit before that compile ends: a one-request `authctl token` spent about half its time
+ * waiting for it. Node 22+ drop the job at exit. Liftoff code parses a token response just as
+ * fast. The library (cli: false) leaves the host process's V8 flags alone.
  */
-const lazyRequirePlugin = {
+const lazyRequirePlugin = ({ cli }) => ({
   name: 'lazy-require',
   setup(b) {
     const names = [...Object.keys(sideFiles), ...packages]
@@ -33,13 +82,15 @@ const lazyRequirePlugin = {
     b.onResolve({ filter }, (args) =>
       args.namespace === 'lazy-require' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-require' },
     )
-    b.onResolve({ filter: /^\.\/(prompts|chalk)\.cjs$/, namespace: 'lazy-require' }, (args) => ({ path: args.path, external: true }))
+    b.onResolve({ filter: /^\.\/(prompts|chalk|undici)\.cjs$/, namespace: 'lazy-require' }, (args) => ({ path: args.path, external: true }))
     b.onLoad({ filter: /.*/, namespace: 'lazy-require' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(sideFiles[args.path] ?? args.path)})`,
+      contents:
+        (cli && args.path === 'undici' ? `if (Number(process.versions.node.split('.')[0]) < 22) require('v8').setFlagsFromString('--liftoff-only')\n` : '') +
+        `module.exports = require(${JSON.stringify(sideFiles[args.path] ?? args.path)})`,
       loader: 'js',
     }))
   },
-}
+})
 
 // dist/ is what the package ships (package.json "files"); dev-only bundles go to dist-dev/.
 for (const dir of ['../dist', '../dist-dev']) rmSync(new URL(dir, import.meta.url), { recursive: true, force: true })
@@ -48,7 +99,7 @@ await Promise.all([
     ...common,
     entryPoints: ['src/cli/main.ts'],
     outfile: 'dist/authctl.cjs',
-    plugins: [lazyRequirePlugin],
+    plugins: [lazyRequirePlugin({ cli: true })],
     define: { __AUTHCTL_VERSION__: JSON.stringify(pkg.version) },
   }),
   // The start-up fast path: no commander; falls back to dist/authctl.cjs (see src/cli/fast.ts).
@@ -58,15 +109,31 @@ await Promise.all([
     outfile: 'dist/fast.cjs',
     minifyWhitespace: true,
     minifySyntax: true,
-    plugins: [lazyRequirePlugin],
+    plugins: [lazyRequirePlugin({ cli: true })],
     define: { __AUTHCTL_VERSION__: JSON.stringify(pkg.version) },
   }),
   ...Object.entries(sideFiles).map(([mod, file]) =>
-    build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(mod)})`, resolveDir: '.' }, outfile: `dist/${file.slice(2)}` }),
+    mod === 'undici'
+      ? build({
+          ...common,
+          stdin: { contents: undiciEntry(), resolveDir: '.', sourcefile: 'undici-entry.cjs' },
+          outfile: 'dist/undici.cjs',
+          minifyWhitespace: true,
+          minifySyntax: true,
+          plugins: [llhttpExternal],
+        })
+      : build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(mod)})`, resolveDir: '.' }, outfile: `dist/${file.slice(2)}` }),
   ),
   // The library (`import … from 'authctl'`): a CJS bundle with the same lazy parts as the CLI;
   // the ESM entry re-exports it, so both share one module instance (one AuthctlError class).
-  build({ ...common, entryPoints: ['src/lib/index.ts'], outfile: 'dist/lib.cjs', minifyWhitespace: true, minifySyntax: true, plugins: [lazyRequirePlugin] }),
+  build({
+    ...common,
+    entryPoints: ['src/lib/index.ts'],
+    outfile: 'dist/lib.cjs',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    plugins: [lazyRequirePlugin({ cli: false })],
+  }),
   build({ ...common, entryPoints: ['scripts/demo.ts'], outfile: 'dist-dev/demo.cjs', external: ['undici', '@napi-rs/keyring'] }),
   build({ ...common, entryPoints: ['scripts/bench-entry.ts'], outfile: 'dist-dev/bench-kit.cjs' }),
 ])
@@ -79,3 +146,5 @@ writeFileSync(
   `import { createRequire } from 'node:module'\nconst lib = createRequire(import.meta.url)('./lib.cjs')\n${libExports.map((n) => `export const ${n} = lib.${n}\n`).join('')}`,
 )
 for (const ext of ['cts', 'mts']) copyFileSync('src/lib/public.d.ts', `dist/lib.d.${ext}`)
+const undiciDir = dirname(createRequire(import.meta.url).resolve('undici'))
+for (const f of llhttpWasm) copyFileSync(join(undiciDir, 'lib', 'llhttp', f), `dist/undici-${f.slice(0, -3)}.cjs`)

@@ -33,6 +33,9 @@ const SHIPPED = [
   'dist/lib.d.mts',
   'dist/lib.mjs',
   'dist/prompts.cjs',
+  'dist/undici-llhttp-wasm.cjs',
+  'dist/undici-llhttp_simd-wasm.cjs',
+  'dist/undici.cjs',
   'package.json',
 ]
 

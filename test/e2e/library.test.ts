@@ -21,7 +21,7 @@ let cliBin: string
  * were loaded at import and after each call.
  */
 const probeBody = `
-const heavy = () => Object.keys(require.cache).filter((k) => /[\\\\/]node_modules[\\\\/](undici|@inquirer|chalk|ioredis)[\\\\/]|[\\\\/]dist[\\\\/](prompts|chalk)\\.cjs$/.test(k))
+const heavy = () => Object.keys(require.cache).filter((k) => /[\\\\/]node_modules[\\\\/](undici|@inquirer|chalk|ioredis)[\\\\/]|[\\\\/]dist[\\\\/](prompts|chalk|undici)\\.cjs$/.test(k))
 const out = { loadedAtImport: heavy(), calls: [] }
 ;(async () => {
   for (const [fn, ...args] of JSON.parse(process.argv[2])) {
