@@ -1,10 +1,13 @@
-// `npm run bench`: start-up cost of the CLI as ratios to `node -e 0` measured in the same run
-// (medians of RUNS runs each). NODE_EXTRA_CA_CERTS is unset for every child: Node 20 parses
+// `npm run bench`: start-up cost of the CLI as ratios to `node -e 0` measured in the same run:
+// every run of a command is paired with a `node -e 0` run just before it, and a row's ratio is
+// the median of its per-pair ratios, so load that comes and goes during the run cancels out
+// (medians of RUNS runs each). BENCH_BIN benches another build (e.g. an older checkout's
+// bin/authctl.js) with the same harness. NODE_EXTRA_CA_CERTS is unset for every child: Node 20 parses
 // that file at every start (PERF.md), which would swamp what is measured here.
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { cpus, tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const require = createRequire(import.meta.url)
@@ -13,15 +16,23 @@ const RUNS = Number(process.env.BENCH_RUNS || 15)
 const NODE = process.env.BENCH_NODE || process.execPath
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+function once(args, env) {
+  const s = performance.now()
+  const r = spawnSync(NODE, args, { env, stdio: ['ignore', 'ignore', 'pipe'] })
+  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`)
+  return performance.now() - s
+}
+/** Median ms of a command, and the median of its ratios to a `node -e 0` run just before each run. */
 function timeSync(args, env) {
   const t = []
+  const ratios = []
   for (let i = 0; i < RUNS; i++) {
-    const s = performance.now()
-    const r = spawnSync(NODE, args, { env, stdio: ['ignore', 'ignore', 'pipe'] })
-    t.push(performance.now() - s)
-    if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`)
+    const f = once(['-e', '0'], env0)
+    const ms = once(args, env)
+    t.push(ms)
+    ratios.push(ms / f)
   }
-  return median(t)
+  return { ms: median(t), ratio: median(ratios) }
 }
 function timeAsync(args, env) {
   const s = performance.now()
@@ -37,11 +48,11 @@ function timeAsync(args, env) {
 const env0 = kit.baseEnv({})
 delete env0.NODE_EXTRA_CA_CERTS
 const rows = []
-const floor = timeSync(['-e', '0'], env0)
-const row = (name, ms, extra = '') => rows.push({ name, ms, ratio: ms / floor, extra })
+const floor = timeSync(['-e', '0'], env0).ms
+const row = (name, m, extra = '') => rows.push({ name, ms: m.ms, ratio: m.ratio ?? m.ms / floor, extra })
 
 const lw = await kit.startLucidworks({ clients: { 'bench-client': 'bench-secret-0123456789' } })
-const bin = kit.BIN
+const bin = process.env.BENCH_BIN || kit.BIN
 try {
   row('--version', timeSync([bin, '--version'], env0))
 
@@ -94,8 +105,14 @@ try {
 
   // one cold token (a request to the loopback emulator), async so the emulator can answer
   const cold = []
-  for (let i = 0; i < Math.min(RUNS, 9); i++) cold.push((await timeAsync([bin, 'token', 'lucidworks', '--force-refresh'], fileEnv)).ms)
-  row('token, cold (one request)', median(cold))
+  const coldRatios = []
+  for (let i = 0; i < Math.min(RUNS, 9); i++) {
+    const f = (await timeAsync(['-e', '0'], env0)).ms
+    const ms = (await timeAsync([bin, 'token', 'lucidworks', '--force-refresh'], fileEnv)).ms
+    cold.push(ms)
+    coldRatios.push(ms / f)
+  }
+  row('token, cold (one request)', { ms: median(cold), ratio: median(coldRatios) })
 
   // 12 parallel cold calls with env credentials and an empty cache
   const parEnv = { ...ciEnv, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')) }
@@ -103,14 +120,18 @@ try {
   const s = performance.now()
   const outs = await Promise.all(Array.from({ length: 12 }, () => timeAsync([bin, 'token', 'lucidworks'], parEnv)))
   const wall = performance.now() - s
-  row('12 parallel cold token (wall)', wall, `${lw.tokenRequests() - before} token request(s), ${new Set(outs.map((o) => o.out)).size} distinct token(s)`)
+  row(
+    '12 parallel cold token (wall)',
+    { ms: wall },
+    `${lw.tokenRequests() - before} token request(s), ${new Set(outs.map((o) => o.out)).size} distinct token(s)`,
+  )
 } finally {
   await lw.close()
 }
 
 const version = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()
 console.log(
-  `authctl start-up, ${version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; median of ${RUNS} runs; floor \`node -e 0\` = ${floor.toFixed(1)} ms`,
+  `authctl start-up (${bin}), ${version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; median of ${RUNS} paired runs; floor \`node -e 0\` = ${floor.toFixed(1)} ms; load ${loadavg()[0].toFixed(1)}`,
 )
 console.log('| measurement | ms | ratio to node -e 0 | note |')
 console.log('|---|---|---|---|')
