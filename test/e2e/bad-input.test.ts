@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startInstabase, type InstabaseEmulator } from '../emulators/instabase.js'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { baseEnv, runCli } from '../helpers/cli.js'
 import { snapshotDir as snapshot } from '../helpers/fs.js'
+import { tempDir } from '../helpers/tmp.js'
 
 let lw: LucidworksEmulator
 let ib: InstabaseEmulator
@@ -20,7 +20,7 @@ afterAll(async () => {
 
 const freshEnv = () =>
   baseEnv({
-    AUTHCTL_CONFIG_DIR: join(mkdtempSync(join(tmpdir(), 'bad-')), 'authctl'),
+    AUTHCTL_CONFIG_DIR: join(tempDir('bad-'), 'authctl'),
     AUTHCTL_STORE: 'file',
     AUTHCTL_PASSPHRASE: 'bad input',
     AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,

@@ -1,11 +1,11 @@
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Emulator } from '../emulators/_server.js'
 import { baseEnv, runCli, type CliResult } from '../helpers/cli.js'
 import { CANARY, PROVIDER_CASES } from '../helpers/providers.js'
 import { startRedis, type RedisServer } from '../helpers/redis.js'
+import { tempDir } from '../helpers/tmp.js'
 
 /** Login secrets, plus what unlocks the store and the shared cache (passphrase, cache URL, fleet key). */
 const VAULT_KEYS = [CANARY.passphrase, CANARY.redisPassword, CANARY.fleetKey]
@@ -27,7 +27,7 @@ describe('canary secrets never leak', () => {
   let argvLog: string
 
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'canary-'))
+    root = tempDir('canary-')
     const tmp = join(root, 'tmp')
     const bin = join(root, 'bin')
     for (const d of [tmp, bin]) require('node:fs').mkdirSync(d)

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { startLupaSearch, type LupaEmulator } from '../emulators/lupasearch.js'
 import { baseEnv, BIN, runCli } from '../helpers/cli.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const LW = 'lw-secret-0123456789'
 let lw: LucidworksEmulator
@@ -22,7 +22,7 @@ afterAll(async () => {
 
 const freshEnv = () =>
   baseEnv({
-    AUTHCTL_CONFIG_DIR: join(mkdtempSync(join(tmpdir(), 'soak-')), 'authctl'),
+    AUTHCTL_CONFIG_DIR: join(tempDir('soak-'), 'authctl'),
     AUTHCTL_STORE: 'file',
     AUTHCTL_PASSPHRASE: 'soak',
     AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,

@@ -1,9 +1,10 @@
-import { chmodSync, mkdtempSync, writeFileSync, mkdirSync } from 'node:fs'
-import { hostname, tmpdir } from 'node:os'
+import { chmodSync, writeFileSync, mkdirSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { baseEnv, runCli } from '../helpers/cli.js'
+import { tempDir } from '../helpers/tmp.js'
 
 let lw: LucidworksEmulator
 beforeAll(async () => {
@@ -13,7 +14,7 @@ afterAll(() => lw.close())
 
 const env = (extra: NodeJS.ProcessEnv = {}) =>
   baseEnv({
-    AUTHCTL_CONFIG_DIR: join(mkdtempSync(join(tmpdir(), 'doc-')), 'authctl'),
+    AUTHCTL_CONFIG_DIR: join(tempDir('doc-'), 'authctl'),
     AUTHCTL_STORE: 'file',
     AUTHCTL_PASSPHRASE: 'doctor',
     AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,

@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { baseEnv, runCli, type CliResult } from '../helpers/cli.js'
+import { tempDir } from '../helpers/tmp.js'
 
 /**
  * The long-job soak from issue 15: 20 s tokens, a child calling the API every second for 90 s
@@ -25,7 +25,7 @@ describe('exec --keep-fresh over a 90 s job with 20 s tokens', () => {
   it('the child never fails a call, other `authctl token` calls adopt its renewals, about one token request per renewal window', {
     timeout: 200_000,
   }, async () => {
-    const root = mkdtempSync(join(tmpdir(), 'keep-fresh-soak-'))
+    const root = tempDir('keep-fresh-soak-')
     mkdirSync(join(root, 'tmp'), { mode: 0o700 })
     const env = baseEnv({
       AUTHCTL_CONFIG_DIR: join(root, 'config'),

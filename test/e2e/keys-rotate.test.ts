@@ -1,11 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHaut, type HautEmulator } from '../emulators/haut.js'
 import { startLupaSearch, type LupaEmulator } from '../emulators/lupasearch.js'
 import { baseEnv, BIN, runCli, type CliResult } from '../helpers/cli.js'
+import { tempDir } from '../helpers/tmp.js'
 
 // `keys rotate` end to end against the emulators, with the real file store: the happy paths,
 // a SIGKILL at every step, and a provider failure at every step. After each, a working key
@@ -24,7 +24,7 @@ afterAll(async () => {
 
 const freshEnv = (extra: NodeJS.ProcessEnv = {}) =>
   baseEnv({
-    AUTHCTL_CONFIG_DIR: join(mkdtempSync(join(tmpdir(), 'rotate-')), 'authctl'),
+    AUTHCTL_CONFIG_DIR: join(tempDir('rotate-'), 'authctl'),
     AUTHCTL_STORE: 'file',
     AUTHCTL_PASSPHRASE: 'rotate-test',
     AUTHCTL_HAUT_API_URL: haut.apiUrl,
@@ -232,7 +232,7 @@ describe('keys rotate lupasearch', () => {
 
 describe('keys list haut behind TLS', () => {
   it('follows a same-host http:// next link as https://', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tls-'))
+    const dir = tempDir('tls-')
     execFileSync(
       'openssl',
       [

@@ -1,11 +1,10 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { startLupaSearch, type LupaEmulator } from '../emulators/lupasearch.js'
 import { baseEnv, runCli } from '../helpers/cli.js'
 import { snapshotDir } from '../helpers/fs.js'
+import { tempDir } from '../helpers/tmp.js'
 
 /**
  * The mistakes a new user makes, each answered with what to do instead: mistake → exit code →
@@ -26,7 +25,7 @@ const SECRET = 's3cr3t-value-9f8e'
 
 const env = () =>
   baseEnv({
-    AUTHCTL_CONFIG_DIR: join(mkdtempSync(join(tmpdir(), 'mistakes-')), 'authctl'),
+    AUTHCTL_CONFIG_DIR: join(tempDir('mistakes-'), 'authctl'),
     AUTHCTL_STORE: 'file',
     AUTHCTL_PASSPHRASE: 'mistakes',
     AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,

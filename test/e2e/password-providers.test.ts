@@ -1,11 +1,9 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHaut, type HautEmulator } from '../emulators/haut.js'
 import { startLupaSearch, type LupaEmulator } from '../emulators/lupasearch.js'
 import { baseEnv, runCli } from '../helpers/cli.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
+import { tempDir } from '../helpers/tmp.js'
 
 let lupa: LupaEmulator
 let haut: HautEmulator
@@ -20,7 +18,7 @@ afterAll(async () => {
 
 const env = () =>
   baseEnv({
-    AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'e2e-pw-')),
+    AUTHCTL_CONFIG_DIR: tempDir('e2e-pw-'),
     AUTHCTL_STORE: 'file',
     AUTHCTL_PASSPHRASE: 'e2e',
     AUTHCTL_LUPASEARCH_API_URL: lupa.apiUrl,

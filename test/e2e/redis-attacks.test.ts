@@ -1,6 +1,5 @@
 import { createHash, hkdfSync, scryptSync } from 'node:crypto'
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openJson, sealJson, type Sealed } from '../../src/core/seal.js'
@@ -10,6 +9,7 @@ import { startLupaSearch } from '../emulators/lupasearch.js'
 import { baseEnv, runCli } from '../helpers/cli.js'
 import { hasRedisServer, startRedis, type RedisServer } from '../helpers/redis.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
+import { tempDir } from '../helpers/tmp.js'
 
 /**
  * The shared cache as an attacker with read/write access to Redis and public knowledge only
@@ -55,7 +55,7 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
 
   const lwMachine = (redisUrl: string, extra: NodeJS.ProcessEnv = {}) =>
     baseEnv({
-      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-')),
+      AUTHCTL_CONFIG_DIR: tempDir('runner-'),
       AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
       LUCIDWORKS_CLIENT_ID: 'lw-client',
       LUCIDWORKS_CLIENT_SECRET: LW_SECRET,
@@ -68,7 +68,7 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
   /** A Lucid OAuth login (authorization code via the emulator) on a machine of the fleet. */
   async function lucidLogin(lucid: LucidEmulator, redis: RedisServer): Promise<NodeJS.ProcessEnv> {
     const env = baseEnv({
-      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'victim-')),
+      AUTHCTL_CONFIG_DIR: tempDir('victim-'),
       AUTHCTL_STORE: 'file',
       AUTHCTL_PASSPHRASE: 'fleet',
       AUTHCTL_LUCID_API_URL: lucid.apiUrl,
@@ -142,7 +142,7 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
     const lucid = await startLucid()
     try {
       const a = await issuingStaleTokens(lucid, () => lucidLogin(lucid, redis))
-      const b = { ...a, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-b-')) } // a second runner with the same login
+      const b = { ...a, AUTHCTL_CONFIG_DIR: tempDir('runner-b-') } // a second runner with the same login
       cpSync(a.AUTHCTL_CONFIG_DIR as string, b.AUTHCTL_CONFIG_DIR as string, { recursive: true })
       expect((await runCli(['token', 'lucid'], { env: a })).code).toBe(0) // A rotates r1 → r2: entry E1
       const snapshot = new Map<string, string>()
@@ -189,7 +189,7 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
     const lupa = await startLupaSearch()
     try {
       const env = baseEnv({
-        AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-')),
+        AUTHCTL_CONFIG_DIR: tempDir('runner-'),
         AUTHCTL_LUPASEARCH_API_URL: lupa.apiUrl,
         LUPA_EMAIL: 'dev@example.com',
         LUPA_PASSWORD: 'lupa-password-123',

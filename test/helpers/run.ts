@@ -1,10 +1,8 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { run } from '../../src/cli/main.js'
 import { createMemoryStore } from '../../src/store/memory.js'
 import { createTestIO } from './io.js'
 import { scriptedPrompter } from './prompter.js'
+import { tempDir } from './tmp.js'
 
 export interface InProcessResult {
   code: number
@@ -28,7 +26,7 @@ export interface CliOpts {
 export function inProcessCli(baseEnv: () => Record<string, string>) {
   const state = { dir: '', store: createMemoryStore() }
   const reset = () => {
-    state.dir = mkdtempSync(join(tmpdir(), 'cli-'))
+    state.dir = tempDir('cli-')
     state.store = createMemoryStore()
   }
   reset()

@@ -1,11 +1,10 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigStore } from '../../../src/core/config.js'
 import { TokenService } from '../../../src/core/credentials.js'
 import { clampMinTtl, keepFreshLeadMs, maxMinTtlMs, TokenCache } from '../../../src/core/token-cache.js'
 import type { Credential, Provider, ProviderContext } from '../../../src/providers/types.js'
+import { tempDir } from '../../helpers/tmp.js'
 
 describe('maxMinTtlMs / clampMinTtl / keepFreshLeadMs', () => {
   it.each([
@@ -35,7 +34,7 @@ describe('maxMinTtlMs / clampMinTtl / keepFreshLeadMs', () => {
 
 /** A client-credentials provider on a fake clock: every issue is a new token of `lifeMs`. */
 function setup(lifeMs: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'min-ttl-'))
+  const dir = tempDir('min-ttl-')
   const clock = {
     t: 1_000_000_000_000,
     now() {

@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigStore } from '../../../src/core/config.js'
@@ -9,6 +7,7 @@ import { AuthRequiredError, InvalidGrantError } from '../../../src/core/errors.j
 import { TokenCache } from '../../../src/core/token-cache.js'
 import type { Credential, Provider, ProviderContext } from '../../../src/providers/types.js'
 import { createMemoryStore } from '../../../src/store/memory.js'
+import { tempDir } from '../../helpers/tmp.js'
 
 /** A rotating-refresh provider: only the newest refresh token works; each use rotates it. */
 function rotatingProvider(state: { live: string; issued: number; calls: string[] }): Provider {
@@ -39,7 +38,7 @@ function rotatingProvider(state: { live: string; issued: number; calls: string[]
 }
 
 async function setup(store = createMemoryStore()) {
-  const dir = mkdtempSync(join(tmpdir(), 'ts-'))
+  const dir = tempDir('ts-')
   const config = new ConfigStore(dir)
   await config.put({ provider: 'fake', profile: 'default', kind: 'oauth', store: 'memory', data: {}, createdAt: '', updatedAt: '' })
   const svc = new TokenService({
