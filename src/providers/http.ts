@@ -87,9 +87,21 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
 
-/** Exponential backoff with full jitter: 250 ms, 500 ms, 1 s … capped at 4 s. */
-export function backoffMs(attempt: number): number {
-  const cap = Math.min(4000, 250 * 2 ** attempt)
+/** The first retry's backoff; AUTHCTL_RETRY_BASE_MS changes it (a tuning knob; the tests set a few ms). */
+export const RETRY_BASE_MS = 250
+
+/** AUTHCTL_RETRY_BASE_MS in ms, clamped to 1–10 000; unset or empty: 250. Not a number: exit 2. */
+export function retryBaseMs(env: Readonly<Record<string, string | undefined>>): number {
+  const raw = env.AUTHCTL_RETRY_BASE_MS
+  if (raw === undefined || raw.trim() === '') return RETRY_BASE_MS
+  const n = Number(raw)
+  if (!Number.isFinite(n)) throw new UsageError(`AUTHCTL_RETRY_BASE_MS=${JSON.stringify(raw)} is not a number of milliseconds`)
+  return Math.min(10_000, Math.max(1, Math.round(n)))
+}
+
+/** Exponential backoff with full jitter: 250 ms, 500 ms, 1 s … capped at 4 s (16 × the base). */
+export function backoffMs(attempt: number, baseMs = RETRY_BASE_MS): number {
+  const cap = Math.min(16 * baseMs, baseMs * 2 ** attempt)
   return cap / 2 + Math.random() * (cap / 2)
 }
 
@@ -131,6 +143,7 @@ class AttemptTimeout extends Error {
 export async function createHttpClient(opts: HttpClientOptions): Promise<HttpClient> {
   const undici = await import('undici')
   const retries = opts.retries ?? 3
+  const baseMs = retryBaseMs(opts.env)
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
   const direct = new undici.Agent({ keepAliveTimeout: 1000, connect: { timeout: opts.timeoutMs } })
   const proxyVars = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']
@@ -205,7 +218,7 @@ export async function createHttpClient(opts: HttpClientOptions): Promise<HttpCli
           if (res) return res
           throw networkError(url, failure)
         }
-        let waitMs = backoffMs(n)
+        let waitMs = backoffMs(n, baseMs)
         if (res?.status === 429 || res?.status === 503) {
           const ra = parseRetryAfter(res.headers['retry-after'])
           if (ra !== undefined) {
