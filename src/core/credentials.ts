@@ -83,6 +83,13 @@ function profileFlag(profile: string): string {
 export const SHARED_LOCK_TTL_MS = 10_000
 /** Longest wait for another runner's renewal (CONTRACT: no runner waits more than 30 s). */
 export const SHARED_WAIT_MS = 30_000
+
+/** The wait for another runner's renewal: AUTHCTL_SHARED_WAIT_MS (a testing knob) can shorten it to 100 ms, never lengthen it. */
+export function sharedWaitMs(env: Readonly<Record<string, string | undefined>>): number {
+  const n = Number(env.AUTHCTL_SHARED_WAIT_MS || Number.NaN)
+  return Number.isFinite(n) ? Math.min(SHARED_WAIT_MS, Math.max(100, Math.round(n))) : SHARED_WAIT_MS
+}
+
 /** An entry carrying a grant outlives its token, so that idle machines can still follow the grant. */
 const SHARED_GRANT_TTL_MS = 30 * 86_400_000
 /** Secret fields: the grant held before adopting one from the shared cache, and its generation. */
@@ -160,7 +167,8 @@ export class TokenService {
     const floor = Math.max(local?.generation ?? 0, first?.gen ?? 0)
     const newer = (e: SharedEntry | undefined): e is SharedEntry => e !== undefined && e.gen > floor
     const owner = randomBytes(12).toString('hex')
-    const deadline = Date.now() + SHARED_WAIT_MS
+    const waitMs = sharedWaitMs(this.d.env)
+    const deadline = Date.now() + waitMs
     for (let announced = false, checked = 0, polls = 0; ; ) {
       // A lock with no expiry, or a longer one than it can have, is bogus: broken (checked once a second).
       const check = Date.now() - checked > 1000
@@ -202,7 +210,7 @@ export class TokenService {
       const t = await read()
       if (newer(t)) return adopt(t)
       if (Date.now() > deadline) {
-        throw new SharedLockTimeoutError(`timed out after ${SHARED_WAIT_MS / 1000} s waiting for another runner's renewal (shared cache ${shared.display})`, {
+        throw new SharedLockTimeoutError(`timed out after ${waitMs / 1000} s waiting for another runner's renewal (shared cache ${shared.display})`, {
           hint: 'try again; if it keeps happening, something else holds the renewal lock in Redis (check who can write to it)',
         })
       }

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigStore } from '../../../src/core/config.js'
-import { TokenService, type TokenServiceDeps } from '../../../src/core/credentials.js'
+import { SHARED_WAIT_MS, sharedWaitMs, TokenService, type TokenServiceDeps } from '../../../src/core/credentials.js'
 import { openEntry, sealEntry, sharedSlot, type SharedCache } from '../../../src/core/shared-cache.js'
 import { AuthRequiredError, InvalidGrantError } from '../../../src/core/errors.js'
 import { TokenCache } from '../../../src/core/token-cache.js'
@@ -133,5 +133,17 @@ describe('TokenService with rotating refresh tokens', () => {
     expect(stored.refreshToken).toBe('r4')
     expect(stored.refreshTokenPrev).toBeUndefined() // the grant worked: the previous one is dropped
     expect(openEntry(s, items.get(s.name)!)?.grant).toEqual({ refreshToken: 'r4' })
+  })
+})
+
+describe('the wait for another runner\'s renewal (AUTHCTL_SHARED_WAIT_MS)', () => {
+  it('is 30 s by default (CONTRACT: no runner waits more than 30 s); the knob only shortens it, to 100 ms at least', () => {
+    expect(SHARED_WAIT_MS).toBe(30_000)
+    expect(sharedWaitMs({})).toBe(30_000)
+    expect(sharedWaitMs({ AUTHCTL_SHARED_WAIT_MS: '' })).toBe(30_000)
+    expect(sharedWaitMs({ AUTHCTL_SHARED_WAIT_MS: 'soon' })).toBe(30_000)
+    expect(sharedWaitMs({ AUTHCTL_SHARED_WAIT_MS: '2000' })).toBe(2000)
+    expect(sharedWaitMs({ AUTHCTL_SHARED_WAIT_MS: '5' })).toBe(100)
+    expect(sharedWaitMs({ AUTHCTL_SHARED_WAIT_MS: '600000' })).toBe(30_000)
   })
 })
