@@ -245,23 +245,30 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
     }
   }, 150_000)
 
-  it('holds a plausible lock forever (re-set every second): a runner gives up after 30 s with exit 6 instead of renewing on its own', async () => {
+  // The wait is 30 s by default (test/unit/core/token-service.test.ts); AUTHCTL_SHARED_WAIT_MS shortens it here.
+  it('holds a plausible lock forever (re-set every second): a runner gives up after its wait with exit 6 instead of renewing on its own', async () => {
     const redis = await startRedis()
     try {
-      const env = lwMachine(redis.url)
-      expect((await issuingStaleTokens(lw, () => runCli(['token', 'lucidworks'], { env }))).code).toBe(0)
+      const env = lwMachine(redis.url, { AUTHCTL_SHARED_WAIT_MS: '3000' })
+      // 6 s tokens: stale after 3 s (the --min-ttl clamp), and long enough to reach Redis on a loaded machine.
+      lw.tokenTtlSeconds = 6
+      expect((await runCli(['token', 'lucidworks'], { env })).code).toBe(0)
+      const stale = Date.now() + 3100
       const locks = (await tokenKeys(redis)).map((k) => k.replace(':token:', ':lock:'))
+      expect(locks).toHaveLength(1)
       const hold = async () => {
         for (const l of locks) await redis.client.set(l, 'attacker', 'PX', 5000)
       }
       await hold()
       const timer = setInterval(() => void hold().catch(() => undefined), 1000)
+      await new Promise((r) => setTimeout(r, stale - Date.now()))
       const before = lw.tokenRequests()
       try {
         const r = await runCli(['token', 'lucidworks'], { env, timeoutMs: 60_000 })
         expect(r.code, r.stderr).toBe(6)
-        expect(r.stderr).toMatch(/timed out after 30 s waiting for another runner's renewal/)
-        expect(r.ms).toBeLessThan(40_000) // 30 s of waiting, plus start-up on a loaded machine
+        expect(r.stderr).toMatch(/timed out after 3 s waiting for another runner's renewal/)
+        expect(r.ms).toBeGreaterThanOrEqual(3000)
+        expect(r.ms).toBeLessThan(13_000) // 3 s of waiting, plus start-up on a loaded machine
         expect(lw.tokenRequests()).toBe(before) // no renewal behind the fleet's back
       } finally {
         clearInterval(timer)
