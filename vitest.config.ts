@@ -2,6 +2,11 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
+    // Vitest's default is one worker per core minus one: a single worker on the project's 2-core
+    // machine, so every file waited for the one before it. Most e2e time is spent waiting for
+    // spawned CLIs, emulators and token expiries, so more files than cores run side by side.
+    pool: 'forks',
+    maxWorkers: 3,
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], setupFiles: ['test/helpers/setup.ts'] } },
       // e2e spawns the built CLI (npm test builds first) against loopback emulators.
