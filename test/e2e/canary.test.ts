@@ -103,7 +103,10 @@ describe('canary secrets never leak', () => {
     )
     const port = String(20000 + (process.pid % 20000))
     const [browserLogin] = await Promise.all([
-      run(['--verbose', '--profile', 'browser', 'login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--port', port], `${CANARY.lucidSecret}\n`),
+      run(
+        ['--verbose', '--profile', 'browser', 'login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--port', port],
+        `${CANARY.lucidSecret}\n`,
+      ),
       inBatches(4, [
         () => run(['keys', 'create', 'haut', '--name', 'canary', '--json']),
         () => run(['keys', 'create', 'lupasearch', '--description', 'canary', '--save']),

@@ -136,7 +136,7 @@ describe('TokenService with rotating refresh tokens', () => {
   })
 })
 
-describe('the wait for another runner\'s renewal (AUTHCTL_SHARED_WAIT_MS)', () => {
+describe("the wait for another runner's renewal (AUTHCTL_SHARED_WAIT_MS)", () => {
   it('is 30 s by default (CONTRACT: no runner waits more than 30 s); the knob only shortens it, to 100 ms at least', () => {
     expect(SHARED_WAIT_MS).toBe(30_000)
     expect(sharedWaitMs({})).toBe(30_000)
