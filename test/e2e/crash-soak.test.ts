@@ -1,33 +1,24 @@
 import { spawn } from 'node:child_process'
 import { readdirSync } from 'node:fs'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
-import { startLupaSearch, type LupaEmulator } from '../emulators/lupasearch.js'
-import { baseEnv, BIN, runCli } from '../helpers/cli.js'
+import { describe, expect, it } from 'vitest'
+import { startLucidworks } from '../emulators/lucidworks.js'
+import { startLupaSearch } from '../emulators/lupasearch.js'
+import { BIN, runCli } from '../helpers/cli.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
-import { tempDir } from '../helpers/tmp.js'
+import { cliEnv, fileEmulator } from '../helpers/fixture.js'
 
 const LW = 'lw-secret-0123456789'
-let lw: LucidworksEmulator
-let lupa: LupaEmulator
-beforeAll(async () => {
-  lw = await startLucidworks()
-  lupa = await startLupaSearch()
-})
-afterAll(async () => {
-  await lw.close()
-  await lupa.close()
-})
+const lw = fileEmulator(() => startLucidworks())
+const lupa = fileEmulator(() => startLupaSearch())
 
 const freshEnv = () =>
-  baseEnv({
-    AUTHCTL_CONFIG_DIR: join(tempDir('soak-'), 'authctl'),
-    AUTHCTL_STORE: 'file',
-    AUTHCTL_PASSPHRASE: 'soak',
-    AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
-    AUTHCTL_LUPASEARCH_API_URL: lupa.apiUrl,
-  })
+  cliEnv(
+    { prefix: 'soak-', passphrase: 'soak', nested: true },
+    {
+      AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+      AUTHCTL_LUPASEARCH_API_URL: lupa.apiUrl,
+    },
+  )
 
 const lwLogin = (env: NodeJS.ProcessEnv, profile: string, scopes = ['machinelearning.predict']) =>
   runCli(['--profile', profile, 'login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', ...scopes.flatMap((s) => ['--scope', s])], {

@@ -1,28 +1,24 @@
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { startLucidworks } from '../emulators/lucidworks.js'
 import { baseEnv, BIN, runCli, runNode as runCliWith } from '../helpers/cli.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
+import { cliEnv, fileEmulator } from '../helpers/fixture.js'
 import { tempDir } from '../helpers/tmp.js'
 
 const SECRET = 'lw-secret-0123456789'
-let lw: LucidworksEmulator
-
-beforeAll(async () => {
-  lw = await startLucidworks()
-})
-afterAll(() => lw.close())
+const lw = fileEmulator(() => startLucidworks())
 
 function fileEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return baseEnv({
-    AUTHCTL_CONFIG_DIR: tempDir('e2e-'),
-    AUTHCTL_STORE: 'file',
-    AUTHCTL_PASSPHRASE: 'e2e passphrase',
-    AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
-    ...extra,
-  })
+  return cliEnv(
+    { prefix: 'e2e-', passphrase: 'e2e passphrase' },
+    {
+      AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+      ...extra,
+    },
+  )
 }
 
 async function loggedIn(extra: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEnv> {
