@@ -120,7 +120,7 @@ describe('GitHub Actions: ::add-mask:: before any secret is printed', () => {
   it('a cached token served by the start-up fast path (no commander, no full bundle) is registered too', async () => {
     const env = ciEnv({ GITHUB_ACTIONS: 'true' })
     expect((await runCli(['token', 'lucidworks'], { env })).code).toBe(0) // fills the cache
-    const out = join(env.AUTHCTL_CONFIG_DIR as string, '..', `modules-ci-${process.pid}.json`)
+    const out = join(tempDir('modules-'), 'modules.json')
     const preload = join(__dirname, '..', 'fixtures', 'record-modules.cjs')
     for (const args of [
       ['token', 'lucidworks'],

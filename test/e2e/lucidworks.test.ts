@@ -132,7 +132,7 @@ describe('the built CLI against the Lucidworks emulator', () => {
 
   it('a cached token loads no HTTP client, no prompt library, no colour library (nor commander)', async () => {
     const env = await loggedIn()
-    const out = join(env.AUTHCTL_CONFIG_DIR as string, '..', `modules-${process.pid}.json`)
+    const out = join(tempDir('modules-'), 'modules.json')
     const preload = join(__dirname, '..', 'fixtures', 'record-modules.cjs')
     const cached = await runCli(['token', 'lucidworks'], { env: { ...env, NODE_OPTIONS: `--require ${preload}`, AUTHCTL_TEST_MODULES_OUT: out } })
     expect(cached.code).toBe(0)
