@@ -9,8 +9,9 @@ export default defineConfig({
     maxWorkers: 3,
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], setupFiles: ['test/helpers/setup.ts'] } },
-      // e2e spawns the built CLI (npm test builds first) against loopback emulators.
-      { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], setupFiles: ['test/helpers/setup.ts'], testTimeout: 60_000, hookTimeout: 60_000 } },
+      // e2e spawns the built CLI (npm test builds first) against loopback emulators. The timeouts
+      // allow for three files sharing two cores with other work on the machine.
+      { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], setupFiles: ['test/helpers/setup.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
     ],
   },
 })

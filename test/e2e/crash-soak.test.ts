@@ -53,7 +53,7 @@ describe('crash safety', () => {
     expect((await lwLogin(env, 'final')).code).toBe(0)
     const dir = env.AUTHCTL_CONFIG_DIR as string
     expect(readdirSync(dir, { recursive: true }).filter((n) => String(n).endsWith('.tmp') && !String(n).startsWith('cache'))).toEqual([])
-  }, 120_000)
+  }, 240_000)
 })
 
 describe('soak: 50 processes at once on one config dir', () => {
@@ -99,5 +99,5 @@ describe('soak: 50 processes at once on one config dir', () => {
       .sort()
     expect(profiles).toEqual(['lucidworks:default', ...[0, 1, 2, 3, 4].map((i) => `lupasearch:new${i}`)].sort())
     for (let i = 0; i < 5; i++) expect((await runCli(['--profile', `new${i}`, 'token', 'lupa'], { env })).code).toBe(0)
-  }, 120_000)
+  }, 240_000)
 })
