@@ -2,10 +2,16 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
+    // Vitest's default is one worker per core minus one: a single worker on the project's 2-core
+    // machine, so every file waited for the one before it. Most e2e time is spent waiting for
+    // spawned CLIs, emulators and token expiries, so more files than cores run side by side.
+    pool: 'forks',
+    maxWorkers: 3,
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
-      // e2e spawns the built CLI (npm test builds first) against loopback emulators.
-      { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 } },
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], setupFiles: ['test/helpers/setup.ts'] } },
+      // e2e spawns the built CLI (npm test builds first) against loopback emulators. The timeouts
+      // allow for three files sharing two cores with other work on the machine.
+      { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], setupFiles: ['test/helpers/setup.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
     ],
   },
 })

@@ -5,7 +5,7 @@ import { systemClock } from '../kernel/clock.js'
 import { ConfigStore, type StoreBackend } from '../kernel/config.js'
 import { guardConfigDir } from '../kernel/config-dir.js'
 import { Credentials } from '../tokens/credentials.js'
-import { TokenService } from '../tokens/service.js'
+import { sharedWaitMs, TokenService } from '../tokens/service.js'
 import { NonInteractiveError, SecretStoreError, UsageError } from '../kernel/errors.js'
 import { validateProfileName } from '../kernel/profile.js'
 import { redactUrlsIn } from '../kernel/redact.js'
@@ -124,6 +124,7 @@ export class CliContext {
       warn: (l) => this.warn(l),
       shared: () => this.sharedCache(),
       fleetKey: () => this.fleetKey(),
+      sharedWaitMs: sharedWaitMs(this.env),
       ...(this.overrides.cacheOnly ? { cacheOnly: true } : {}),
     })
     return this.tokenService

@@ -87,9 +87,21 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
 
-/** Exponential backoff with full jitter: 250 ms, 500 ms, 1 s … capped at 4 s. */
-export function backoffMs(attempt: number): number {
-  const cap = Math.min(4000, 250 * 2 ** attempt)
+/** The first retry's backoff; AUTHCTL_RETRY_BASE_MS changes it (a tuning knob; the tests set a few ms). */
+export const RETRY_BASE_MS = 250
+
+/** AUTHCTL_RETRY_BASE_MS in ms, clamped to 1–10 000; unset or empty: 250. Not a number: exit 2. */
+export function retryBaseMs(env: Readonly<Record<string, string | undefined>>): number {
+  const raw = env.AUTHCTL_RETRY_BASE_MS
+  if (raw === undefined || raw.trim() === '') return RETRY_BASE_MS
+  const n = Number(raw)
+  if (!Number.isFinite(n)) throw new UsageError(`AUTHCTL_RETRY_BASE_MS=${JSON.stringify(raw)} is not a number of milliseconds`)
+  return Math.min(10_000, Math.max(1, Math.round(n)))
+}
+
+/** Exponential backoff with full jitter: 250 ms, 500 ms, 1 s … capped at 4 s (16 × the base). */
+export function backoffMs(attempt: number, baseMs = RETRY_BASE_MS): number {
+  const cap = Math.min(16 * baseMs, baseMs * 2 ** attempt)
   return cap / 2 + Math.random() * (cap / 2)
 }
 
@@ -123,6 +135,84 @@ class AttemptTimeout extends Error {
   readonly code = 'ABORT_TIMEOUT'
 }
 
+type UndiciResponse = Awaited<ReturnType<typeof import('undici').request>>
+
+/** The whole answer, refused once it passes MAX_BODY_BYTES (the request is aborted). */
+async function readResponse(res: UndiciResponse, url: URL, ac: AbortController): Promise<HttpResponse> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of res.body) {
+    size += (chunk as Buffer).length
+    if (size > MAX_BODY_BYTES) {
+      ac.abort(new Error('too large'))
+      throw new ProviderHttpError(`${url.host} sent a response larger than ${MAX_BODY_BYTES / 1024} KiB`, {
+        status: res.statusCode,
+        hint: 'check the endpoint URL; this is not an auth API response',
+      })
+    }
+    chunks.push(chunk as Buffer)
+  }
+  const headers: Record<string, string> = {}
+  for (const [k, v] of Object.entries(res.headers)) {
+    if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v)
+  }
+  return { status: res.statusCode, headers, body: Buffer.concat(chunks).toString('utf8') }
+}
+
+/** How long to wait before retry `n`: the backoff, or the server's Retry-After (429/503); too long a one is exit 5. */
+function retryWaitMs(n: number, baseMs: number, res: HttpResponse | undefined, url: URL): number {
+  if (res?.status !== 429 && res?.status !== 503) return backoffMs(n, baseMs)
+  const ra = parseRetryAfter(res.headers['retry-after'])
+  if (ra === undefined) return backoffMs(n, baseMs)
+  if (ra > MAX_RETRY_AFTER_MS) {
+    throw new ProviderHttpError(`${url.host} is rate limiting (HTTP ${res.status}); it asks to wait ${Math.ceil(ra / 1000)} s`, {
+      status: res.status,
+      hint: 'try again later',
+    })
+  }
+  return ra
+}
+
+/** The direct agent, and a proxy agent when a proxy variable is set (checked first: exit 2 without a scheme). */
+function agents(
+  undici: typeof import('undici'),
+  opts: HttpClientOptions,
+): { direct: Dispatcher & { close(): Promise<void> }; proxied?: Dispatcher & { close(): Promise<void> } } {
+  const direct = new undici.Agent({ keepAliveTimeout: 1000, connect: { timeout: opts.timeoutMs } })
+  const proxyVars = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']
+  for (const v of proxyVars) if (opts.env[v]) checkProxyUrl(opts.env[v] as string, v)
+  if (!proxyVars.some((v) => opts.env[v])) return { direct }
+  const proxied = new undici.EnvHttpProxyAgent({
+    httpsProxy: opts.env.HTTPS_PROXY || opts.env.https_proxy,
+    httpProxy: opts.env.HTTP_PROXY || opts.env.http_proxy,
+    noProxy: opts.env.NO_PROXY ?? opts.env.no_proxy,
+  })
+  return { direct, proxied }
+}
+
+/** One attempt, its own timeout covering connect, headers and body. */
+async function attempt(undici: typeof import('undici'), dispatcher: Dispatcher, req: HttpRequest, url: URL, timeoutMs: number): Promise<HttpResponse> {
+  const ac = new AbortController()
+  const timer = setTimeout(() => ac.abort(new AttemptTimeout('timeout')), timeoutMs)
+  try {
+    const res = await undici.request(url, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      dispatcher,
+      signal: ac.signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    })
+    return await readResponse(res, url, ac)
+  } catch (err) {
+    if (ac.signal.aborted && ac.signal.reason instanceof AttemptTimeout) throw ac.signal.reason
+    throw err
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /**
  * An undici-backed client with per-request timeouts, bounded retries for transient failures
  * (connect errors, timeouts, 429, 502/503/504) and a response size cap. Non-2xx answers are
@@ -131,58 +221,9 @@ class AttemptTimeout extends Error {
 export async function createHttpClient(opts: HttpClientOptions): Promise<HttpClient> {
   const undici = await import('undici')
   const retries = opts.retries ?? 3
+  const baseMs = retryBaseMs(opts.env)
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
-  const direct = new undici.Agent({ keepAliveTimeout: 1000, connect: { timeout: opts.timeoutMs } })
-  const proxyVars = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']
-  for (const v of proxyVars) if (opts.env[v]) checkProxyUrl(opts.env[v] as string, v)
-  const proxied = proxyVars.some((v) => opts.env[v])
-    ? new undici.EnvHttpProxyAgent({
-        httpsProxy: opts.env.HTTPS_PROXY || opts.env.https_proxy,
-        httpProxy: opts.env.HTTP_PROXY || opts.env.http_proxy,
-        noProxy: opts.env.NO_PROXY ?? opts.env.no_proxy,
-      })
-    : undefined
-
-  async function attempt(req: HttpRequest, url: URL): Promise<HttpResponse> {
-    // Loopback never goes through a proxy: a proxy cannot reach this machine's 127.0.0.1.
-    const dispatcher: Dispatcher = proxied && !isLoopbackHost(url.hostname) ? proxied : direct
-    const ac = new AbortController()
-    const timer = setTimeout(() => ac.abort(new AttemptTimeout('timeout')), opts.timeoutMs)
-    try {
-      const res = await undici.request(url, {
-        method: req.method,
-        headers: req.headers,
-        body: req.body,
-        dispatcher,
-        signal: ac.signal,
-        headersTimeout: opts.timeoutMs,
-        bodyTimeout: opts.timeoutMs,
-      })
-      const chunks: Buffer[] = []
-      let size = 0
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).length
-        if (size > MAX_BODY_BYTES) {
-          ac.abort(new Error('too large'))
-          throw new ProviderHttpError(`${url.host} sent a response larger than ${MAX_BODY_BYTES / 1024} KiB`, {
-            status: res.statusCode,
-            hint: 'check the endpoint URL; this is not an auth API response',
-          })
-        }
-        chunks.push(chunk as Buffer)
-      }
-      const headers: Record<string, string> = {}
-      for (const [k, v] of Object.entries(res.headers)) {
-        if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v)
-      }
-      return { status: res.statusCode, headers, body: Buffer.concat(chunks).toString('utf8') }
-    } catch (err) {
-      if (ac.signal.aborted && ac.signal.reason instanceof AttemptTimeout) throw ac.signal.reason
-      throw err
-    } finally {
-      clearTimeout(timer)
-    }
-  }
+  const { direct, proxied } = agents(undici, opts)
 
   return {
     async request(req) {
@@ -193,7 +234,9 @@ export async function createHttpClient(opts: HttpClientOptions): Promise<HttpCli
         let res: HttpResponse | undefined
         let failure: unknown
         try {
-          res = await attempt(req, url)
+          // Loopback never goes through a proxy: a proxy cannot reach this machine's 127.0.0.1.
+          const dispatcher: Dispatcher = proxied && !isLoopbackHost(url.hostname) ? proxied : direct
+          res = await attempt(undici, dispatcher, req, url, opts.timeoutMs)
           opts.debug(`${shown} -> ${res.status} (${Date.now() - t0} ms)`)
         } catch (err) {
           if (err instanceof ProviderHttpError) throw err
@@ -205,19 +248,7 @@ export async function createHttpClient(opts: HttpClientOptions): Promise<HttpCli
           if (res) return res
           throw networkError(url, failure)
         }
-        let waitMs = backoffMs(n)
-        if (res?.status === 429 || res?.status === 503) {
-          const ra = parseRetryAfter(res.headers['retry-after'])
-          if (ra !== undefined) {
-            if (ra > MAX_RETRY_AFTER_MS) {
-              throw new ProviderHttpError(`${url.host} is rate limiting (HTTP ${res.status}); it asks to wait ${Math.ceil(ra / 1000)} s`, {
-                status: res.status,
-                hint: 'try again later',
-              })
-            }
-            waitMs = ra
-          }
-        }
+        const waitMs = retryWaitMs(n, baseMs, res, url)
         if (n >= retries) {
           if (res) return res
           throw networkError(url, failure, n + 1)

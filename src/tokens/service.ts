@@ -1,21 +1,16 @@
-import { envHint, parseStored } from '../providers/descriptor.js'
-import { createHash, randomBytes, scryptSync } from 'node:crypto'
 import type { Clock } from '../kernel/clock.js'
-import type { ConfigStore, StoreBackend } from '../kernel/config.js'
 import { AuthRequiredError, InvalidGrantError } from '../kernel/errors.js'
 import type { ProfileRef } from '../kernel/profile.js'
 import type { Credential, IssueResult, Provider, ProviderContext, TokenSet } from '../providers/types.js'
-import type { SecretStore } from '../store/types.js'
-import { accountFor } from '../store/types.js'
 import { CacheMissError, type Coordinator, cacheOnlyCoordinator, localCoordinator, type Renewal, type RenewFn, type SlotContext } from './coordinator.js'
 import { fleetKeyFrom, type SharedCache, SharedCacheError, type SharedEntry, sharedSlot } from './shared-cache.js'
-import { GRANT_GEN, sharedCoordinator } from './shared-coordinator.js'
+import { GRANT_GEN, SHARED_WAIT_MS, sharedCoordinator } from './shared-coordinator.js'
 import { clampMinTtl, DEFAULT_MIN_TTL_MS, isFresh, keepFreshLeadMs, type TokenCache } from './token-cache.js'
 
 import { cacheKeyMaterial, type Credentials } from './credentials.js'
 
 export { cacheKeyMaterial, halfSetEnv } from './credentials.js'
-export { SHARED_LOCK_TTL_MS, SHARED_WAIT_MS } from './shared-coordinator.js'
+export { SHARED_LOCK_TTL_MS, SHARED_WAIT_MS, sharedWaitMs } from './shared-coordinator.js'
 export { CacheMissError } from './coordinator.js'
 
 export interface TokenServiceDeps {
@@ -34,6 +29,8 @@ export interface TokenServiceDeps {
   warn(line: string): void
   /** Serve from the cache or throw CacheMissError; never renew, never take a lock. */
   cacheOnly?: boolean
+  /** The wait for another runner's shared-cache renewal (default SHARED_WAIT_MS). */
+  sharedWaitMs?: number
 }
 
 export interface GetTokenOptions {
@@ -149,6 +146,7 @@ export class TokenService {
       names: sharedSlot(this.d.fleetKey?.() ?? fleetKeyFrom(undefined), slot.cred, provider.id, slot.slot),
       followGrant: (cred, e) => this.followGrant(ref, cred, e),
       warmUp: async () => this.d.providerContext().http?.(),
+      waitMs: this.d.sharedWaitMs ?? SHARED_WAIT_MS,
       onWriteFailure: (err) => {
         this.sharedDisabled = true
         this.d.warn(`${err.message}; the new token is cached locally only`)

@@ -7,6 +7,12 @@ import { openEntry, type SharedCache, type SharedEntry, SharedLockTimeoutError, 
 export const SHARED_LOCK_TTL_MS = 10_000
 /** Longest wait for another runner's renewal (CONTRACT: no runner waits more than 30 s). */
 export const SHARED_WAIT_MS = 30_000
+/** The wait for another runner's renewal: AUTHCTL_SHARED_WAIT_MS (a testing knob) can shorten it to 100 ms, never lengthen it. */
+export function sharedWaitMs(env: Readonly<Record<string, string | undefined>>): number {
+  const n = Number(env.AUTHCTL_SHARED_WAIT_MS || Number.NaN)
+  return Number.isFinite(n) ? Math.min(SHARED_WAIT_MS, Math.max(100, Math.round(n))) : SHARED_WAIT_MS
+}
+
 /** An entry carrying a grant outlives its token, so that idle machines can still follow the grant. */
 const SHARED_GRANT_TTL_MS = 30 * 86_400_000
 /** Secret field: the generation of the grant a login holds. */
@@ -22,6 +28,8 @@ export interface SharedSlotContext extends SlotContext {
   warmUp(): Promise<unknown>
   /** The entry could not be written: the token stays local. */
   onWriteFailure(err: Error): void
+  /** The longest wait for another runner's renewal (SHARED_WAIT_MS unless shortened for tests). */
+  waitMs: number
 }
 
 /** SET NX; a lock with no expiry, or a longer one than it can have, is bogus and broken (`check`). */
@@ -87,7 +95,7 @@ export function sharedCoordinator(s: SharedSlotContext): Coordinator {
     },
     async exclusive(floor, renew) {
       const owner = randomBytes(12).toString('hex')
-      const deadline = Date.now() + SHARED_WAIT_MS
+      const deadline = Date.now() + s.waitMs
       for (let checked = 0, polls = 0; ; ) {
         const check = Date.now() - checked > 1000
         if (check) checked = Date.now()
@@ -98,12 +106,9 @@ export function sharedCoordinator(s: SharedSlotContext): Coordinator {
         const t = await read()
         if (t && t.gen > floor) return adopt(t)
         if (Date.now() > deadline) {
-          throw new SharedLockTimeoutError(
-            `timed out after ${SHARED_WAIT_MS / 1000} s waiting for another runner's renewal (shared cache ${s.shared.display})`,
-            {
-              hint: 'try again; if it keeps happening, something else holds the renewal lock in Redis (check who can write to it)',
-            },
-          )
+          throw new SharedLockTimeoutError(`timed out after ${s.waitMs / 1000} s waiting for another runner's renewal (shared cache ${s.shared.display})`, {
+            hint: 'try again; if it keeps happening, something else holds the renewal lock in Redis (check who can write to it)',
+          })
         }
       }
     },

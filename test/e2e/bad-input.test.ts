@@ -1,31 +1,23 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startInstabase, type InstabaseEmulator } from '../emulators/instabase.js'
-import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
-import { baseEnv, runCli } from '../helpers/cli.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { startInstabase } from '../emulators/instabase.js'
+import { startLucidworks } from '../emulators/lucidworks.js'
+import { runCli } from '../helpers/cli.js'
 import { snapshotDir as snapshot } from '../helpers/fs.js'
+import { cliEnv, fileEmulator } from '../helpers/fixture.js'
 
-let lw: LucidworksEmulator
-let ib: InstabaseEmulator
-beforeAll(async () => {
-  lw = await startLucidworks({ clients: { 'lw-client': 'lw-secret-0123456789', 'unicode-client': 'sécret-ünïcode-✓-0123' } })
-  ib = await startInstabase()
-})
-afterAll(async () => {
-  await lw.close()
-  await ib.close()
-})
+const lw = fileEmulator(() => startLucidworks({ clients: { 'lw-client': 'lw-secret-0123456789', 'unicode-client': 'sécret-ünïcode-✓-0123' } }))
+const ib = fileEmulator(() => startInstabase())
 
 const freshEnv = () =>
-  baseEnv({
-    AUTHCTL_CONFIG_DIR: join(mkdtempSync(join(tmpdir(), 'bad-')), 'authctl'),
-    AUTHCTL_STORE: 'file',
-    AUTHCTL_PASSPHRASE: 'bad input',
-    AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
-    AUTHCTL_INSTABASE_API_URL: ib.apiUrl,
-  })
+  cliEnv(
+    { prefix: 'bad-', passphrase: 'bad input', nested: true },
+    {
+      AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+      AUTHCTL_INSTABASE_API_URL: ib.apiUrl,
+    },
+  )
 
 describe('bad input: documented exit code, one-line error, nothing written or lost', () => {
   let env: NodeJS.ProcessEnv

@@ -1,11 +1,11 @@
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Emulator } from '../emulators/_server.js'
 import { baseEnv, runCli, type CliResult } from '../helpers/cli.js'
 import { CANARY, PROVIDER_CASES } from '../helpers/providers.js'
 import { startRedis, type RedisServer } from '../helpers/redis.js'
+import { tempDir } from '../helpers/tmp.js'
 
 /** Login secrets, plus what unlocks the store and the shared cache (passphrase, cache URL, fleet key). */
 const VAULT_KEYS = [CANARY.passphrase, CANARY.redisPassword, CANARY.fleetKey]
@@ -18,6 +18,20 @@ function filesUnder(dir: string): string[] {
     .map((d) => join(d.parentPath, d.name))
 }
 
+/** Runs the tasks, at most `limit` at a time. */
+async function inBatches<T>(limit: number, tasks: Array<() => Promise<T>>): Promise<T[]> {
+  const results: T[] = []
+  let next = 0
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++
+      results[i] = await (tasks[i] as () => Promise<T>)()
+    }
+  }
+  await Promise.all(Array.from({ length: limit }, worker))
+  return results
+}
+
 describe('canary secrets never leak', () => {
   const emus: Emulator[] = []
   let redis: RedisServer
@@ -27,7 +41,7 @@ describe('canary secrets never leak', () => {
   let argvLog: string
 
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'canary-'))
+    root = tempDir('canary-')
     const tmp = join(root, 'tmp')
     const bin = join(root, 'bin')
     for (const d of [tmp, bin]) require('node:fs').mkdirSync(d)
@@ -71,47 +85,55 @@ describe('canary secrets never leak', () => {
 
   it('every command, with --verbose, errors and --help', { timeout: 420_000 }, async () => {
     const ids = PROVIDER_CASES.map((c) => c.id)
-    for (const id of ids) {
-      for (const extra of [[], ['--verbose']]) {
-        await run([...extra, 'token', id])
-        await run([...extra, 'token', id, '--format', 'json'])
-        await run([...extra, 'token', id, '--format', 'header'])
-        await run([...extra, 'token', id, '--format', 'env'])
-        await run([...extra, 'token', id, '--force-refresh'])
-        await run([...extra, 'whoami', id, '--json'])
-        await run([...extra, 'keys', 'list', id])
-        await run([...extra, 'token', id, '--scope', 'no-such-scope', '--force-refresh'])
-      }
-    }
-    await run(['keys', 'create', 'haut', '--name', 'canary', '--json'])
-    await run(['keys', 'create', 'lupasearch', '--description', 'canary', '--save'])
-    await run(['--verbose', 'status', '--json'])
-    await run(['status'])
-    await run(['--verbose', 'doctor', '--json'])
-    await run(['exec', '--', join(root, 'bin', 'record-argv'), 'arg1'])
-    await run(['exec', '--mask', '--', process.execPath, '-e', 'console.log(JSON.stringify(process.env))'])
-    // Without --mask too: the child's environment holds no key to the vault at all.
-    await run([
-      'exec',
-      '--',
-      process.execPath,
-      '-e',
-      'console.log(JSON.stringify(Object.entries(process.env).filter(([k]) => /AUTHCTL|SECRET|PASSWORD|CACHE/.test(k))))',
-    ])
-    await run(['--verbose', 'exec', '--', process.execPath, '-e', 'process.exit(3)'])
-    const port = String(20000 + (process.pid % 20000))
-    const browserLogin = await run(
-      ['--verbose', '--profile', 'browser', 'login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--port', port],
-      `${CANARY.lucidSecret}\n`,
+    // The providers' sequences run side by side (each in its own order): they share only the
+    // file store, which takes a lock for every write.
+    await Promise.all(
+      ids.map(async (id) => {
+        for (const extra of [[], ['--verbose']]) {
+          await run([...extra, 'token', id])
+          await run([...extra, 'token', id, '--format', 'json'])
+          await run([...extra, 'token', id, '--format', 'header'])
+          await run([...extra, 'token', id, '--format', 'env'])
+          await run([...extra, 'token', id, '--force-refresh'])
+          await run([...extra, 'whoami', id, '--json'])
+          await run([...extra, 'keys', 'list', id])
+          await run([...extra, 'token', id, '--scope', 'no-such-scope', '--force-refresh'])
+        }
+      }),
     )
+    const port = String(20000 + (process.pid % 20000))
+    const [browserLogin] = await Promise.all([
+      run(
+        ['--verbose', '--profile', 'browser', 'login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--port', port],
+        `${CANARY.lucidSecret}\n`,
+      ),
+      inBatches(4, [
+        () => run(['keys', 'create', 'haut', '--name', 'canary', '--json']),
+        () => run(['keys', 'create', 'lupasearch', '--description', 'canary', '--save']),
+        () => run(['--verbose', 'status', '--json']),
+        () => run(['status']),
+        () => run(['--verbose', 'doctor', '--json']),
+        () => run(['exec', '--', join(root, 'bin', 'record-argv'), 'arg1']),
+        () => run(['exec', '--mask', '--', process.execPath, '-e', 'console.log(JSON.stringify(process.env))']),
+        // Without --mask too: the child's environment holds no key to the vault at all.
+        () =>
+          run([
+            'exec',
+            '--',
+            process.execPath,
+            '-e',
+            'console.log(JSON.stringify(Object.entries(process.env).filter(([k]) => /AUTHCTL|SECRET|PASSWORD|CACHE/.test(k))))',
+          ]),
+        () => run(['--verbose', 'exec', '--', process.execPath, '-e', 'process.exit(3)']),
+        () => run(['--verbose', 'login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--manual'], `${CANARY.lucidSecret}\nnot-a-code\n`),
+        () => run(['--verbose', 'login', 'lucidworks', '--client-id', 'lw-canary', '--client-secret-stdin'], 'wrong-secret-\n'),
+        () => run(['--verbose', 'token', 'lupasearch', '--format', 'yaml']),
+        () => run(['--help']),
+        ...['login', 'token', 'exec', 'keys', 'status', 'doctor'].map((cmd) => () => run([cmd, '--help'])),
+      ]),
+    ])
     expect(browserLogin.code, browserLogin.stderr).toBe(0)
-    await run(['--verbose', 'login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--manual'], `${CANARY.lucidSecret}\nnot-a-code\n`)
-    await run(['--verbose', 'login', 'lucidworks', '--client-id', 'lw-canary', '--client-secret-stdin'], 'wrong-secret-\n')
-    await run(['--verbose', 'token', 'lupasearch', '--format', 'yaml'])
-    await run(['--help'])
-    for (const cmd of ['login', 'token', 'exec', 'keys', 'status', 'doctor']) await run([cmd, '--help'])
-    for (const id of ids) await run(['--verbose', 'logout', id])
-    await run(['--profile', 'browser', 'logout', 'lucid'])
+    await Promise.all([...ids.map((id) => run(['--verbose', 'logout', id])), run(['--profile', 'browser', 'logout', 'lucid'])])
     expect(readFileSync(argvLog, 'utf8')).toContain('oauth2/authorize') // the browser really ran
     expect(outputs.length).toBeGreaterThan(100)
   })

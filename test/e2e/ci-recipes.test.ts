@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import dotenv from 'dotenv'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -8,6 +7,7 @@ import { parse as parseYaml } from 'yaml'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { baseEnv, BIN } from '../helpers/cli.js'
 import { readDockerEnvFile, readGithubEnvFile } from '../helpers/env-readers.js'
+import { tempDir } from '../helpers/tmp.js'
 
 /**
  * The README's "CI recipes", run as far as they can be offline: the YAML is parsed and checked
@@ -49,7 +49,7 @@ function block(lang: string, marker: string): string {
 
 /** A workspace with `authctl` (this build) on PATH and the scripts the recipes call. */
 function workspace(): { dir: string; out: string; path: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'recipe-'))
+  const dir = tempDir('recipe-')
   const bin = join(dir, '.bin')
   const out = join(dir, '.out')
   mkdirSync(bin)

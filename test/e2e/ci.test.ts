@@ -1,13 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import dotenv from 'dotenv'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { baseEnv, BIN, runCli } from '../helpers/cli.js'
 import { readDockerEnvFile, readGithubEnvFile, readPowershellEnv } from '../helpers/env-readers.js'
+import { tempDir } from '../helpers/tmp.js'
 
 // An AI Hub token from the environment is served as-is (no request), and has characters that
 // change under URL encoding, for the masker.
@@ -22,7 +22,7 @@ afterAll(() => lw.close())
 /** A fresh config dir; credentials only from the environment (the CI case). */
 function ciEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return baseEnv({
-    AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'e2e-ci-')),
+    AUTHCTL_CONFIG_DIR: tempDir('e2e-ci-'),
     AUTHCTL_STORE: 'file',
     AUTHCTL_PASSPHRASE: 'e2e passphrase',
     AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
@@ -120,7 +120,7 @@ describe('GitHub Actions: ::add-mask:: before any secret is printed', () => {
   it('a cached token served by the start-up fast path (no commander, no full bundle) is registered too', async () => {
     const env = ciEnv({ GITHUB_ACTIONS: 'true' })
     expect((await runCli(['token', 'lucidworks'], { env })).code).toBe(0) // fills the cache
-    const out = join(env.AUTHCTL_CONFIG_DIR as string, '..', `modules-ci-${process.pid}.json`)
+    const out = join(tempDir('modules-'), 'modules.json')
     const preload = join(__dirname, '..', 'fixtures', 'record-modules.cjs')
     for (const args of [
       ['token', 'lucidworks'],
@@ -170,14 +170,14 @@ describe('exec masks by default in CI', () => {
 describe('no credentials', () => {
   const empty = () =>
     baseEnv({
-      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'e2e-ci-')),
+      AUTHCTL_CONFIG_DIR: tempDir('e2e-ci-'),
       AUTHCTL_STORE: 'file',
       AUTHCTL_PASSPHRASE: 'x',
       AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
     })
 
   it('exec with no credentials at all is exit 4 and runs nothing', async () => {
-    const marker = join(mkdtempSync(join(tmpdir(), 'e2e-ci-')), 'ran')
+    const marker = join(tempDir('e2e-ci-'), 'ran')
     const r = await runCli(['exec', '--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`], { env: empty() })
     expect(r.code).toBe(4)
     expect(existsSync(marker)).toBe(false)
@@ -303,7 +303,7 @@ describe.skipIf(!hasDocker)('the real docker CLI reads the dotenv output', () =>
   /** `docker run --env-file FILE` (async: the fake daemon lives in this process). */
   const dockerEnv = async (file: string, host: string) => {
     const child = spawn('docker', ['run', '--rm', '--env-file', file, 'alpine', 'true'], {
-      env: { PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'dk-')), DOCKER_HOST: host },
+      env: { PATH: process.env.PATH, HOME: tempDir('dk-'), DOCKER_HOST: host },
       stdio: ['ignore', 'ignore', 'pipe'],
     })
     let stderr = ''
@@ -319,7 +319,7 @@ describe.skipIf(!hasDocker)('the real docker CLI reads the dotenv output', () =>
     try {
       const env = ciEnv({ LUPA_API_KEY: 'lupa-key-0123456789' })
       const vars = JSON.parse((await runCli(['env', '--json'], { env })).stdout) as Record<string, string>
-      const dir = mkdtempSync(join(tmpdir(), 'dk-'))
+      const dir = tempDir('dk-')
       writeFileSync(join(dir, 'ours.env'), (await runCli(['env', '--format', 'dotenv'], { env })).stdout)
       await dockerEnv(join(dir, 'ours.env'), d.host)
       expect(Object.fromEntries((d.envs.at(-1) ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))).toEqual(vars)

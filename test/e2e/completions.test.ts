@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process'
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { baseEnv, BIN, runCli } from '../helpers/cli.js'
 import { hasTmux, startTmux } from '../helpers/tmux.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const ROOT = resolve(__dirname, '..', '..')
 const FILES = { bash: 'completions/authctl.bash', zsh: 'completions/_authctl', fish: 'completions/authctl.fish' } as const
@@ -19,10 +19,10 @@ if (missing.length) {
 let env: NodeJS.ProcessEnv
 beforeAll(async () => {
   // `authctl` on PATH, and a config with a second profile so profile names can be completed.
-  const bin = mkdtempSync(join(tmpdir(), 'compl-bin-'))
+  const bin = tempDir('compl-bin-')
   writeFileSync(join(bin, 'authctl'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`)
   chmodSync(join(bin, 'authctl'), 0o755)
-  const config = mkdtempSync(join(tmpdir(), 'compl-cfg-'))
+  const config = tempDir('compl-cfg-')
   writeFileSync(
     join(config, 'config.json'),
     JSON.stringify({
@@ -32,7 +32,7 @@ beforeAll(async () => {
       },
     }),
   )
-  env = baseEnv({ PATH: `${bin}:${process.env.PATH}`, AUTHCTL_CONFIG_DIR: config, HOME: mkdtempSync(join(tmpdir(), 'compl-home-')) })
+  env = baseEnv({ PATH: `${bin}:${process.env.PATH}`, AUTHCTL_CONFIG_DIR: config, HOME: tempDir('compl-home-') })
 })
 
 describe('completion scripts', () => {

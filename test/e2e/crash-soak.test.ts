@@ -1,33 +1,24 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
-import { startLupaSearch, type LupaEmulator } from '../emulators/lupasearch.js'
-import { baseEnv, BIN, runCli } from '../helpers/cli.js'
+import { readdirSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { startLucidworks } from '../emulators/lucidworks.js'
+import { startLupaSearch } from '../emulators/lupasearch.js'
+import { BIN, runCli } from '../helpers/cli.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
+import { cliEnv, fileEmulator } from '../helpers/fixture.js'
 
 const LW = 'lw-secret-0123456789'
-let lw: LucidworksEmulator
-let lupa: LupaEmulator
-beforeAll(async () => {
-  lw = await startLucidworks()
-  lupa = await startLupaSearch()
-})
-afterAll(async () => {
-  await lw.close()
-  await lupa.close()
-})
+const lw = fileEmulator(() => startLucidworks())
+const lupa = fileEmulator(() => startLupaSearch())
 
 const freshEnv = () =>
-  baseEnv({
-    AUTHCTL_CONFIG_DIR: join(mkdtempSync(join(tmpdir(), 'soak-')), 'authctl'),
-    AUTHCTL_STORE: 'file',
-    AUTHCTL_PASSPHRASE: 'soak',
-    AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
-    AUTHCTL_LUPASEARCH_API_URL: lupa.apiUrl,
-  })
+  cliEnv(
+    { prefix: 'soak-', passphrase: 'soak', nested: true },
+    {
+      AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+      AUTHCTL_LUPASEARCH_API_URL: lupa.apiUrl,
+    },
+  )
 
 const lwLogin = (env: NodeJS.ProcessEnv, profile: string, scopes = ['machinelearning.predict']) =>
   runCli(['--profile', profile, 'login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', ...scopes.flatMap((s) => ['--scope', s])], {
@@ -62,7 +53,7 @@ describe('crash safety', () => {
     expect((await lwLogin(env, 'final')).code).toBe(0)
     const dir = env.AUTHCTL_CONFIG_DIR as string
     expect(readdirSync(dir, { recursive: true }).filter((n) => String(n).endsWith('.tmp') && !String(n).startsWith('cache'))).toEqual([])
-  }, 120_000)
+  }, 240_000)
 })
 
 describe('soak: 50 processes at once on one config dir', () => {
@@ -108,5 +99,5 @@ describe('soak: 50 processes at once on one config dir', () => {
       .sort()
     expect(profiles).toEqual(['lucidworks:default', ...[0, 1, 2, 3, 4].map((i) => `lupasearch:new${i}`)].sort())
     for (let i = 0; i < 5; i++) expect((await runCli(['--profile', `new${i}`, 'token', 'lupa'], { env })).code).toBe(0)
-  }, 120_000)
+  }, 240_000)
 })

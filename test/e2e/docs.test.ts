@@ -1,7 +1,6 @@
 import { execFile, spawn } from 'node:child_process'
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect, type AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls'
 import { promisify } from 'node:util'
@@ -13,6 +12,7 @@ import { startLucid, type LucidEmulator } from '../emulators/lucid.js'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { startLupaSearch, type LupaEmulator } from '../emulators/lupasearch.js'
 import { BIN, baseEnv } from '../helpers/cli.js'
+import { tempDir } from '../helpers/tmp.js'
 
 /**
  * The doc test: every example in `authctl … --help` and in README.md's `sh` blocks is read from
@@ -84,7 +84,7 @@ function hostEmulator(host: string): Emulator | undefined {
 
 /** TLS termination for the providers' real host names, piping each connection to its emulator. */
 async function startFront(): Promise<TlsServer> {
-  certDir = mkdtempSync(join(tmpdir(), 'docs-tls-'))
+  certDir = tempDir('docs-tls-')
   await exec('openssl', [
     'req',
     '-x509',
@@ -170,7 +170,7 @@ let template: string | undefined
 
 /** A throwaway home for one run: config dir, the files the examples read, and authctl on PATH. */
 async function sandbox(): Promise<{ dir: string; env: NodeJS.ProcessEnv }> {
-  const dir = mkdtempSync(join(tmpdir(), 'docs-'))
+  const dir = tempDir('docs-')
   seed()
   mkdirSync(join(dir, 'bin'))
   writeFileSync(join(dir, 'bin', 'authctl'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`, { mode: 0o755 })
@@ -223,7 +223,7 @@ async function sandbox(): Promise<{ dir: string; env: NodeJS.ProcessEnv }> {
     const r = await bash(login, dir, env)
     if (r.code !== 0) throw new Error(`sandbox: ${login}: ${r.stderr}`)
   }
-  template = mkdtempSync(join(tmpdir(), 'docs-template-'))
+  template = tempDir('docs-template-')
   cpSync(join(dir, 'config'), template, { recursive: true })
   return { dir, env }
 }

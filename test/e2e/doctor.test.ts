@@ -1,26 +1,23 @@
-import { chmodSync, mkdtempSync, writeFileSync, mkdirSync } from 'node:fs'
-import { hostname, tmpdir } from 'node:os'
+import { chmodSync, writeFileSync, mkdirSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
-import { baseEnv, runCli } from '../helpers/cli.js'
+import { describe, expect, it } from 'vitest'
+import { startLucidworks } from '../emulators/lucidworks.js'
+import { runCli } from '../helpers/cli.js'
+import { cliEnv, fileEmulator } from '../helpers/fixture.js'
 
-let lw: LucidworksEmulator
-beforeAll(async () => {
-  lw = await startLucidworks()
-})
-afterAll(() => lw.close())
+const lw = fileEmulator(() => startLucidworks())
 
 const env = (extra: NodeJS.ProcessEnv = {}) =>
-  baseEnv({
-    AUTHCTL_CONFIG_DIR: join(mkdtempSync(join(tmpdir(), 'doc-')), 'authctl'),
-    AUTHCTL_STORE: 'file',
-    AUTHCTL_PASSPHRASE: 'doctor',
-    AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
-    LUCIDWORKS_CLIENT_ID: 'lw-client',
-    LUCIDWORKS_CLIENT_SECRET: 'lw-secret-0123456789',
-    ...extra,
-  })
+  cliEnv(
+    { prefix: 'doc-', passphrase: 'doctor', nested: true },
+    {
+      AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+      LUCIDWORKS_CLIENT_ID: 'lw-client',
+      LUCIDWORKS_CLIENT_SECRET: 'lw-secret-0123456789',
+      ...extra,
+    },
+  )
 
 const doctor = async (e: NodeJS.ProcessEnv) => {
   const r = await runCli(['doctor', '--json'], { env: e })

@@ -1,11 +1,9 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Emulator, Fault } from '../emulators/_server.js'
 import { baseEnv, runCli } from '../helpers/cli.js'
 import { PROVIDER_CASES, type ProviderCase } from '../helpers/providers.js'
 import { snapshotDir as snapshot } from '../helpers/fs.js'
+import { tempDir } from '../helpers/tmp.js'
 
 interface FaultCase {
   name: string
@@ -59,7 +57,7 @@ describe.concurrent('fault matrix: every provider × every fault', () => {
       const emu = await c.start()
       emulators.push(emu)
       const env = baseEnv({
-        AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), `faults-${c.id}-`)),
+        AUTHCTL_CONFIG_DIR: tempDir(`faults-${c.id}-`),
         AUTHCTL_STORE: 'file',
         AUTHCTL_PASSPHRASE: 'faults',
         ...c.env(emu),

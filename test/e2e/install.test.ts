@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { BIN, baseEnv } from '../helpers/cli.js'
 import { nodeBinary } from '../helpers/nodes.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const run = promisify(execFile)
 /** npm's own variables (set by `npm test`) would point a nested npm at this repository. */
@@ -69,7 +69,7 @@ let installStderr = ''
 describe.skipIf(!supported)('install: pack, npm i -g --prefix, run the installed copy', () => {
   beforeAll(async () => {
     lw = await startLucidworks()
-    work = mkdtempSync(join(tmpdir(), 'install-'))
+    work = tempDir('install-')
     const src = join(work, 'src')
     // A copy without build output (and without .git): the tarball's dist/ comes from prepack.
     cpSync(ROOT, src, {

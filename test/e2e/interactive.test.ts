@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { baseEnv, BIN, runCli } from '../helpers/cli.js'
 import { hasTmux, startTmux } from '../helpers/tmux.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const SECRET = 'lw-secret-0123456789'
 if (!hasTmux()) {
@@ -22,7 +22,7 @@ describe.skipIf(!hasTmux())('interactive login in a real terminal (tmux)', () =>
 
   const env = () =>
     baseEnv({
-      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'tty-')),
+      AUTHCTL_CONFIG_DIR: tempDir('tty-'),
       AUTHCTL_STORE: 'file',
       AUTHCTL_PASSPHRASE: 'tty passphrase',
       AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,

@@ -1,10 +1,10 @@
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { baseEnv, BIN, runCli, type CliResult } from '../helpers/cli.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const CHILD = join(__dirname, '..', 'fixtures', 'keep-fresh-child.cjs')
 const SECRET = 'lw-secret-0123456789'
@@ -17,7 +17,7 @@ afterAll(() => lw.close())
 
 /** CI-style credentials from the environment, a private config dir, and a private TMPDIR for the token directories. */
 function freshEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv & { TMPDIR: string } {
-  const root = mkdtempSync(join(tmpdir(), 'keep-fresh-'))
+  const root = tempDir('keep-fresh-')
   mkdirSync(join(root, 'tmp'), { mode: 0o700 })
   return {
     ...baseEnv({

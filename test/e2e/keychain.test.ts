@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { baseEnv, runCli } from '../helpers/cli.js'
 import { missingTools, startSecretService, type SecretService } from '../helpers/secret-service.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const SECRET = 'lw-secret-0123456789'
 const missing = missingTools()
@@ -27,8 +27,7 @@ describe.skipIf(missing.length > 0)('OS keychain through a real Secret Service (
     await lw?.close()
   })
 
-  const env = (extra: NodeJS.ProcessEnv = {}) =>
-    baseEnv({ ...ss.env, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'kc-')), AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl, ...extra })
+  const env = (extra: NodeJS.ProcessEnv = {}) => baseEnv({ ...ss.env, AUTHCTL_CONFIG_DIR: tempDir('kc-'), AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl, ...extra })
 
   it('auto picks the keychain; the secret lives there (not on disk); token and logout work', async () => {
     const e = env()

@@ -1,36 +1,29 @@
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startHaut, type HautEmulator } from '../emulators/haut.js'
-import { startLupaSearch, type LupaEmulator } from '../emulators/lupasearch.js'
-import { baseEnv, BIN, runCli, type CliResult } from '../helpers/cli.js'
+import { describe, expect, it } from 'vitest'
+import { startHaut } from '../emulators/haut.js'
+import { startLupaSearch } from '../emulators/lupasearch.js'
+import { BIN, runCli, type CliResult } from '../helpers/cli.js'
+import { cliEnv, fileEmulator } from '../helpers/fixture.js'
+import { tempDir } from '../helpers/tmp.js'
 
 // `keys rotate` end to end against the emulators, with the real file store: the happy paths,
 // a SIGKILL at every step, and a provider failure at every step. After each, a working key
 // must be stored and the output must have said which keys exist.
 const PW = 'haut-password-123'
-let haut: HautEmulator
-let lupa: LupaEmulator
-beforeAll(async () => {
-  haut = await startHaut()
-  lupa = await startLupaSearch()
-})
-afterAll(async () => {
-  await haut.close()
-  await lupa.close()
-})
+const haut = fileEmulator(() => startHaut())
+const lupa = fileEmulator(() => startLupaSearch())
 
 const freshEnv = (extra: NodeJS.ProcessEnv = {}) =>
-  baseEnv({
-    AUTHCTL_CONFIG_DIR: join(mkdtempSync(join(tmpdir(), 'rotate-')), 'authctl'),
-    AUTHCTL_STORE: 'file',
-    AUTHCTL_PASSPHRASE: 'rotate-test',
-    AUTHCTL_HAUT_API_URL: haut.apiUrl,
-    AUTHCTL_LUPASEARCH_API_URL: lupa.apiUrl,
-    ...extra,
-  })
+  cliEnv(
+    { prefix: 'rotate-', passphrase: 'rotate-test', nested: true },
+    {
+      AUTHCTL_HAUT_API_URL: haut.apiUrl,
+      AUTHCTL_LUPASEARCH_API_URL: lupa.apiUrl,
+      ...extra,
+    },
+  )
 
 const cli = (env: NodeJS.ProcessEnv, args: string[], input?: string) => runCli(args, { env, ...(input === undefined ? {} : { input }) })
 
@@ -232,7 +225,7 @@ describe('keys rotate lupasearch', () => {
 
 describe('keys list haut behind TLS', () => {
   it('follows a same-host http:// next link as https://', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tls-'))
+    const dir = tempDir('tls-')
     execFileSync(
       'openssl',
       [

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
@@ -9,6 +8,7 @@ import { baseEnv } from '../helpers/cli.js'
 import { installPackedTarball, REPO, tsc } from '../helpers/consumer.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
 import { hasTmux, startTmux } from '../helpers/tmux.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const SECRET = 'lw-secret-0123456789'
 let lw: LucidworksEmulator
@@ -86,7 +86,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv, input = '') {
 
 function fileEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return baseEnv({
-    AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'lib-')),
+    AUTHCTL_CONFIG_DIR: tempDir('lib-'),
     AUTHCTL_STORE: 'file',
     AUTHCTL_PASSPHRASE: 'lib passphrase',
     AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,

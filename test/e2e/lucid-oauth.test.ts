@@ -1,29 +1,26 @@
 import { spawn } from 'node:child_process'
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startLucid, type LucidEmulator } from '../emulators/lucid.js'
-import { baseEnv, BIN, runCli } from '../helpers/cli.js'
+import { describe, expect, it } from 'vitest'
+import { startLucid } from '../emulators/lucid.js'
+import { BIN, runCli } from '../helpers/cli.js'
 import { freePort } from '../helpers/net.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
+import { cliEnv, fileEmulator } from '../helpers/fixture.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const SECRET = 'lucid-secret-0123456789'
-let lucid: LucidEmulator
-beforeAll(async () => {
-  lucid = await startLucid()
-})
-afterAll(() => lucid.close())
+const lucid = fileEmulator(() => startLucid())
 
 const env = (extra: NodeJS.ProcessEnv = {}) =>
-  baseEnv({
-    AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'e2e-lucid-')),
-    AUTHCTL_STORE: 'file',
-    AUTHCTL_PASSPHRASE: 'e2e',
-    AUTHCTL_LUCID_API_URL: lucid.apiUrl,
-    AUTHCTL_LUCID_AUTHORIZE_URL: lucid.authorizeUrl,
-    ...extra,
-  })
+  cliEnv(
+    { prefix: 'e2e-lucid-', passphrase: 'e2e' },
+    {
+      AUTHCTL_LUCID_API_URL: lucid.apiUrl,
+      AUTHCTL_LUCID_AUTHORIZE_URL: lucid.authorizeUrl,
+      ...extra,
+    },
+  )
 
 /** Runs `login lucid --no-browser`, plays the browser from the printed URL, returns the result. */
 async function browserLogin(e: NodeJS.ProcessEnv, port: number, browser: (url: string) => Promise<Response>) {
@@ -64,7 +61,7 @@ describe('Lucid OAuth through the built CLI', () => {
   })
 
   it('opens $BROWSER when --no-browser is not given', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'browser-'))
+    const dir = tempDir('browser-')
     const fake = join(dir, 'fake-browser')
     writeFileSync(fake, `#!${process.execPath}\nfetch(process.argv[2]).then((r) => process.exit(r.ok ? 0 : 1))\n`)
     chmodSync(fake, 0o755)

@@ -1,28 +1,24 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { startLucidworks } from '../emulators/lucidworks.js'
 import { baseEnv, BIN, runCli, runNode as runCliWith } from '../helpers/cli.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
+import { cliEnv, fileEmulator } from '../helpers/fixture.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const SECRET = 'lw-secret-0123456789'
-let lw: LucidworksEmulator
-
-beforeAll(async () => {
-  lw = await startLucidworks()
-})
-afterAll(() => lw.close())
+const lw = fileEmulator(() => startLucidworks())
 
 function fileEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return baseEnv({
-    AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'e2e-')),
-    AUTHCTL_STORE: 'file',
-    AUTHCTL_PASSPHRASE: 'e2e passphrase',
-    AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
-    ...extra,
-  })
+  return cliEnv(
+    { prefix: 'e2e-', passphrase: 'e2e passphrase' },
+    {
+      AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+      ...extra,
+    },
+  )
 }
 
 async function loggedIn(extra: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEnv> {
@@ -95,7 +91,7 @@ describe('the built CLI against the Lucidworks emulator', () => {
 
   it('CI: 12 parallel processes with env credentials and no login make one request; a broken keychain does not matter', async () => {
     const env = baseEnv({
-      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'e2e-ci-')),
+      AUTHCTL_CONFIG_DIR: tempDir('e2e-ci-'),
       AUTHCTL_STORE: 'keychain',
       DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus',
       CI: 'true',
@@ -136,7 +132,7 @@ describe('the built CLI against the Lucidworks emulator', () => {
 
   it('a cached token loads no HTTP client, no prompt library, no colour library (nor commander)', async () => {
     const env = await loggedIn()
-    const out = join(env.AUTHCTL_CONFIG_DIR as string, '..', `modules-${process.pid}.json`)
+    const out = join(tempDir('modules-'), 'modules.json')
     const preload = join(__dirname, '..', 'fixtures', 'record-modules.cjs')
     const cached = await runCli(['token', 'lucidworks'], { env: { ...env, NODE_OPTIONS: `--require ${preload}`, AUTHCTL_TEST_MODULES_OUT: out } })
     expect(cached.code).toBe(0)
@@ -221,14 +217,14 @@ describe('the built CLI against the Lucidworks emulator', () => {
   it('an unwritable config dir is a one-line exit-2 error', async () => {
     if (process.getuid?.() === 0) {
       // root ignores mode bits; a file where the directory should be is the same failure for root
-      const parent = mkdtempSync(join(tmpdir(), 'e2e-ro-'))
+      const parent = tempDir('e2e-ro-')
       writeFileSync(join(parent, 'file'), '')
       const env = fileEnv({ AUTHCTL_CONFIG_DIR: join(parent, 'file', 'authctl') })
       const r = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], { env, input: SECRET })
       expect(r.code).toBe(2)
       expect(r.stderr).toMatch(/^authctl: cannot .*\nhint: .*\n$/)
     } else {
-      const parent = mkdtempSync(join(tmpdir(), 'e2e-ro-'))
+      const parent = tempDir('e2e-ro-')
       chmodSync(parent, 0o500)
       const env = fileEnv({ AUTHCTL_CONFIG_DIR: join(parent, 'authctl') })
       const r = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], { env, input: SECRET })
@@ -252,7 +248,7 @@ describe('exec', () => {
 
   it('127 for a missing command, 126 for a non-executable one', async () => {
     expect((await runCli(['exec', '--', 'no-such-command-xyz'], { env })).code).toBe(127)
-    const f = join(mkdtempSync(join(tmpdir(), 'e2e-x-')), 'script.sh')
+    const f = join(tempDir('e2e-x-'), 'script.sh')
     writeFileSync(f, '#!/bin/sh\necho hi\n')
     chmodSync(f, 0o644)
     expect((await runCli(['exec', '--', f], { env })).code).toBe(126)
@@ -301,7 +297,7 @@ describe('exec', () => {
   })
 
   it('a provider that fails is named, with its exit code, and the command never runs', async () => {
-    const marker = join(mkdtempSync(join(tmpdir(), 'e2e-x-')), 'ran')
+    const marker = join(tempDir('e2e-x-'), 'ran')
     const r = await runCli(
       ['exec', '--provider', 'lucidworks', '--provider', 'lupa', '--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`],
       { env },

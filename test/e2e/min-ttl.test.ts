@@ -1,11 +1,9 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Emulator } from '../emulators/_server.js'
 import { startLucidworks } from '../emulators/lucidworks.js'
 import { baseEnv, runCli } from '../helpers/cli.js'
 import { PROVIDER_CASES } from '../helpers/providers.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const emulators: Emulator[] = []
 afterAll(async () => {
@@ -21,7 +19,7 @@ describe.concurrent('a --min-ttl no fresh token could satisfy is clamped, with o
       const emu = await c.start()
       emulators.push(emu)
       const env = baseEnv({
-        AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), `min-ttl-${c.id}-`)),
+        AUTHCTL_CONFIG_DIR: tempDir(`min-ttl-${c.id}-`),
         AUTHCTL_STORE: 'file',
         AUTHCTL_PASSPHRASE: 'min-ttl',
         ...c.env(emu),
@@ -49,7 +47,7 @@ describe.concurrent('a --min-ttl no fresh token could satisfy is clamped, with o
     const lw = await startLucidworks({ tokenTtlSeconds: 90 })
     emulators.push(lw)
     const env = baseEnv({
-      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'min-ttl-short-')),
+      AUTHCTL_CONFIG_DIR: tempDir('min-ttl-short-'),
       AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
       LUCIDWORKS_CLIENT_ID: 'lw-client',
       LUCIDWORKS_CLIENT_SECRET: 'lw-secret-0123456789',

@@ -1,37 +1,27 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
-import { startLupaSearch, type LupaEmulator } from '../emulators/lupasearch.js'
-import { baseEnv, runCli } from '../helpers/cli.js'
+import { describe, expect, it } from 'vitest'
+import { startLucidworks } from '../emulators/lucidworks.js'
+import { startLupaSearch } from '../emulators/lupasearch.js'
+import { runCli } from '../helpers/cli.js'
 import { snapshotDir } from '../helpers/fs.js'
+import { cliEnv, fileEmulator } from '../helpers/fixture.js'
 
 /**
  * The mistakes a new user makes, each answered with what to do instead: mistake → exit code →
  * the hint's key words. Every message is at most two lines and never echoes a secret.
  */
-let lw: LucidworksEmulator
-let lupa: LupaEmulator
-beforeAll(async () => {
-  lw = await startLucidworks()
-  lupa = await startLupaSearch()
-})
-afterAll(async () => {
-  await lw.close()
-  await lupa.close()
-})
+const lw = fileEmulator(() => startLucidworks())
+const lupa = fileEmulator(() => startLupaSearch())
 
 const SECRET = 's3cr3t-value-9f8e'
 
 const env = () =>
-  baseEnv({
-    AUTHCTL_CONFIG_DIR: join(mkdtempSync(join(tmpdir(), 'mistakes-')), 'authctl'),
-    AUTHCTL_STORE: 'file',
-    AUTHCTL_PASSPHRASE: 'mistakes',
-    AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
-    AUTHCTL_LUPASEARCH_API_URL: `${lupa.url}/v1`,
-  })
+  cliEnv(
+    { prefix: 'mistakes-', passphrase: 'mistakes', nested: true },
+    {
+      AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
+      AUTHCTL_LUPASEARCH_API_URL: `${lupa.url}/v1`,
+    },
+  )
 
 type Case = [mistake: string, argv: string[], extraEnv: NodeJS.ProcessEnv, code: number, keyWords: RegExp[]]
 

@@ -1,31 +1,21 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startHaut, type HautEmulator } from '../emulators/haut.js'
-import { startLupaSearch, type LupaEmulator } from '../emulators/lupasearch.js'
-import { baseEnv, runCli } from '../helpers/cli.js'
+import { describe, expect, it } from 'vitest'
+import { startHaut } from '../emulators/haut.js'
+import { startLupaSearch } from '../emulators/lupasearch.js'
+import { runCli } from '../helpers/cli.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
+import { cliEnv, fileEmulator } from '../helpers/fixture.js'
 
-let lupa: LupaEmulator
-let haut: HautEmulator
-beforeAll(async () => {
-  lupa = await startLupaSearch()
-  haut = await startHaut()
-})
-afterAll(async () => {
-  await lupa.close()
-  await haut.close()
-})
+const lupa = fileEmulator(() => startLupaSearch())
+const haut = fileEmulator(() => startHaut())
 
 const env = () =>
-  baseEnv({
-    AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'e2e-pw-')),
-    AUTHCTL_STORE: 'file',
-    AUTHCTL_PASSPHRASE: 'e2e',
-    AUTHCTL_LUPASEARCH_API_URL: lupa.apiUrl,
-    AUTHCTL_HAUT_API_URL: haut.apiUrl,
-  })
+  cliEnv(
+    { prefix: 'e2e-pw-', passphrase: 'e2e' },
+    {
+      AUTHCTL_LUPASEARCH_API_URL: lupa.apiUrl,
+      AUTHCTL_HAUT_API_URL: haut.apiUrl,
+    },
+  )
 
 const cases = [
   { id: 'lupasearch', email: 'dev@example.com', password: 'lupa-password-123', emu: () => lupa, var: 'LUPA_ACCESS_TOKEN' },

@@ -1,6 +1,5 @@
 import { createHash, hkdfSync, scryptSync } from 'node:crypto'
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openJson, sealJson, type Sealed } from '../../src/kernel/seal.js'
@@ -10,6 +9,7 @@ import { startLupaSearch } from '../emulators/lupasearch.js'
 import { baseEnv, runCli } from '../helpers/cli.js'
 import { hasRedisServer, startRedis, type RedisServer } from '../helpers/redis.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
+import { tempDir } from '../helpers/tmp.js'
 
 /**
  * The shared cache as an attacker with read/write access to Redis and public knowledge only
@@ -55,7 +55,7 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
 
   const lwMachine = (redisUrl: string, extra: NodeJS.ProcessEnv = {}) =>
     baseEnv({
-      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-')),
+      AUTHCTL_CONFIG_DIR: tempDir('runner-'),
       AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
       LUCIDWORKS_CLIENT_ID: 'lw-client',
       LUCIDWORKS_CLIENT_SECRET: LW_SECRET,
@@ -68,7 +68,7 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
   /** A Lucid OAuth login (authorization code via the emulator) on a machine of the fleet. */
   async function lucidLogin(lucid: LucidEmulator, redis: RedisServer): Promise<NodeJS.ProcessEnv> {
     const env = baseEnv({
-      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'victim-')),
+      AUTHCTL_CONFIG_DIR: tempDir('victim-'),
       AUTHCTL_STORE: 'file',
       AUTHCTL_PASSPHRASE: 'fleet',
       AUTHCTL_LUCID_API_URL: lucid.apiUrl,
@@ -142,7 +142,7 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
     const lucid = await startLucid()
     try {
       const a = await issuingStaleTokens(lucid, () => lucidLogin(lucid, redis))
-      const b = { ...a, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-b-')) } // a second runner with the same login
+      const b = { ...a, AUTHCTL_CONFIG_DIR: tempDir('runner-b-') } // a second runner with the same login
       cpSync(a.AUTHCTL_CONFIG_DIR as string, b.AUTHCTL_CONFIG_DIR as string, { recursive: true })
       expect((await runCli(['token', 'lucid'], { env: a })).code).toBe(0) // A rotates r1 → r2: entry E1
       const snapshot = new Map<string, string>()
@@ -189,7 +189,7 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
     const lupa = await startLupaSearch()
     try {
       const env = baseEnv({
-        AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-')),
+        AUTHCTL_CONFIG_DIR: tempDir('runner-'),
         AUTHCTL_LUPASEARCH_API_URL: lupa.apiUrl,
         LUPA_EMAIL: 'dev@example.com',
         LUPA_PASSWORD: 'lupa-password-123',
@@ -245,23 +245,30 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
     }
   }, 150_000)
 
-  it('holds a plausible lock forever (re-set every second): a runner gives up after 30 s with exit 6 instead of renewing on its own', async () => {
+  // The wait is 30 s by default (test/unit/core/token-service.test.ts); AUTHCTL_SHARED_WAIT_MS shortens it here.
+  it('holds a plausible lock forever (re-set every second): a runner gives up after its wait with exit 6 instead of renewing on its own', async () => {
     const redis = await startRedis()
     try {
-      const env = lwMachine(redis.url)
-      expect((await issuingStaleTokens(lw, () => runCli(['token', 'lucidworks'], { env }))).code).toBe(0)
+      const env = lwMachine(redis.url, { AUTHCTL_SHARED_WAIT_MS: '3000' })
+      // 6 s tokens: stale after 3 s (the --min-ttl clamp), and long enough to reach Redis on a loaded machine.
+      lw.tokenTtlSeconds = 6
+      expect((await runCli(['token', 'lucidworks'], { env })).code).toBe(0)
+      const stale = Date.now() + 3100
       const locks = (await tokenKeys(redis)).map((k) => k.replace(':token:', ':lock:'))
+      expect(locks).toHaveLength(1)
       const hold = async () => {
         for (const l of locks) await redis.client.set(l, 'attacker', 'PX', 5000)
       }
       await hold()
       const timer = setInterval(() => void hold().catch(() => undefined), 1000)
+      await new Promise((r) => setTimeout(r, stale - Date.now()))
       const before = lw.tokenRequests()
       try {
         const r = await runCli(['token', 'lucidworks'], { env, timeoutMs: 60_000 })
         expect(r.code, r.stderr).toBe(6)
-        expect(r.stderr).toMatch(/timed out after 30 s waiting for another runner's renewal/)
-        expect(r.ms).toBeLessThan(40_000) // 30 s of waiting, plus start-up on a loaded machine
+        expect(r.stderr).toMatch(/timed out after 3 s waiting for another runner's renewal/)
+        expect(r.ms).toBeGreaterThanOrEqual(3000)
+        expect(r.ms).toBeLessThan(13_000) // 3 s of waiting, plus start-up on a loaded machine
         expect(lw.tokenRequests()).toBe(before) // no renewal behind the fleet's back
       } finally {
         clearInterval(timer)

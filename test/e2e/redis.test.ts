@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucid } from '../emulators/lucid.js'
@@ -9,6 +8,7 @@ import { SHARED_LOCK_TTL_MS } from '../../src/tokens/service.js'
 import { baseEnv, BIN, runCli } from '../helpers/cli.js'
 import { hasRedisServer, startRedis } from '../helpers/redis.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const SECRET = 'lw-secret-0123456789'
 /** The fleet key every runner of the fleet shares (openssl rand -base64 32). */
@@ -29,7 +29,7 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
   /** A "machine": its own config dir, the shared Redis, env credentials as in CI. */
   const machine = (redisUrl: string | undefined, extra: NodeJS.ProcessEnv = {}) =>
     baseEnv({
-      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-')),
+      AUTHCTL_CONFIG_DIR: tempDir('runner-'),
       AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
       LUCIDWORKS_CLIENT_ID: 'lw-client',
       LUCIDWORKS_CLIENT_SECRET: SECRET,
@@ -162,7 +162,7 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
     const lucid = await startLucid()
     try {
       const a = baseEnv({
-        AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-a-')),
+        AUTHCTL_CONFIG_DIR: tempDir('runner-a-'),
         AUTHCTL_STORE: 'file',
         AUTHCTL_PASSPHRASE: 'fleet',
         AUTHCTL_LUCID_API_URL: lucid.apiUrl,
@@ -184,7 +184,7 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
       )
       expect(login.code).toBe(0)
       // machine B holds a copy of the same login (same grant)
-      const b = { ...a, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'runner-b-')) }
+      const b = { ...a, AUTHCTL_CONFIG_DIR: tempDir('runner-b-') }
       cpSync(a.AUTHCTL_CONFIG_DIR as string, b.AUTHCTL_CONFIG_DIR as string, { recursive: true })
       const ta = await runCli(['token', 'lucid'], { env: a }) // A refreshes: r1 → r2
       expect(ta.code, ta.stderr).toBe(0)

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
-import { hostname, tmpdir } from 'node:os'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { slotId } from '../../src/tokens/token-cache.js'
@@ -17,6 +17,7 @@ import { freePort } from '../helpers/net.js'
 import { hasRedisServer, startRedis, type RedisServer } from '../helpers/redis.js'
 import { missingTools, startSecretService, type SecretService } from '../helpers/secret-service.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
+import { tempDir } from '../helpers/tmp.js'
 
 /**
  * CONTRACT 0.2 "Trust rules" and "Lucid OAuth", one describe per rule, each driving the built CLI
@@ -48,7 +49,7 @@ afterAll(async () => {
   await Promise.all([lw, lupa, haut, lucid].map((e) => e?.close()))
 })
 
-const newDir = (prefix: string) => mkdtempSync(join(tmpdir(), prefix))
+const newDir = (prefix: string) => tempDir(prefix)
 
 function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return baseEnv({

@@ -146,7 +146,7 @@ export async function startOAuth2(opts: { clients?: Record<string, OAuth2Client>
     }
     if (grant === 'refresh_token') {
       const rt = refreshTokens.get(form.get('refresh_token') ?? '')
-      if (!rt || !rt.live || rt.clientId !== a.clientId)
+      if (!rt?.live || rt.clientId !== a.clientId)
         return res.json(400, { error: 'invalid_grant', error_description: 'refresh token is invalid, expired or already used' })
       const narrower = asked.filter((s) => !rt.scopes.includes(s))
       if (narrower.length) return res.json(400, { error: 'invalid_scope', error_description: `not in the grant: ${narrower.join(' ')}` })

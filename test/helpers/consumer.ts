@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
+import { tempDir } from './tmp.js'
 
 const exec = promisify(execFile)
 export const REPO = resolve(__dirname, '../..')
@@ -27,7 +27,7 @@ interface LockEntry {
  * Returns the project directory; the package is at node_modules/authctl.
  */
 export async function installPackedTarball(): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'authctl-consumer-'))
+  const dir = tempDir('authctl-consumer-')
   // --ignore-scripts: a prepack build would rebuild dist/ under the other test files' feet.
   const { stdout } = await exec('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { cwd: REPO, env: npmEnv() })
   const tgz = stdout.trim().split('\n').pop() as string

@@ -1,9 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { freePort } from './net.js'
+import { tempDir } from './tmp.js'
 
 export function hasRedisServer(): boolean {
   return spawnSync('sh', ['-c', 'command -v redis-server']).status === 0
@@ -21,7 +19,7 @@ export interface RedisServer {
 /** A real redis-server on 127.0.0.1, no persistence, optionally with a password. */
 export async function startRedis(opts: { password?: string } = {}): Promise<RedisServer> {
   const port = await freePort()
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', mkdtempSync(join(tmpdir(), 'redis-'))]
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tempDir('redis-')]
   if (opts.password) args.push('--requirepass', opts.password)
   const proc: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
   await new Promise<void>((resolve, reject) => {

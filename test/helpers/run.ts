@@ -1,10 +1,9 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { run } from '../../src/cli/main.js'
 import { createMemoryStore } from '../../src/store/memory.js'
+import { TEST_KNOBS } from './cli.js'
 import { createTestIO } from './io.js'
 import { scriptedPrompter } from './prompter.js'
+import { tempDir } from './tmp.js'
 
 export interface InProcessResult {
   code: number
@@ -28,13 +27,13 @@ export interface CliOpts {
 export function inProcessCli(baseEnv: () => Record<string, string>) {
   const state = { dir: '', store: createMemoryStore() }
   const reset = () => {
-    state.dir = mkdtempSync(join(tmpdir(), 'cli-'))
+    state.dir = tempDir('cli-')
     state.store = createMemoryStore()
   }
   reset()
   const cli = async (argv: string[], opts: CliOpts = {}): Promise<InProcessResult> => {
     const io = createTestIO({ stdin: opts.stdin, stdinTTY: opts.tty })
-    const env = { AUTHCTL_CONFIG_DIR: state.dir, AUTHCTL_STORE: 'memory', ...baseEnv(), ...opts.env }
+    const env = { AUTHCTL_CONFIG_DIR: state.dir, AUTHCTL_STORE: 'memory', ...(TEST_KNOBS as Record<string, string>), ...baseEnv(), ...opts.env }
     const code = await run(argv, env, io, {
       stores: { memory: state.store },
       ...(opts.answers ? { prompter: scriptedPrompter(opts.answers) } : {}),

@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { tempDir } from './tmp.js'
 
 export interface SecretService {
   /** Environment that points clients at this private session bus. */
@@ -24,7 +24,7 @@ export function missingTools(): string[] {
  * Secret Service, in a throwaway HOME. Stopping the session's child ends the bus and daemon.
  */
 export async function startSecretService(): Promise<SecretService> {
-  const home = mkdtempSync(join(tmpdir(), 'keyring-'))
+  const home = tempDir('keyring-')
   const run = join(home, 'run')
   mkdirSync(run, { mode: 0o700 })
   const env = { ...process.env, HOME: home, XDG_RUNTIME_DIR: run, XDG_DATA_HOME: join(home, 'data') } as Record<string, string>

@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startHaut, type HautEmulator } from '../../emulators/haut.js'
 import { startLupaSearch, type LupaEmulator } from '../../emulators/lupasearch.js'
 import { inProcessCli } from '../../helpers/run.js'
+import { tempDir } from '../../helpers/tmp.js'
 
 // Expiry of stored keys (CONTRACT 0.2 "keys: lifecycle and expiry"). The clock is faked per
 // invocation (`now`); the emulators judge validity by the real clock.
@@ -56,7 +56,7 @@ describe('a dead key is never handed out', () => {
     const env = await cli(['token', 'haut', '--format', 'env'], { now: later })
     expect(env.code).toBe(0)
     expect(env.stdout).not.toContain(secret)
-    const out = join(mkdtempSync(join(tmpdir(), 'exp-')), 'tok')
+    const out = join(tempDir('exp-'), 'tok')
     const x = await cli(['exec', '--', process.execPath, '-e', 'require("fs").writeFileSync(process.argv[1], process.env.HAUT_ACCESS_TOKEN)', out], {
       now: later,
     })

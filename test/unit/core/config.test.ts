@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigStore, type ProfileRecord } from '../../../src/kernel/config.js'
 import { UsageError } from '../../../src/kernel/errors.js'
+import { tempDir } from '../../helpers/tmp.js'
 
 const rec = (profile: string): ProfileRecord => ({
   provider: 'lucidworks',
@@ -18,7 +18,7 @@ const rec = (profile: string): ProfileRecord => ({
 
 describe('ConfigStore', () => {
   it('creates a 0700 dir and a 0600 file, and round-trips profiles', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'authctl')
+    const dir = join(tempDir('cfg-'), 'authctl')
     const c = new ConfigStore(dir)
     expect(c.list()).toEqual([])
     await c.put(rec('b'))
@@ -31,7 +31,7 @@ describe('ConfigStore', () => {
   })
 
   it('sweeps temp files left by a writer that died mid-write, and keeps live ones', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cfg-'))
+    const dir = tempDir('cfg-')
     const c = new ConfigStore(dir)
     const dead = spawn(process.execPath, ['-e', '0'])
     await new Promise((r) => dead.on('exit', r))
@@ -42,7 +42,7 @@ describe('ConfigStore', () => {
   })
 
   it('keeps every profile under concurrent updates', async () => {
-    const c = new ConfigStore(mkdtempSync(join(tmpdir(), 'cfg-')))
+    const c = new ConfigStore(tempDir('cfg-'))
     await Promise.all(Array.from({ length: 20 }, (_, i) => c.put(rec(`p${i}`))))
     expect(c.list()).toHaveLength(20)
   })
@@ -53,7 +53,7 @@ describe('ConfigStore', () => {
     ['bad profiles', '{"version":1,"profiles":[]}'],
     ['malformed entry', '{"version":1,"profiles":{"x":{"provider":1}}}'],
   ])('a corrupt file (%s) is an exit-2 error naming it, and is never overwritten', async (_n, text) => {
-    const dir = mkdtempSync(join(tmpdir(), 'cfg-'))
+    const dir = tempDir('cfg-')
     const c = new ConfigStore(dir)
     writeFileSync(c.file, text)
     const err = (() => {

@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { hostname, tmpdir } from 'node:os'
+import { existsSync, writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { isStale, withFileLock } from '../../../src/kernel/lock.js'
+import { tempDir } from '../../helpers/tmp.js'
 
 describe('withFileLock', () => {
   it('serialises critical sections (no two run at once)', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'lock-')), 'locks', 'x.lock')
+    const path = join(tempDir('lock-'), 'locks', 'x.lock')
     let inside = 0
     let maxInside = 0
     await Promise.all(
@@ -25,7 +26,7 @@ describe('withFileLock', () => {
   })
 
   it('takes over a lock left by a dead process at once', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'lock-')), 'x.lock')
+    const path = join(tempDir('lock-'), 'x.lock')
     const child = spawn(process.execPath, ['-e', '0'])
     await new Promise((r) => child.on('exit', r))
     writeFileSync(path, JSON.stringify({ pid: child.pid, host: hostname(), nonce: 'dead' }))
@@ -36,7 +37,7 @@ describe('withFileLock', () => {
   })
 
   it('does not take over a live holder, and times out waiting with a hint', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'lock-')), 'x.lock')
+    const path = join(tempDir('lock-'), 'x.lock')
     writeFileSync(path, JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'live' }))
     expect(isStale(path, 30_000)).toBe(false)
     await expect(withFileLock(path, async () => 'ran', { timeoutMs: 200 })).rejects.toThrow(/lock held by pid \d+ on /)
@@ -44,7 +45,7 @@ describe('withFileLock', () => {
   })
 
   it('releases the lock when the critical section throws', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'lock-')), 'x.lock')
+    const path = join(tempDir('lock-'), 'x.lock')
     await expect(withFileLock(path, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
     expect(existsSync(path)).toBe(false)
   })

@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigStore } from '../../../src/kernel/config.js'
@@ -7,6 +5,7 @@ import { Credentials } from '../../../src/tokens/credentials.js'
 import { TokenService } from '../../../src/tokens/service.js'
 import { clampMinTtl, keepFreshLeadMs, maxMinTtlMs, TokenCache } from '../../../src/tokens/token-cache.js'
 import type { Credential, Provider, ProviderContext } from '../../../src/providers/types.js'
+import { tempDir } from '../../helpers/tmp.js'
 
 describe('maxMinTtlMs / clampMinTtl / keepFreshLeadMs', () => {
   it.each([
@@ -36,7 +35,7 @@ describe('maxMinTtlMs / clampMinTtl / keepFreshLeadMs', () => {
 
 /** A client-credentials provider on a fake clock: every issue is a new token of `lifeMs`. */
 function setup(lifeMs: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'min-ttl-'))
+  const dir = tempDir('min-ttl-')
   const clock = {
     t: 1_000_000_000_000,
     now() {

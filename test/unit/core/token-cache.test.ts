@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cacheKeyMaterial } from '../../../src/tokens/service.js'
+import { cacheKeyMaterial } from '../../../src/tokens/credentials.js'
 import { isFresh, TokenCache } from '../../../src/tokens/token-cache.js'
+import { tempDir } from '../../helpers/tmp.js'
 
 const ref = { provider: 'lucidworks', profile: 'default' }
 
 describe('TokenCache', () => {
   it('stores tokens encrypted (0600, no clear text) and reads them back with the same key', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cache-'))
+    const dir = tempDir('cache-')
     const cache = new TokenCache(dir)
     const key = randomBytes(32)
     cache.write(ref, 'machinelearning.predict', key, { accessToken: 'eyJ.secret-token-value.sig', expiresAt: 123, scopes: ['machinelearning.predict'] })
@@ -24,7 +24,7 @@ describe('TokenCache', () => {
   })
 
   it('a different key (changed secret), another slot or another profile misses', () => {
-    const cache = new TokenCache(mkdtempSync(join(tmpdir(), 'cache-')))
+    const cache = new TokenCache(tempDir('cache-'))
     const key = randomBytes(32)
     cache.write(ref, 's1', key, { accessToken: 't' })
     expect(cache.read(ref, 's1', randomBytes(32))).toBeUndefined()
@@ -33,7 +33,7 @@ describe('TokenCache', () => {
   })
 
   it('clear removes the profile entries and says whether there were any', () => {
-    const cache = new TokenCache(mkdtempSync(join(tmpdir(), 'cache-')))
+    const cache = new TokenCache(tempDir('cache-'))
     cache.write(ref, 's1', randomBytes(32), { accessToken: 't' })
     expect(cache.clear(ref)).toBe(true)
     expect(cache.clear(ref)).toBe(false)

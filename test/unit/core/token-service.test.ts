@@ -1,15 +1,14 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigStore } from '../../../src/kernel/config.js'
-import { Credentials } from '../../../src/tokens/credentials.js'
-import { TokenService, type TokenServiceDeps } from '../../../src/tokens/service.js'
-import { openEntry, sealEntry, sharedSlot, type SharedCache } from '../../../src/tokens/shared-cache.js'
 import { AuthRequiredError, InvalidGrantError } from '../../../src/kernel/errors.js'
+import { Credentials } from '../../../src/tokens/credentials.js'
+import { SHARED_WAIT_MS, sharedWaitMs, TokenService, type TokenServiceDeps } from '../../../src/tokens/service.js'
+import { openEntry, sealEntry, sharedSlot, type SharedCache } from '../../../src/tokens/shared-cache.js'
 import { TokenCache } from '../../../src/tokens/token-cache.js'
 import type { Credential, Provider, ProviderContext } from '../../../src/providers/types.js'
 import { createMemoryStore } from '../../../src/store/memory.js'
+import { tempDir } from '../../helpers/tmp.js'
 
 /** A rotating-refresh provider: only the newest refresh token works; each use rotates it. */
 function rotatingProvider(state: { live: string; issued: number; calls: string[] }): Provider {
@@ -42,7 +41,7 @@ function rotatingProvider(state: { live: string; issued: number; calls: string[]
 }
 
 async function setup(store = createMemoryStore()) {
-  const dir = mkdtempSync(join(tmpdir(), 'ts-'))
+  const dir = tempDir('ts-')
   const config = new ConfigStore(dir)
   await config.put({ provider: 'fake', profile: 'default', kind: 'oauth', store: 'memory', data: {}, createdAt: '', updatedAt: '' })
   const creds = new Credentials({ config, openStore: async () => store, env: {} })
@@ -136,5 +135,17 @@ describe('TokenService with rotating refresh tokens', () => {
     expect(stored.refreshToken).toBe('r4')
     expect(stored.refreshTokenPrev).toBeUndefined() // the grant worked: the previous one is dropped
     expect(openEntry(s, items.get(s.name)!)?.grant).toEqual({ refreshToken: 'r4' })
+  })
+})
+
+describe("the wait for another runner's renewal (AUTHCTL_SHARED_WAIT_MS)", () => {
+  it('is 30 s by default (CONTRACT: no runner waits more than 30 s); the knob only shortens it, to 100 ms at least', () => {
+    expect(SHARED_WAIT_MS).toBe(30_000)
+    expect(sharedWaitMs({})).toBe(30_000)
+    expect(sharedWaitMs({ AUTHCTL_SHARED_WAIT_MS: '' })).toBe(30_000)
+    expect(sharedWaitMs({ AUTHCTL_SHARED_WAIT_MS: 'soon' })).toBe(30_000)
+    expect(sharedWaitMs({ AUTHCTL_SHARED_WAIT_MS: '2000' })).toBe(2000)
+    expect(sharedWaitMs({ AUTHCTL_SHARED_WAIT_MS: '5' })).toBe(100)
+    expect(sharedWaitMs({ AUTHCTL_SHARED_WAIT_MS: '600000' })).toBe(30_000)
   })
 })

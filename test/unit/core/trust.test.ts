@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { chmodSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -9,6 +9,7 @@ import { redactUrl, redactUrlsIn } from '../../../src/kernel/redact.js'
 import { checkSegment, checkToken, cleanText, escapeJsonControls, pickExpiry, safeIso, saneIn } from '../../../src/kernel/sanitize.js'
 import { scrubbedNames, scrubbedValues } from '../../../src/exec/scrub.js'
 import { probeAccount } from '../../../src/store/keychain.js'
+import { tempDir } from '../../helpers/tmp.js'
 
 describe('Trust rule: text from a server is data, not terminal input', () => {
   it.each([
@@ -101,7 +102,7 @@ describe('Trust rule: URLs in messages never show userinfo or secret-looking que
 })
 
 describe('Trust rule: locks cannot wedge authctl', () => {
-  const lockFile = () => join(mkdtempSync(join(tmpdir(), 'lock-')), 'x.lock')
+  const lockFile = () => join(tempDir('lock-'), 'x.lock')
 
   it('a lock dated more than 60 s in the future is stale, even with a live holder', () => {
     const path = lockFile()
@@ -136,12 +137,12 @@ describe('Trust rule: concurrent logins never fail because of each other', () =>
 
 describe('Trust rule: the config dir is ours', () => {
   it('another owner is exit 2 naming the directory', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cfg-'))
+    const dir = tempDir('cfg-')
     const uid = statSync(dir).uid + 1
     expect(() => guardConfigDir(dir, () => {}, uid)).toThrow(expect.objectContaining({ exitCode: 2, message: expect.stringContaining(dir) }))
   })
   it('group/other-writable is tightened to 0700 with one warning; 0700 is left alone silently', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cfg-'))
+    const dir = tempDir('cfg-')
     chmodSync(dir, 0o777)
     const warnings: string[] = []
     guardConfigDir(dir, (l) => warnings.push(l))

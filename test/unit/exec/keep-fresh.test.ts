@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ProviderHttpError } from '../../../src/kernel/errors.js'
 import { startKeepFresh, type FreshSource, type KeepFreshDeps } from '../../../src/exec/keep-fresh.js'
 import { lucidworks } from '../../../src/providers/lucidworks/index.js'
 import type { Credential, TokenSet } from '../../../src/providers/types.js'
+import { tempDir } from '../../helpers/tmp.js'
 
 const cred: Credential = {
   kind: 'client-credentials',
@@ -18,9 +18,9 @@ const tok = (n: number, obtainedAt = n): TokenSet => ({ accessToken: `tok-${n}`,
 function setup(next: () => Promise<TokenSet>) {
   const warnings: string[] = []
   const deps: KeepFreshDeps = {
-    env: { TMPDIR: mkdtempSync(join(tmpdir(), 'kf-unit-')) },
+    env: { TMPDIR: tempDir('kf-unit-') },
     tokens: () => ({ getToken: () => next() }),
-    cache: () => ({ dir: mkdtempSync(join(tmpdir(), 'kf-cache-')), read: () => undefined }),
+    cache: () => ({ dir: tempDir('kf-cache-'), read: () => undefined }),
     warn: (l) => warnings.push(l),
     debug: () => {},
   }

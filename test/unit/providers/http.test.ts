@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ProviderHttpError, UsageError } from '../../../src/kernel/errors.js'
-import { checkProviderUrl, createHttpClient, parseJsonBody, parseRetryAfter, type HttpClient } from '../../../src/providers/http.js'
+import { backoffMs, checkProviderUrl, createHttpClient, parseJsonBody, parseRetryAfter, retryBaseMs, type HttpClient } from '../../../src/providers/http.js'
 import { startEmulator, type Emulator } from '../../emulators/_server.js'
 
 let emu: Emulator
@@ -104,5 +104,52 @@ describe('parsing', () => {
   it('malformed JSON and HTML pages are one-line exit-5 errors', () => {
     expect(() => parseJsonBody({ status: 200, headers: {}, body: '<html>' }, 'x')).toThrow(/an HTML page/)
     expect(() => parseJsonBody({ status: 200, headers: {}, body: '{' }, 'x')).toThrow(/not JSON/)
+  })
+})
+
+describe('retry backoff and AUTHCTL_RETRY_BASE_MS', () => {
+  it('defaults to 250 ms, doubling, jittered within the upper half, capped at 4 s', () => {
+    expect(retryBaseMs({})).toBe(250)
+    expect(retryBaseMs({ AUTHCTL_RETRY_BASE_MS: '' })).toBe(250)
+    for (let i = 0; i < 50; i++) {
+      for (const [attempt, cap] of [
+        [0, 250],
+        [1, 500],
+        [2, 1000],
+        [4, 4000],
+        [9, 4000],
+      ] as const) {
+        const ms = backoffMs(attempt)
+        expect(ms).toBeGreaterThanOrEqual(cap / 2)
+        expect(ms).toBeLessThanOrEqual(cap)
+      }
+    }
+  })
+
+  it('scales with the knob (cap 16 × the base), clamped to 1–10 000 ms; not a number is exit 2', () => {
+    expect(retryBaseMs({ AUTHCTL_RETRY_BASE_MS: '2' })).toBe(2)
+    expect(retryBaseMs({ AUTHCTL_RETRY_BASE_MS: '0' })).toBe(1)
+    expect(retryBaseMs({ AUTHCTL_RETRY_BASE_MS: '99999' })).toBe(10_000)
+    expect(() => retryBaseMs({ AUTHCTL_RETRY_BASE_MS: 'fast' })).toThrow(UsageError)
+    for (let i = 0; i < 50; i++) {
+      expect(backoffMs(0, 2)).toBeLessThanOrEqual(2)
+      expect(backoffMs(9, 2)).toBeLessThanOrEqual(32)
+      expect(backoffMs(9, 2)).toBeGreaterThanOrEqual(16)
+    }
+  })
+
+  it('a client created with the knob sleeps that backoff; Retry-After is honoured as sent', async () => {
+    const waits: number[] = []
+    const fast = await createHttpClient({ timeoutMs: 500, env: { AUTHCTL_RETRY_BASE_MS: '4' }, debug: () => {}, sleep: async (ms) => void waits.push(ms) })
+    try {
+      emu.faults.push({ status: 503 }, { status: 503 }, { status: 429, headers: { 'retry-after': '1' } })
+      expect((await fast.request({ method: 'GET', url: `${emu.url}/x` })).status).toBe(200)
+      expect(waits).toHaveLength(3)
+      expect(waits[0]).toBeLessThanOrEqual(4)
+      expect(waits[1]).toBeLessThanOrEqual(8)
+      expect(waits[2]).toBe(1000)
+    } finally {
+      await fast.close()
+    }
   })
 })

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { SecretStoreError } from '../../../src/kernel/errors.js'
 import { createFileStore } from '../../../src/store/file.js'
+import { tempDir } from '../../helpers/tmp.js'
 
 const open = (dir: string, pass: string) => {
   let asked = 0
@@ -19,7 +19,7 @@ const open = (dir: string, pass: string) => {
 
 describe('file store', () => {
   it('round-trips, is 0600, holds no clear text, and asks for the passphrase once per process', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fs-'))
+    const dir = tempDir('fs-')
     const { store, asked } = open(dir, 'correct horse')
     await store.set('lucidworks:default', '{"clientSecret":"very-secret-value"}')
     await store.set('lucidworks:ci', 'second')
@@ -34,7 +34,7 @@ describe('file store', () => {
   })
 
   it('a wrong passphrase is a clear exit-6 error and changes nothing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fs-'))
+    const dir = tempDir('fs-')
     await open(dir, 'right').store.set('a', 'keep me')
     const before = readFileSync(join(dir, 'secrets.enc'), 'utf8')
     const wrong = open(dir, 'wrong').store
@@ -48,7 +48,7 @@ describe('file store', () => {
   })
 
   it('keeps every item under concurrent writers', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fs-'))
+    const dir = tempDir('fs-')
     const { store } = open(dir, 'p')
     await Promise.all(Array.from({ length: 10 }, (_, i) => store.set(`k${i}`, `v${i}`)))
     for (let i = 0; i < 10; i++) expect(await store.get(`k${i}`)).toBe(`v${i}`)
