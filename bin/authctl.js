@@ -11,22 +11,29 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   start()
 }
 
-function start() {
-  let fast
+/** A bundle of dist/; a copy that was never built gets one line, not a stack trace. */
+function load(file) {
   try {
-    fast = require('../dist/fast.cjs')
+    return require(file)
   } catch (err) {
-    if (err?.code !== 'MODULE_NOT_FOUND' || !String(err.message).includes('fast.cjs')) throw err
-    // A checkout or a git install that was never built: one line, not a stack trace.
+    if (err?.code !== 'MODULE_NOT_FOUND' || !String(err.message).includes(file.replace('../', ''))) throw err
     process.stderr.write(
       'authctl: this copy has no build (dist/ is missing)\n' +
         'hint: in a checkout run `npm ci && npm run build`; to install, use a packed tarball (`npm pack`, then `npm i -g ./authctl-X.Y.Z.tgz`)\n',
     )
     process.exit(1)
   }
-  fast.runFast(argv).then((r) => {
-    // A number: the fast path answered. Otherwise the full CLI takes over, with what was asked already.
-    if (typeof r !== 'number') return require('../dist/authctl.cjs').main(argv, r)
-    process.exitCode = r
-  })
+}
+
+function start() {
+  // Only `token` and `exec` can be served from the cache; anything else goes to the full CLI
+  // at once, without loading the fast path just to hear it decline.
+  if (!argv.includes('token') && !argv.includes('exec')) return load('../dist/authctl.cjs').main(argv, {})
+  load('../dist/fast.cjs')
+    .runFast(argv)
+    .then((r) => {
+      // A number: the fast path answered. Otherwise the full CLI takes over, with what was asked already.
+      if (typeof r !== 'number') return load('../dist/authctl.cjs').main(argv, r)
+      process.exitCode = r
+    })
 }
