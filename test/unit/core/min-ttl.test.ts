@@ -4,8 +4,9 @@ import { ConfigStore } from '../../../src/kernel/config.js'
 import { Credentials } from '../../../src/tokens/credentials.js'
 import { TokenService } from '../../../src/tokens/service.js'
 import { clampMinTtl, keepFreshLeadMs, maxMinTtlMs, TokenCache } from '../../../src/tokens/token-cache.js'
-import type { Credential, Provider, ProviderContext } from '../../../src/providers/types.js'
+import type { Credential, ProviderContext } from '../../../src/providers/types.js'
 import { tempDir } from '../../helpers/tmp.js'
+import { fakeProvider } from '../../helpers/fake-provider.js'
 
 describe('maxMinTtlMs / clampMinTtl / keepFreshLeadMs', () => {
   it.each([
@@ -44,25 +45,14 @@ function setup(lifeMs: number) {
   }
   const warnings: string[] = []
   let issued = 0
-  const provider = {
-    id: 'fake',
-    aliases: [],
-    displayName: 'Fake',
-    loginFlags: [],
-    env: { prefix: 'FAKE', credentials: [['FAKE_TOKEN']], secrets: [] },
-    endpoints: [{ variable: 'FAKE_URL', url: 'https://fake.example', label: 'API' }],
-    stored: { 'client-credentials': { secret: [], data: {} } },
-    fromEnv: () => undefined,
-    plan: () => ({
-      kind: 'renewable',
-      slot: 'default',
-      async renew() {
-        issued++
-        return { token: { accessToken: `tok${issued}`, obtainedAt: clock.now(), expiresAt: clock.now() + lifeMs } }
-      },
-    }),
-    execScopes: () => [undefined],
-  } as unknown as Provider
+  const provider = fakeProvider('client-credentials', () => ({
+    kind: 'renewable',
+    slot: 'default',
+    async renew() {
+      issued++
+      return { token: { accessToken: `tok${issued}`, obtainedAt: clock.now(), expiresAt: clock.now() + lifeMs } }
+    },
+  }))
   const credentials = new Credentials({
     config: new ConfigStore(dir),
     openStore: async () => {

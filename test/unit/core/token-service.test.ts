@@ -6,38 +6,24 @@ import { Credentials } from '../../../src/tokens/credentials.js'
 import { SHARED_WAIT_MS, sharedWaitMs, TokenService, type TokenServiceDeps } from '../../../src/tokens/service.js'
 import { openEntry, sealEntry, sharedSlot, type SharedCache } from '../../../src/tokens/shared-cache.js'
 import { TokenCache } from '../../../src/tokens/token-cache.js'
+import { fakeProvider } from '../../helpers/fake-provider.js'
 import type { Credential, Provider, ProviderContext } from '../../../src/providers/types.js'
 import { createMemoryStore } from '../../../src/store/memory.js'
 import { tempDir } from '../../helpers/tmp.js'
 
 /** A rotating-refresh provider: only the newest refresh token works; each use rotates it. */
 function rotatingProvider(state: { live: string; issued: number; calls: string[] }): Provider {
-  return {
-    id: 'fake',
-    aliases: [],
-    displayName: 'Fake',
-    loginFlags: [],
-    env: { prefix: 'FAKE', credentials: [['FAKE_TOKEN']], secrets: [] },
-    endpoints: [{ variable: 'FAKE_URL', url: 'https://fake.example', label: 'API' }],
-    stored: { oauth: { secret: [], data: {} } },
-    fromEnv: () => undefined,
-    plan: (cred: Credential) => ({
-      kind: 'renewable',
-      slot: 'oauth',
-      async renew() {
-        state.calls.push(cred.secret.refreshToken as string)
-        if (cred.secret.refreshToken !== state.live) throw new InvalidGrantError('refresh token refused')
-        state.issued++
-        state.live = `r${state.issued + 1}`
-        return { token: { accessToken: `a${state.issued}`, expiresAt: Date.now() + 3600_000 }, secretUpdate: { refreshToken: state.live } }
-      },
-    }),
-    execScopes: () => [undefined],
-    login: async () => ({ kind: 'oauth', secret: {}, data: {}, summary: '' }),
-    whoami: async () => ({}),
-    headerLines: () => [],
-    envVars: () => ({}),
-  }
+  return fakeProvider('oauth', (cred: Credential) => ({
+    kind: 'renewable',
+    slot: 'oauth',
+    async renew() {
+      state.calls.push(cred.secret.refreshToken as string)
+      if (cred.secret.refreshToken !== state.live) throw new InvalidGrantError('refresh token refused')
+      state.issued++
+      state.live = `r${state.issued + 1}`
+      return { token: { accessToken: `a${state.issued}`, expiresAt: Date.now() + 3600_000 }, secretUpdate: { refreshToken: state.live } }
+    },
+  }))
 }
 
 async function setup(store = createMemoryStore()) {
