@@ -109,7 +109,12 @@ export interface Provider {
   /** Endpoints and their override variables (`doctor` probes the first). */
   readonly endpoints: readonly Endpoint[]
   /** Scopes it documents (completion, help, "did you mean"), and the default one, if it has scopes. */
-  readonly scopes?: { readonly known: readonly string[]; readonly default?: string }
+  readonly scopes?: {
+    readonly known: readonly string[]
+    readonly default?: string
+    /** `token --scope S` gets a token for S (a cache slot per scope); otherwise a login has one token. */
+    readonly perToken?: boolean
+  }
   /** The typed shape of its stored logins, checked on every read. */
   readonly stored: StoredSchema
   /** A login's own `exec` prefix, when logins choose one (default `env.prefix`). */

@@ -30,7 +30,14 @@ export function registerToken(parent: Command, ctx: CliContext, runF = runToken)
     .command('token')
     .description('print a fresh access token (cached until less than --min-ttl seconds remain)')
     .argument('<provider>', 'provider id or alias')
-    .option('--scope <scope>', 'scope of the token (Lucidworks; default: the first scope given at login)')
+    .option(
+      '--scope <scope>',
+      `scope of the token (${listNames(
+        allProviders()
+          .filter((p) => p.scopes?.perToken)
+          .map((p) => p.displayName),
+      )}; default: from the login)`,
+    )
     .option('--format <format>', 'raw | json | header | env | dotenv | powershell', 'raw')
     .option('--min-ttl <seconds>', 'renew when fewer seconds remain (default 300, env AUTHCTL_MIN_TTL)')
     .option('--force-refresh', 'renew even if the cached token is fresh')

@@ -77,7 +77,7 @@ export const lucidworks: Provider = {
     secrets: ['LUCIDWORKS_CLIENT_SECRET'],
   },
   endpoints: [{ variable: TOKEN_URL_VAR, url: LUCIDWORKS_TOKEN_URL, label: 'token URL' }],
-  scopes: { known: SCOPES, default: DEFAULT_SCOPE },
+  scopes: { known: SCOPES, default: DEFAULT_SCOPE, perToken: true },
   stored: {
     'client-credentials': {
       secret: ['clientSecret'],

@@ -84,6 +84,8 @@ export const oauth2: Provider = {
     extras: [ENV.scope, ENV.audience, ENV.resource, ENV.auth],
     secrets: [ENV.clientSecret, ENV.refreshToken],
   },
+  // A client-credentials login asks for the scope given to `token --scope`.
+  scopes: { known: [], perToken: true },
   // No default endpoint: `doctor` probes the login's token URL (endpointFor).
   endpoints: [{ variable: ENV.tokenUrl, url: '', label: 'token URL (CI; a login keeps its own)' }],
   stored: {
