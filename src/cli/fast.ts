@@ -5,21 +5,17 @@ import { CliContext } from './context.js'
 import { quietClosedPipes } from './epipe.js'
 import { createProcessIO } from './io.js'
 import { globalsFrom, type Handoff, tokenFormatOf } from './settings.js'
-import { VERSION } from './version.js'
 
 /**
  * The start-up fast path (PERF.md: commander and the full bundle cost ~12 ms of a ~22 ms floor).
- * It handles `--version`, and `token`/`exec` when every token comes from the cache, by running
+ * It handles `token`/`exec` when every token comes from the cache (bin/authctl.js answers
+ * `--version` itself and sends every other command straight to the full CLI), by running
  * the same runToken/runExec in cache-only mode. Anything else — an unknown or `=` flag, help,
  * --verbose, a renewal, any error — returns a Handoff before any output or side effect, and
  * bin/authctl.js hands the same argv (and the Handoff) to the full CLI.
  */
 export async function runFast(argv: readonly string[]): Promise<number | Handoff> {
   quietClosedPipes()
-  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
-    process.stdout.write(`${VERSION}\n`)
-    return 0
-  }
   const parsed = parse(argv)
   // With a shared cache, Redis is authoritative; the fast path only knows the local cache.
   if (!parsed || process.env.AUTHCTL_CACHE) return {}

@@ -24,3 +24,8 @@ export function validateProfileName(name: string): string {
 export function refKey(ref: ProfileRef): string {
   return `${ref.provider}:${ref.profile}`
 }
+
+/** ` --profile NAME` for a runnable hint, or nothing for the default profile. */
+export function profileSuffix(profile: string): string {
+  return profile === 'default' ? '' : ` --profile ${profile}`
+}

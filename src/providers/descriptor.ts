@@ -1,4 +1,5 @@
 import { AuthRequiredError } from '../kernel/errors.js'
+import { profileSuffix } from '../kernel/profile.js'
 import type { Credential, CredentialSource } from '../kernel/types.js'
 import type { FieldType, FlagSpec, KeyFlagSpec, Provider } from './types.js'
 
@@ -82,7 +83,7 @@ function fieldOk(v: unknown, t: FieldType): boolean {
  * fields, and typed data. Anything else is exit 4 (log in again) before the provider sees it.
  */
 export function parseStored(p: Provider, profile: string, record: { kind: string; source: CredentialSource; secret: unknown; data: unknown }): Credential {
-  const again = { hint: `run \`authctl login ${p.id}${profile === 'default' ? '' : ` --profile ${profile}`}\` again` }
+  const again = { hint: `run \`authctl login ${p.id}${profileSuffix(profile)}\` again` }
   const bad = (what: string) => new AuthRequiredError(`the stored ${p.displayName} login (profile ${profile}) is unreadable: ${what}`, again)
   const schema = p.stored[record.kind]
   if (!schema) throw bad(`unknown kind ${JSON.stringify(String(record.kind).slice(0, 40))}`)

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, scryptSync } from 'node:crypto'
 import type { ConfigStore, StoreBackend } from '../kernel/config.js'
 import { AuthRequiredError } from '../kernel/errors.js'
-import type { ProfileRef } from '../kernel/profile.js'
+import { type ProfileRef, profileSuffix } from '../kernel/profile.js'
 import type { Credential } from '../kernel/types.js'
 import { envHint, parseStored } from '../providers/descriptor.js'
 import type { Provider } from '../providers/types.js'
@@ -26,10 +26,6 @@ export function halfSetEnv(provider: Provider, env: Readonly<Record<string, stri
 }
 
 const listVars = (vars: readonly string[]) => vars.join(' and ')
-
-function profileFlag(profile: string): string {
-  return profile === 'default' ? '' : ` --profile ${profile}`
-}
 
 export interface CredentialsDeps {
   config: ConfigStore
@@ -60,11 +56,11 @@ export class Credentials {
       if (half) {
         throw new AuthRequiredError(
           `${listVars(half.set)} ${half.set.length > 1 ? 'are' : 'is'} set but ${listVars(half.missing)} ${half.missing.length > 1 ? 'are' : 'is'} not, and profile ${ref.profile} has no ${provider.displayName} login`,
-          { hint: `set ${listVars(half.missing)} too, or run \`authctl login ${provider.id}${profileFlag(ref.profile)}\`` },
+          { hint: `set ${listVars(half.missing)} too, or run \`authctl login ${provider.id}${profileSuffix(ref.profile)}\`` },
         )
       }
       throw new AuthRequiredError(`not logged in to ${provider.displayName} (profile ${ref.profile})`, {
-        hint: `run \`authctl login ${provider.id}${profileFlag(ref.profile)}\` or set ${envHint(provider)}`,
+        hint: `run \`authctl login ${provider.id}${profileSuffix(ref.profile)}\` or set ${envHint(provider)}`,
       })
     }
     const store = await this.d.openStore(record.store)
@@ -77,7 +73,7 @@ export class Credentials {
     }
     if (!secret || typeof secret !== 'object') {
       throw new AuthRequiredError(`the ${provider.displayName} login (profile ${ref.profile}) has no readable secret in the ${record.store} store`, {
-        hint: `run \`authctl login ${provider.id}${profileFlag(ref.profile)}\` again`,
+        hint: `run \`authctl login ${provider.id}${profileSuffix(ref.profile)}\` again`,
       })
     }
     return parseStored(provider, ref.profile, { kind: record.kind, source: record.store, secret, data: record.data })

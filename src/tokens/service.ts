@@ -1,6 +1,6 @@
 import type { Clock } from '../kernel/clock.js'
 import { AuthRequiredError, InvalidGrantError } from '../kernel/errors.js'
-import type { ProfileRef } from '../kernel/profile.js'
+import { type ProfileRef, profileSuffix } from '../kernel/profile.js'
 import type { Credential, IssueResult, Provider, ProviderContext, TokenSet } from '../providers/types.js'
 import { CacheMissError, type Coordinator, cacheOnlyCoordinator, localCoordinator, type Renewal, type RenewFn, type SlotContext } from './coordinator.js'
 import { fleetKeyFrom, type SharedCache, SharedCacheError, type SharedEntry, sharedSlot } from './shared-cache.js'
@@ -9,9 +9,7 @@ import { clampMinTtl, DEFAULT_MIN_TTL_MS, isFresh, keepFreshLeadMs, type TokenCa
 
 import { cacheKeyMaterial, type Credentials } from './credentials.js'
 
-export { cacheKeyMaterial, halfSetEnv } from './credentials.js'
 export { SHARED_LOCK_TTL_MS, SHARED_WAIT_MS, sharedWaitMs } from './shared-coordinator.js'
-export { CacheMissError } from './coordinator.js'
 
 export interface TokenServiceDeps {
   /** The fleet-wide cache (AUTHCTL_CACHE), or undefined; failures fall back to local. */
@@ -45,10 +43,6 @@ export interface GetTokenOptions {
    * stored, before the cache write): on Lucidworks the previous token is already dead then.
    */
   onIssued?: (token: TokenSet) => void
-}
-
-function profileFlag(profile: string): string {
-  return profile === 'default' ? '' : ` --profile ${profile}`
 }
 
 /** Secret field: the grant held before adopting one from the shared cache. */
@@ -184,7 +178,7 @@ export class TokenService {
     const plan = provider.plan(cred, scope)
     if (plan.kind !== 'renewable') {
       throw new AuthRequiredError(`the ${provider.displayName} login of profile ${ref.profile} cannot renew its token`, {
-        hint: `run \`authctl login ${provider.id}${profileFlag(ref.profile)}\` again`,
+        hint: `run \`authctl login ${provider.id}${profileSuffix(ref.profile)}\` again`,
       })
     }
     return plan.renew(this.d.providerContext())
@@ -259,7 +253,9 @@ export class TokenService {
     const cached = this.d.cache.read(ref, slot, material)
     const now = this.d.clock.now()
     if (this.d.cacheOnly && (!cached || !this.fresh(provider, cached, opts))) throw new CacheMissError()
-    const again = { hint: `run \`authctl login ${provider.id}${profileFlag(ref.profile)}\` again (or log in without --no-store-password to renew unattended)` }
+    const again = {
+      hint: `run \`authctl login ${provider.id}${profileSuffix(ref.profile)}\` again (or log in without --no-store-password to renew unattended)`,
+    }
     if (!cached || (cached.expiresAt !== undefined && cached.expiresAt <= now)) {
       throw new AuthRequiredError(`the ${provider.displayName} token of profile ${ref.profile} has expired and the password was not stored`, again)
     }

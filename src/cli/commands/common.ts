@@ -32,9 +32,7 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value]
 }
 
-export function profileSuffix(profile: string): string {
-  return profile === 'default' ? '' : ` --profile ${profile}`
-}
+export { profileSuffix } from '../../kernel/profile.js'
 
 /** The options given on the command line (camelCase keys), leaving out defaults. */
 export function givenFlags(self: Command): Record<string, unknown> {

@@ -1,6 +1,6 @@
 import { AuthRequiredError, NonInteractiveError, UsageError } from '../../kernel/errors.js'
 import { maskSecret } from '../../kernel/redact.js'
-import { baseUrl, failure, jsonObject, loginExpiry, send, str, type ErrorReader } from '../api.js'
+import { baseUrl, failure, jsonObject, loginExpiry, send, str } from '../api.js'
 import { checkProviderUrl } from '../http.js'
 import { collectSecret, collectValue, stripFinalNewline, validateSecret } from '../inputs.js'
 import { readOAuthError } from '../kit/failure.js'
@@ -17,8 +17,6 @@ const VERSION_HEADER = { 'lucid-api-version': '1' }
 
 const api = (ctx: ProviderContext) => baseUrl(ctx, API_VAR, DEFAULT_API)
 
-const readLucidError: ErrorReader = readOAuthError
-
 /** Lucid's token answer: `expires` (epoch ms) is one more expiry source after `expires_in`. */
 function tokenFrom(body: OAuthTokenResponse, now: number): TokenSet {
   const scopes = Array.isArray(body.scopes) ? body.scopes.map(String) : undefined
@@ -33,7 +31,7 @@ function lucidToken(ctx: ProviderContext, params: Record<string, string>, client
 
 async function profile(token: string, ctx: ProviderContext, hint: string): Promise<Record<string, unknown>> {
   const res = await send(ctx, { method: 'GET', url: `${api(ctx)}/users/me/profile`, headers: { authorization: `Bearer ${token}`, ...VERSION_HEADER } })
-  if (res.status !== 200) throw failure(res, readLucidError, { what: 'Lucid users/me/profile', authHint: hint })
+  if (res.status !== 200) throw failure(res, readOAuthError, { what: 'Lucid users/me/profile', authHint: hint })
   return jsonObject(res, 'Lucid users/me/profile')
 }
 
@@ -293,7 +291,7 @@ export const lucid: Provider = {
       body: form.toString(),
     })
     if (res.status !== 200 && res.status !== 204) {
-      throw failure(res, readLucidError, {
+      throw failure(res, readOAuthError, {
         what: 'revoking the Lucid grant',
         authHint: 'the client credentials were refused; revoke the app in Lucid if needed',
       })
