@@ -1,4 +1,4 @@
-import { envPrefix } from '../providers/descriptor.js'
+import { envPrefix, execScopesOf } from '../providers/descriptor.js'
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, renameSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -123,7 +123,7 @@ export class KeepFresh {
   private async refresh(s: SourceState): Promise<void> {
     try {
       const tokens: FreshSource['tokens'] = []
-      for (const scope of s.provider.execScopes(s.cred, s.scopes)) {
+      for (const scope of execScopesOf(s.provider, s.cred, s.scopes)) {
         const onIssued = (t: TokenSet) =>
           this.write(
             s,

@@ -19,6 +19,11 @@ export function envPrefix(p: Provider, cred?: Credential): string {
   return (cred && p.envPrefixFor?.(cred)) ?? p.env.prefix
 }
 
+/** The scopes `exec`/`env` get a token for: the provider's choice, or one token with the login's default. */
+export function execScopesOf(p: Provider, cred: Credential, scopes: readonly string[]): Array<string | undefined> {
+  return p.execScopes ? p.execScopes(cred, scopes) : [undefined]
+}
+
 /** `--client-id <id>` → `client-id`; `--no-verify` → `no-verify`. */
 export function flagName(spec: FlagSpec): string {
   return (spec.flags.split(/[ ,]/)[0] as string).replace(/^--/, '')

@@ -130,8 +130,11 @@ export interface Provider {
    * The decision is the provider's; caching, locking and sharing are the token service's.
    */
   plan(cred: Credential, scope: string | undefined): TokenPlan
-  /** The scopes `exec` and `env` fill, given `--scope` values (possibly empty); one token each. */
-  execScopes(cred: Credential, scopes: readonly string[]): Array<string | undefined>
+  /**
+   * The scopes `exec` and `env` fill, given `--scope` values (possibly empty); one token each.
+   * Absent: one token, the login's default (execScopesOf).
+   */
+  execScopes?(cred: Credential, scopes: readonly string[]): Array<string | undefined>
   /** `token --api-key`: the long-lived key a session login keeps (LupaSearch API key, Haut.ai private token). */
   keyToken?(cred: Credential): TokenSet
 

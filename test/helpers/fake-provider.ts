@@ -15,7 +15,6 @@ export function fakeProvider(kind: string, plan: Provider['plan']): Provider {
     stored: { [kind]: { secret: [], data: {} } },
     fromEnv: () => undefined,
     plan,
-    execScopes: () => [undefined],
     login: async () => ({ kind, secret: {}, data: {}, summary: '' }),
     whoami: async () => ({}),
     headerLines: () => [],

@@ -7,6 +7,7 @@ import type { CliContext } from '../context.js'
 import { formatVars } from '../env-format.js'
 import { isoOrNull, listNames, printJson } from '../output.js'
 import { tokenFormatOf } from '../settings.js'
+import { execScopesOf } from '../../providers/descriptor.js'
 import { allProviders } from '../../providers/registry.js'
 import { minTtlMs, target, type Target } from './common.js'
 
@@ -89,7 +90,7 @@ export async function tokensForEnv(
   // a key that is the token itself is checked (and replaced where possible) by getToken.
   if (t.provider.plan(cred, undefined).kind !== 'static') ctx.tokens().liveCredential(t.provider, t.ref, cred, false)
   const out: Array<{ scope: string | undefined; token: TokenSet }> = []
-  for (const scope of t.provider.execScopes(cred, scopes)) {
+  for (const scope of execScopesOf(t.provider, cred, scopes)) {
     const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope, minTtlMs: minTtl, ...extra })
     out.push({ scope, token })
   }

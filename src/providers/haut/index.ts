@@ -3,6 +3,7 @@ import { maskSecret } from '../../kernel/redact.js'
 import { checkSegment, checkToken as checkTokenText, isoFromText } from '../../kernel/sanitize.js'
 import { expiryOf } from '../kit/expiry.js'
 import { baseUrl, failure, jsonObject, loginExpiry, parseIsoDate, send, str, type ErrorReader } from '../api.js'
+import { storedBearer } from '../kit/stored.js'
 import type { HttpResponse } from '../http.js'
 import { collectSecret, collectValue } from '../inputs.js'
 import type { ApiKey, CreatedKey, Credential, KeyManager, LoginInput, LoginResult, Provider, ProviderContext, StoredKey, TokenSet } from '../types.js'
@@ -225,12 +226,7 @@ function privateTokenSet(cred: Credential): TokenSet | undefined {
 
 /** A saved private token, or the token of a token login. */
 function keyToken(cred: Credential): TokenSet {
-  const saved = privateTokenSet(cred)
-  if (saved) return saved
-  const t = cred.secret.token
-  if (!t) throw new AuthRequiredError('no Haut.ai token is stored in this profile', { hint: 'run `authctl login haut`' })
-  const exp = str(cred.data.expiresAt)
-  return { accessToken: t, tokenType: 'Bearer', scopes: [], ...(exp ? { expiresAt: Date.parse(exp) } : {}) }
+  return privateTokenSet(cred) ?? storedBearer(cred, 'token', { what: 'Haut.ai token', hint: 'run `authctl login haut`' })
 }
 
 export const haut: Provider = {
@@ -308,10 +304,6 @@ export const haut: Provider = {
       field: 'privateToken',
       replaceHint: `${relogin}run \`authctl keys rotate haut ${id}\``,
     }
-  },
-
-  execScopes() {
-    return [undefined]
   },
 
   async login(input: LoginInput, ctx): Promise<LoginResult> {

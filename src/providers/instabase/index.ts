@@ -2,6 +2,7 @@ import { AuthRequiredError, ProviderHttpError } from '../../kernel/errors.js'
 import { maskSecret } from '../../kernel/redact.js'
 import { baseUrl, failure, jsonObject, loginExpiry, send, str, type ErrorReader } from '../api.js'
 import { collectSecret } from '../inputs.js'
+import { storedBearer } from '../kit/stored.js'
 import type { Credential, LoginInput, LoginResult, Provider, ProviderContext, StoredKey, TokenSet } from '../types.js'
 
 const API_VAR = 'AUTHCTL_INSTABASE_API_URL'
@@ -58,10 +59,7 @@ function contextOf(cred: Credential): string | undefined {
 
 /** AI Hub tokens are made in its UI: the stored token is the token (authctl cannot renew it). */
 function storedToken(cred: Credential): TokenSet {
-  const t = cred.secret.token
-  if (!t) throw new AuthRequiredError('no AI Hub token is stored in this profile', { hint: 'run `authctl login instabase --token-stdin`' })
-  const exp = str(cred.data.expiresAt)
-  return { accessToken: t, tokenType: 'Bearer', scopes: [], ...(exp ? { expiresAt: Date.parse(exp) } : {}) }
+  return storedBearer(cred, 'token', { what: 'AI Hub token', hint: 'run `authctl login instabase --token-stdin`' })
 }
 
 export const instabase: Provider = {
@@ -102,10 +100,6 @@ export const instabase: Provider = {
       field: 'token',
       replaceHint: 'make or refresh the token in AI Hub (Settings > APIs > OAuth tokens) and run `authctl login instabase --token-stdin --expires DATE`',
     }
-  },
-
-  execScopes() {
-    return [undefined]
   },
 
   async login(input: LoginInput, ctx): Promise<LoginResult> {

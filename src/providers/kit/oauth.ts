@@ -1,5 +1,5 @@
 import { ProviderHttpError } from '../../kernel/errors.js'
-import { checkToken, saneIn } from '../../kernel/sanitize.js'
+import { checkToken, cleanText, saneIn } from '../../kernel/sanitize.js'
 import type { TokenSet } from '../../kernel/types.js'
 import type { HttpResponse } from '../http.js'
 import { parseJsonBody } from '../http.js'
@@ -51,7 +51,8 @@ export function basicCredentials(clientId: string, clientSecret: string): string
 
 /** A TokenSet from a token response, with the one expiry rule (expiryOf; `alsoAt`: a provider's absolute expiry). */
 export function tokenFromResponse(body: OAuthTokenResponse, now: number, opts: { scopes?: readonly string[]; alsoAt?: unknown } = {}): TokenSet {
-  const granted = typeof body.scope === 'string' && body.scope ? body.scope.split(' ') : undefined
+  // Server text: split on any white space, control characters removed (the trust rules).
+  const granted = typeof body.scope === 'string' && body.scope ? body.scope.split(/\s+/).map(cleanText).filter(Boolean) : undefined
   return {
     accessToken: body.access_token,
     tokenType: normaliseTokenType(body.token_type),

@@ -1,10 +1,11 @@
-import { AuthRequiredError, NonInteractiveError, UsageError } from '../../kernel/errors.js'
+import { NonInteractiveError, UsageError } from '../../kernel/errors.js'
 import { maskSecret } from '../../kernel/redact.js'
 import { baseUrl, failure, jsonObject, loginExpiry, send, str } from '../api.js'
 import { checkProviderUrl } from '../http.js'
 import { collectSecret, collectValue, stripFinalNewline, validateSecret } from '../inputs.js'
 import { readOAuthError } from '../kit/failure.js'
 import { type OAuthTokenResponse, tokenFromResponse, tokenRequest } from '../kit/oauth.js'
+import { storedBearer } from '../kit/stored.js'
 import type { Credential, IssueResult, LoginInput, LoginResult, Provider, ProviderContext, StoredKey, TokenSet } from '../types.js'
 
 const API_VAR = 'AUTHCTL_LUCID_API_URL'
@@ -163,10 +164,7 @@ async function oauthLogin(input: LoginInput, ctx: ProviderContext): Promise<Logi
 
 /** A Lucid API key login: the key is the token. */
 function apiKeyToken(cred: Credential): TokenSet {
-  const key = cred.secret.apiKey
-  if (!key) throw new AuthRequiredError('no Lucid API key is stored in this profile', { hint: 'run `authctl login lucid --api-key-stdin`' })
-  const exp = str(cred.data.expiresAt)
-  return { accessToken: key, tokenType: 'Bearer', scopes: [], ...(exp ? { expiresAt: Date.parse(exp) } : {}) }
+  return storedBearer(cred, 'apiKey', { what: 'Lucid API key', hint: 'run `authctl login lucid --api-key-stdin`' })
 }
 
 /** The refresh-token grant; Lucid rotates the refresh token, which the token service stores first. */
@@ -250,10 +248,6 @@ export const lucid: Provider = {
       field: 'apiKey',
       replaceHint: 'make a new API key in the Lucid developer portal (API Keys) and run `authctl login lucid --api-key-stdin --expires DATE`',
     }
-  },
-
-  execScopes() {
-    return [undefined]
   },
 
   async login(input, ctx) {

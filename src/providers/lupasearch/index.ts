@@ -292,10 +292,6 @@ export const lupasearch: Provider = {
     return { label: 'API key', ...(id ? { id } : {}), ...(exp ? { expiresAt: exp } : {}), field: 'apiKey', replaceHint }
   },
 
-  execScopes() {
-    return [undefined]
-  },
-
   async login(input: LoginInput, ctx): Promise<LoginResult> {
     const o = input.options
     const defaults: Record<string, unknown> = {}

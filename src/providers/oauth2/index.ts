@@ -120,10 +120,7 @@ export const oauth2: Provider = {
     return { kind: 'renewable', slot, renew: (ctx) => issueToken(cred, slot, ctx) }
   },
 
-  /** `exec --scope` chooses Lucidworks scopes (CONTRACT): an OAuth2 login hands out its own. */
-  execScopes() {
-    return [undefined]
-  },
+  // No execScopes: `exec --scope` chooses Lucidworks scopes (CONTRACT); an OAuth2 login hands out its own.
 
   login(input, ctx) {
     return oauth2Login(input, ctx, (s) => slotOfScopes(s.scopes))

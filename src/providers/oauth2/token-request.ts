@@ -1,5 +1,4 @@
 import { maskSecret } from '../../kernel/redact.js'
-import { cleanText } from '../../kernel/sanitize.js'
 import type { HttpRequest } from '../http.js'
 import { type OAuthTokenResponse, type TokenRequest, tokenFromResponse, tokenRequest, tokenRequestParts } from '../kit/oauth.js'
 import type { ProviderContext, TokenSet } from '../types.js'
@@ -44,8 +43,7 @@ export function buildTokenRequest(s: OAuth2Settings, secrets: OAuth2Secrets, sco
 
 /** A validated token response → TokenSet (the kit's one expiry rule; scopes granted, else requested). */
 export function tokenSetFrom(body: OAuthTokenResponse, requested: readonly string[], now: number): TokenSet {
-  const t = tokenFromResponse(body, now, { scopes: requested })
-  return typeof body.scope === 'string' ? { ...t, scopes: body.scope.split(/\s+/).map(cleanText).filter(Boolean) } : t
+  return tokenFromResponse(body, now, { scopes: requested })
 }
 
 /** The refresh token of an answer, when the server rotated it (already checked printable). */
