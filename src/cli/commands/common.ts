@@ -48,3 +48,11 @@ export function givenFlags(self: Command): Record<string, unknown> {
 export function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 }
+
+/** The options `exec` and `env` share: which providers, which Lucidworks scopes, how fresh. */
+export function addEnvSelection(cmd: Command, minTtlHelp: string): Command {
+  return cmd
+    .option('--provider <provider>', 'only this provider, repeatable (default: all with credentials)', collect)
+    .option('--scope <scope>', 'Lucidworks scope, repeatable (first → LUCIDWORKS_ACCESS_TOKEN)', collect)
+    .option('--min-ttl <seconds>', minTtlHelp)
+}

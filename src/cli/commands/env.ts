@@ -4,7 +4,7 @@ import { secretValues } from '../../exec/mask.js'
 import { registerMasks } from '../ci.js'
 import type { CliContext } from '../context.js'
 import { ENV_FORMATS, formatVars, type EnvFormat } from '../env-format.js'
-import { collect, minTtlMs } from './common.js'
+import { addEnvSelection, minTtlMs } from './common.js'
 import { execVars } from './exec.js'
 
 export interface EnvOptions {
@@ -15,12 +15,8 @@ export interface EnvOptions {
 }
 
 export function registerEnv(parent: Command, ctx: CliContext, runF = runEnv): Command {
-  return parent
-    .command('env')
+  return addEnvSelection(parent.command('env'), 'tokens printed have at least this long left (default 300)')
     .description('print the variables exec would set, for every provider at once (sh, dotenv, powershell, json)')
-    .option('--provider <provider>', 'only this provider, repeatable (default: all with credentials)', collect)
-    .option('--scope <scope>', 'Lucidworks scope, repeatable (first → LUCIDWORKS_ACCESS_TOKEN)', collect)
-    .option('--min-ttl <seconds>', 'tokens printed have at least this long left (default 300)')
     .option('--format <format>', 'sh | dotenv | powershell | json', 'sh')
     .addHelpText(
       'after',

@@ -11,7 +11,7 @@ import { allProviders, getProvider } from '../../providers/registry.js'
 import type { Provider } from '../../providers/types.js'
 import { maskWanted, registerMasks } from '../ci.js'
 import type { CliContext } from '../context.js'
-import { collect, minTtlMs } from './common.js'
+import { addEnvSelection, minTtlMs } from './common.js'
 import { tokensForEnv } from './token.js'
 
 export interface ExecOptions {
@@ -25,12 +25,8 @@ export interface ExecOptions {
 }
 
 export function registerExec(parent: Command, ctx: CliContext, runF = runExec): Command {
-  return parent
-    .command('exec')
+  return addEnvSelection(parent.command('exec'), 'tokens handed over have at least this long left (default 300)')
     .description('run a command with fresh tokens in its environment')
-    .option('--provider <provider>', 'only this provider, repeatable (default: all with credentials)', collect)
-    .option('--scope <scope>', 'Lucidworks scope, repeatable (first → LUCIDWORKS_ACCESS_TOKEN)', collect)
-    .option('--min-ttl <seconds>', 'tokens handed over have at least this long left (default 300)')
     .option('--mask', "replace injected secrets in the child's output with *** (env AUTHCTL_MASK=1; default in CI when stdout is not a terminal)")
     .option('--no-mask', "leave the child's output untouched, also in CI (env AUTHCTL_MASK=0)")
     .option('--keep-fresh', 'keep renewing while the command runs; read tokens from the *_FILE / *_HEADERS_FILE variables')
