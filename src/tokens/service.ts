@@ -5,9 +5,8 @@ import type { Credential, IssueResult, Provider, ProviderContext, TokenSet } fro
 import { CacheMissError, type Coordinator, cacheOnlyCoordinator, localCoordinator, type Renewal, type RenewFn, type SlotContext } from './coordinator.js'
 import { fleetKeyFrom, type SharedCache, SharedCacheError, type SharedEntry, sharedSlot } from './shared-cache.js'
 import { GRANT_GEN, SHARED_WAIT_MS, sharedCoordinator } from './shared-coordinator.js'
-import { clampMinTtl, DEFAULT_MIN_TTL_MS, isFresh, keepFreshLeadMs, type TokenCache } from './token-cache.js'
-
 import { cacheKeyMaterial, type Credentials } from './credentials.js'
+import { clampMinTtl, DEFAULT_MIN_TTL_MS, isFresh, keepFreshLeadMs, type TokenCache } from './token-cache.js'
 
 export { SHARED_LOCK_TTL_MS, SHARED_WAIT_MS, sharedWaitMs } from './shared-coordinator.js'
 
@@ -43,6 +42,17 @@ export interface GetTokenOptions {
    * stored, before the cache write): on Lucidworks the previous token is already dead then.
    */
   onIssued?: (token: TokenSet) => void
+}
+
+/**
+ * The one renewal algorithm: a known token that may be served (fresh, and no --force-refresh),
+ * else a renewal under the coordinator (or a newer token someone renewed meanwhile).
+ */
+async function serve(c: Coordinator, servable: (t: TokenSet) => boolean, renew: RenewFn): Promise<TokenSet> {
+  const known = await c.latest()
+  if (known && servable(known)) return known
+  // Anything above this generation is a renewal made after we looked: adopt it, never renew again.
+  return c.exclusive(known?.generation ?? 0, renew)
 }
 
 /** Secret field: the grant held before adopting one from the shared cache. */
@@ -110,27 +120,19 @@ export class TokenService {
     if (plan.kind === 'cache-only') return this.unrenewable(provider, ref, plan.slot, material, opts)
     const renew: RenewFn = (gen, used) => this.renew(provider, ref, used, opts, gen)
     const slot: SlotContext = { ref, slot: plan.slot, cred, material, cache: this.d.cache, now: () => this.d.clock.now(), debug: (l) => this.d.debug(l) }
+    const servable = (t: TokenSet) => !opts.forceRefresh && this.fresh(provider, t, opts)
     const shared = this.d.cacheOnly || this.sharedDisabled ? undefined : await this.d.shared?.()
     if (shared) {
       try {
-        return await this.serve(provider, this.sharedFor(shared, provider, ref, slot), opts, renew)
+        return await serve(this.sharedFor(shared, provider, ref, slot), servable, renew)
       } catch (err) {
         if (!(err instanceof SharedCacheError)) throw err
         this.sharedDisabled = true
         this.d.warn(`${err.message}; using the local cache and lock`)
       }
     }
-    const servable = (t: TokenSet) => !opts.forceRefresh && this.fresh(provider, t, opts)
     const coordinator = this.d.cacheOnly ? cacheOnlyCoordinator(slot) : localCoordinator(slot, this.d.lockDir, servable)
-    return this.serve(provider, coordinator, opts, renew)
-  }
-
-  /** The one renewal algorithm: a fresh known token, else a renewal (or an adopted newer one). */
-  private async serve(provider: Provider, c: Coordinator, opts: GetTokenOptions, renew: RenewFn): Promise<TokenSet> {
-    const known = await c.latest()
-    if (known && !opts.forceRefresh && this.fresh(provider, known, opts)) return known
-    // Anything above this generation is a renewal made after we looked: adopt it, never renew again.
-    return c.exclusive(known?.generation ?? 0, renew)
+    return serve(coordinator, servable, renew)
   }
 
   private sharedFor(shared: SharedCache, provider: Provider, ref: ProfileRef, slot: SlotContext): Coordinator {
