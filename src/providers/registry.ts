@@ -23,12 +23,16 @@ export function allProviders(): Provider[] {
   return Object.values(PROVIDERS)
 }
 
+/** The provider with this id or alias (case-insensitive), or undefined. */
+export function findProvider(name: string): Provider | undefined {
+  const n = name.toLowerCase()
+  return allProviders().find((p) => p.id === n || p.aliases.includes(n))
+}
+
 /** Resolves an id or alias (case-insensitive); unknown → exit 2 listing the valid names. */
 export function getProvider(name: string): Provider {
-  const n = name.toLowerCase()
-  for (const p of allProviders()) {
-    if (p.id === n || p.aliases.includes(n)) return p
-  }
+  const found = findProvider(name)
+  if (found) return found
   const names = allProviders().flatMap((p) => [p.id, ...p.aliases])
   throw new UsageError(`unknown provider ${JSON.stringify(name.slice(0, 64))}`, { hint: `use one of: ${names.join(', ')}` })
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { UsageError } from '../../kernel/errors.js'
 import type { ProfileRef } from '../../kernel/profile.js'
+import type { FlagSpec } from '../../providers/types.js'
 import { DEFAULT_MIN_TTL_MS } from '../../tokens/token-cache.js'
 import { getProvider } from '../../providers/registry.js'
 import type { Provider } from '../../providers/types.js'
@@ -55,4 +56,10 @@ export function addEnvSelection(cmd: Command, minTtlHelp: string): Command {
     .option('--provider <provider>', 'only this provider, repeatable (default: all with credentials)', collect)
     .option('--scope <scope>', 'Lucidworks scope, repeatable (first → LUCIDWORKS_ACCESS_TOKEN)', collect)
     .option('--min-ttl <seconds>', minTtlHelp)
+}
+
+/** A descriptor's flag as a commander option, with `help` (repeatable flags collect into an array). */
+export function addFlagSpec(cmd: Command, spec: FlagSpec, help: string): void {
+  if (spec.repeatable) cmd.option(spec.flags, help, collect)
+  else cmd.option(spec.flags, help)
 }

@@ -7,7 +7,7 @@ import { allProviders } from '../../providers/registry.js'
 import type { ApiKey, CreatedKey, Credential, FlagSpec, KeyManager, Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
 import { formatTable, printJson, relativeTime } from '../output.js'
-import { collect, givenFlags, kebab, minTtlMs, target, type Target } from './common.js'
+import { addFlagSpec, givenFlags, kebab, minTtlMs, target, type Target } from './common.js'
 
 /**
  * The one choke point for key management (STYLE rule 4): providers without a key API fail
@@ -138,9 +138,11 @@ function addKeyFlags(cmd: Command, op: Op): Command {
     (p) => keyFlagsFor(p, op),
   )
   for (const { spec, providers } of union.values()) {
-    const help = unionHelp(spec, providers, (p) => keyFlagsFor(p, op), 'names')
-    if (spec.repeatable) cmd.option(spec.flags, help, collect)
-    else cmd.option(spec.flags, help)
+    addFlagSpec(
+      cmd,
+      spec,
+      unionHelp(spec, providers, (p) => keyFlagsFor(p, op), 'names'),
+    )
   }
   for (const f of COMMON[op]) cmd.option(f.flags, f.help)
   return cmd

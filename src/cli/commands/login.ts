@@ -3,12 +3,12 @@ import { Command } from 'commander'
 import type { ProfileRecord } from '../../kernel/config.js'
 import { cacheKeyMaterial } from '../../tokens/credentials.js'
 import { CancelledError, NonInteractiveError, UsageError } from '../../kernel/errors.js'
-import { allProviders, getProvider } from '../../providers/registry.js'
+import { allProviders, findProvider, getProvider } from '../../providers/registry.js'
 import { flagHelp, flagKey, flagUnion, unionHelp } from '../../providers/descriptor.js'
-import type { Credential, FlagSpec, Provider } from '../../providers/types.js'
+import type { Credential, Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
 import { printJson } from '../output.js'
-import { collect, givenFlags, kebab, target } from './common.js'
+import { addFlagSpec, givenFlags, kebab, target } from './common.js'
 
 export interface LoginOptions {
   provider?: string
@@ -21,15 +21,10 @@ export function loginFlagUnion() {
   return flagUnion(allProviders(), (p) => p.loginFlags)
 }
 
-function addFlag(cmd: Command, spec: FlagSpec, help: string): void {
-  if (spec.repeatable) cmd.option(spec.flags, help, collect)
-  else cmd.option(spec.flags, help)
-}
-
 /** `authctl login PROVIDER --help`: that provider's flags only, in its own words, with its variables. */
 export function providerLoginHelp(p: Provider): string {
   const cmd = new Command(`authctl login ${p.id}`).description(`log in to ${p.displayName}`).helpOption('-h, --help', 'show help')
-  for (const f of p.loginFlags) addFlag(cmd, f, flagHelp(f))
+  for (const f of p.loginFlags) addFlagSpec(cmd, f, flagHelp(f))
   const vars = [...p.env.credentials.flat(), ...(p.env.extras ?? [])]
   const eps = p.endpoints.map((e) => `  ${e.variable}  ${e.label}${e.url ? ` (default ${e.url})` : ''}`)
   return `${cmd.helpInformation()}\nEnvironment instead of a login (CI): ${vars.join(', ')}\n${eps.length ? `Endpoint overrides:\n${eps.join('\n')}\n` : ''}`
@@ -53,7 +48,7 @@ export function registerLogin(parent: Command, ctx: CliContext, runF = runLogin)
     .description('log in to a provider and keep the secret in the OS keychain (or the encrypted file store)')
     .argument('[provider]', ids.join(', '))
   for (const { spec, providers } of loginFlagUnion().values())
-    addFlag(
+    addFlagSpec(
       cmd,
       spec,
       unionHelp(spec, providers, (p) => p.loginFlags, 'ids'),
@@ -62,7 +57,7 @@ export function registerLogin(parent: Command, ctx: CliContext, runF = runLogin)
   const general = cmd.helpInformation.bind(cmd)
   cmd.helpInformation = (context) => {
     const named = cmd.args.find((a) => !a.startsWith('-'))
-    const p = named ? allProviders().find((x) => x.id === named.toLowerCase() || x.aliases.includes(named.toLowerCase())) : undefined
+    const p = named ? findProvider(named) : undefined
     return p ? providerLoginHelp(p) : general(context) + LOGIN_NOTES
   }
   cmd.action(async (provider: string | undefined, _opts: unknown, self: Command) => runF({ provider, flags: givenFlags(self) }, ctx))
