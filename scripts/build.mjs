@@ -50,6 +50,23 @@ function undiciEntry() {
     `exports.request = makeDispatcher(api.request)`,
   ].join('\n')
 }
+/**
+ * undici's HTTP/2 client, left out of dist/undici.cjs: it requires node:http2 when it loads,
+ * which pulls in tls, http and the HTTP/2 core (~25 ms of every cold command's start-up on Node
+ * 20). It is used only when a connection negotiates h2 by ALPN, and undici offers h2 only with
+ * `allowH2`, which authctl never sets. Should that ever change, the stub fails the connection
+ * with an error instead of misbehaving.
+ */
+const noHttp2 = {
+  name: 'no-http2',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/client-h2\.js$/ }, (args) => ({ path: args.path, namespace: 'no-http2' }))
+    b.onLoad({ filter: /.*/, namespace: 'no-http2' }, () => ({
+      contents: `module.exports = function connectH2 () { throw new Error('HTTP/2 is not enabled in this build of authctl') }`,
+      loader: 'js',
+    }))
+  },
+}
 const llhttpWasm = ['llhttp-wasm.js', 'llhttp_simd-wasm.js']
 const llhttpExternal = {
   name: 'llhttp-external',
@@ -120,7 +137,7 @@ await Promise.all([
           outfile: 'dist/undici.cjs',
           minifyWhitespace: true,
           minifySyntax: true,
-          plugins: [llhttpExternal],
+          plugins: [llhttpExternal, noHttp2],
         })
       : build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(mod)})`, resolveDir: '.' }, outfile: `dist/${file.slice(2)}` }),
   ),
