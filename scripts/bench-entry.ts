@@ -2,3 +2,4 @@
 export { startLucidworks } from '../test/emulators/lucidworks.js'
 export { startSecretService, missingTools } from '../test/helpers/secret-service.js'
 export { baseEnv, runCli, BIN } from '../test/helpers/cli.js'
+export { hasRedisServer, startRedis } from '../test/helpers/redis.js'

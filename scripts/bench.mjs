@@ -93,6 +93,25 @@ try {
   await cli(['token', 'lucidworks'], { env: ciEnv })
   row('token, cached, env credentials', timeSync([bin, 'token', 'lucidworks'], ciEnv))
 
+  // env credentials with the fleet cache (a real redis-server): every call asks Redis
+  if (kit.hasRedisServer()) {
+    const redis = await kit.startRedis({ password: 'bench-redis-password' })
+    try {
+      const fleetEnv = {
+        ...ciEnv,
+        AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')),
+        AUTHCTL_CACHE: redis.url,
+        AUTHCTL_CACHE_KEY: 'bench-fleet-key-0123456789abcdefghijkl',
+      }
+      await cli(['token', 'lucidworks'], { env: fleetEnv })
+      row('token, cached, env credentials + fleet cache (Redis)', timeSync([bin, 'token', 'lucidworks'], fleetEnv), 'one GET to Redis per call')
+    } finally {
+      await redis.stop()
+    }
+  } else {
+    rows.push({ name: 'token, cached, env credentials + fleet cache (Redis)', ms: NaN, ratio: NaN, extra: 'skipped: redis-server missing' })
+  }
+
   // keychain, cached
   if (kit.missingTools().length === 0) {
     const ss = await kit.startSecretService()

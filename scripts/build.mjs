@@ -1,5 +1,5 @@
 // Builds the shipped CLI: a small CommonJS bundle (commander + authctl) whose heavy parts are
-// required lazily, as PERF.md measured fastest on Node 20. The keychain binding and ioredis stay
+// required lazily, as PERF.md measured fastest on Node 20. The keychain binding stays
 // in node_modules; the ESM-only prompt and colour libraries and the undici parts we use become
 // CJS side files.
 import { build } from 'esbuild'
@@ -20,7 +20,7 @@ const common = {
 /** Libraries bundled into CJS side files, loaded on first use (prompts and chalk are ESM-only). */
 const sideFiles = { '@inquirer/prompts': './prompts.cjs', chalk: './chalk.cjs', undici: './undici.cjs' }
 /** CJS packages left in node_modules, loaded on first use. */
-const packages = ['@napi-rs/keyring', 'ioredis']
+const packages = ['@napi-rs/keyring']
 
 /**
  * dist/undici.cjs: only the undici parts src/providers/http.ts uses (Agent, EnvHttpProxyAgent,

@@ -153,7 +153,7 @@ export class CliContext {
   }
 
   /**
-   * The fleet-wide token cache, connected on first use (ioredis loads only then). Unreachable:
+   * The fleet-wide token cache, connected on first use (store/resp.ts loads only then). Unreachable:
    * one warning line, then undefined, so the local cache and lock take over.
    */
   sharedCache(): Promise<SharedCache | undefined> {

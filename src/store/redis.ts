@@ -1,3 +1,4 @@
+import { connectResp, parseRedisUrl, type Reply } from './resp.js'
 import { redactRedisUrl, SharedCacheError, type SharedCache } from './shared.js'
 
 const UNLOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
@@ -6,24 +7,12 @@ const BREAK_BOGUS = `local t = redis.call('pttl', KEYS[1]) if t == -1 or t > ton
 const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`
 
 /**
- * The shared cache on Redis (ioredis, required only when AUTHCTL_CACHE is set). No offline
- * queue, no reconnect loop, connect and command timeouts: an unreachable or slow Redis is a
- * quick SharedCacheError, never a hang.
+ * The shared cache on Redis (resp.ts, loaded only when AUTHCTL_CACHE is set). No offline queue,
+ * no reconnect loop, connect and command timeouts: an unreachable or slow Redis is a quick
+ * SharedCacheError, never a hang.
  */
 export async function connectRedis(url: string, timeoutMs: number): Promise<SharedCache> {
   const display = redactRedisUrl(url)
-  const { Redis } = await import('ioredis')
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    enableReadyCheck: false,
-    retryStrategy: () => null,
-    reconnectOnError: () => false,
-  })
-  client.on('error', () => {}) // surfaced through the rejected command instead
   const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn()
@@ -34,19 +23,27 @@ export async function connectRedis(url: string, timeoutMs: number): Promise<Shar
       throw new SharedCacheError(`shared cache ${display}: ${what} failed (${msg})`)
     }
   }
-  await wrap('connect', async () => {
-    await client.connect()
-    await client.ping()
+  const conn = await wrap('connect', async () => {
+    const c = await connectResp(parseRedisUrl(url), timeoutMs)
+    await c.command(['PING'])
+    return c
   })
+  const cmd = (...args: Array<string | number>) => conn.command(args)
   return {
     display,
-    get: (key) => wrap('read', () => client.get(key)),
-    set: (key, value, ttlMs) => wrap('write', async () => void (await client.set(key, value, 'PX', Math.max(1, Math.round(ttlMs))))),
-    tryLock: (key, owner, ttlMs) => wrap('lock', async () => (await client.set(key, owner, 'PX', ttlMs, 'NX')) === 'OK'),
-    breakBogusLock: (key, maxTtlMs) => wrap('lock check', async () => (await client.eval(BREAK_BOGUS, 1, key, String(maxTtlMs))) === 1),
-    extend: (key, owner, ttlMs) => wrap('lock refresh', async () => (await client.eval(EXTEND, 1, key, owner, String(ttlMs))) === 1),
-    unlock: (key, owner) => wrap('unlock', async () => void (await client.eval(UNLOCK, 1, key, owner))),
-    ping: () => wrap('ping', async () => void (await client.ping())),
-    close: async () => void client.disconnect(),
+    get: (key) => wrap('read', async () => text(await cmd('GET', key))),
+    set: (key, value, ttlMs) => wrap('write', async () => void (await cmd('SET', key, value, 'PX', Math.max(1, Math.round(ttlMs))))),
+    tryLock: (key, owner, ttlMs) => wrap('lock', async () => (await cmd('SET', key, owner, 'PX', ttlMs, 'NX')) === 'OK'),
+    breakBogusLock: (key, maxTtlMs) => wrap('lock check', async () => (await cmd('EVAL', BREAK_BOGUS, 1, key, String(maxTtlMs))) === 1),
+    extend: (key, owner, ttlMs) => wrap('lock refresh', async () => (await cmd('EVAL', EXTEND, 1, key, owner, String(ttlMs))) === 1),
+    unlock: (key, owner) => wrap('unlock', async () => void (await cmd('EVAL', UNLOCK, 1, key, owner))),
+    ping: () => wrap('ping', async () => void (await cmd('PING'))),
+    close: async () => conn.close(),
   }
+}
+
+/** A GET reply: a string or nil; anything else (another type under our key) is an error. */
+function text(r: Reply): string | null {
+  if (r === null || typeof r === 'string') return r
+  throw new Error('the key holds something other than a string')
 }

@@ -1,0 +1,212 @@
+import { connect as netConnect, isIP, type Socket } from 'node:net'
+
+/**
+ * A minimal Redis client for the shared cache: RESP2 over one TCP or TLS connection, commands
+ * sent in order and answered in order, a deadline on connecting and on every command. It is all
+ * the shared cache needs (AUTH, SELECT, PING, GET, SET, EVAL). ioredis did the same in 180 ms of
+ * CPU per process just to load (it defines ~500 command methods at start-up), which every
+ * `authctl token` of a fleet paid, cached or not.
+ */
+
+/** Where AUTHCTL_CACHE points. */
+export interface RedisTarget {
+  host: string
+  port: number
+  tls: boolean
+  username?: string
+  password?: string
+  db?: number
+  family?: 4 | 6
+}
+
+/**
+ * `redis://[[user]:password@]host[:port][/db][?password=…&username=…&db=…&family=4|6]`, or
+ * `rediss://…` for TLS; what ioredis accepted (the URL's own parts win over the query).
+ */
+export function parseRedisUrl(raw: string): RedisTarget {
+  const u = new URL(raw)
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`not a redis:// or rediss:// URL (${u.protocol})`)
+  const q = u.searchParams
+  const target: RedisTarget = {
+    host: u.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',
+    port: u.port ? Number(u.port) : 6379,
+    tls: u.protocol === 'rediss:',
+  }
+  const username = u.username ? decodeURIComponent(u.username) : q.get('username')
+  const password = u.password ? decodeURIComponent(u.password) : q.get('password')
+  if (username) target.username = username
+  if (password) target.password = password
+  const db = u.pathname.length > 1 ? u.pathname.slice(1) : q.get('db')
+  if (db) {
+    if (!/^\d{1,5}$/.test(db)) throw new Error(`the database must be a number, got "${db.slice(0, 20)}"`)
+    target.db = Number(db)
+  }
+  const family = q.get('family')
+  if (family === '4' || family === '6') target.family = Number(family) as 4 | 6
+  return target
+}
+
+export type Reply = string | number | null | Reply[]
+
+/** An error reply of the server (`-ERR …`, `-WRONGPASS …`). */
+export class RedisReplyError extends Error {}
+
+/** Largest reply accepted: entries are small sealed tokens; a flood is an error, not memory. */
+export const MAX_REPLY_BYTES = 4 * 1024 * 1024
+
+/** One RESP2 reply from `buf` at `at`: the value and where the next one starts, or undefined if incomplete. */
+export function parseReply(buf: Buffer, at = 0): { value: Reply | RedisReplyError; next: number } | undefined {
+  const eol = buf.indexOf('\r\n', at)
+  if (eol < 0) return undefined
+  const line = buf.toString('utf8', at + 1, eol)
+  const next = eol + 2
+  switch (buf[at]) {
+    case 0x2b: // +
+      return { value: line, next }
+    case 0x2d: // -
+      return { value: new RedisReplyError(line), next }
+    case 0x3a: // :
+      return { value: Number(line), next }
+    case 0x24: // $
+      return bulk(buf, Number(line), next)
+    case 0x2a: // *
+      return array(buf, Number(line), next)
+    default:
+      throw new Error('the server sent something that is not RESP')
+  }
+}
+
+function bulk(buf: Buffer, len: number, at: number): { value: string | null; next: number } | undefined {
+  if (len === -1) return { value: null, next: at }
+  if (!Number.isInteger(len) || len < 0 || len > MAX_REPLY_BYTES) throw new Error('the server sent a malformed or oversized reply')
+  if (buf.length < at + len + 2) return undefined
+  return { value: buf.toString('utf8', at, at + len), next: at + len + 2 }
+}
+
+function array(buf: Buffer, count: number, at: number): { value: Reply[] | null; next: number } | undefined {
+  if (count === -1) return { value: null, next: at }
+  if (!Number.isInteger(count) || count < 0 || count > 1024) throw new Error('the server sent a malformed or oversized reply')
+  const items: Reply[] = []
+  let next = at
+  for (let i = 0; i < count; i++) {
+    const r = parseReply(buf, next)
+    if (!r) return undefined
+    if (r.value instanceof RedisReplyError) throw r.value
+    items.push(r.value)
+    next = r.next
+  }
+  return { value: items, next }
+}
+
+/** A command as RESP: an array of bulk strings. */
+export function encodeCommand(args: ReadonlyArray<string | number>): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)]
+  for (const a of args) {
+    const b = Buffer.from(String(a), 'utf8')
+    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'))
+  }
+  return Buffer.concat(parts)
+}
+
+interface Waiter {
+  resolve(v: Reply): void
+  reject(e: Error): void
+}
+
+/** One connection; every command answers or fails within `timeoutMs`. */
+export class RespConnection {
+  private buf: Buffer = Buffer.alloc(0)
+  private readonly waiting: Waiter[] = []
+  private failed?: Error
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly timeoutMs: number,
+  ) {
+    socket.on('data', (d: Buffer) => this.onData(d))
+    socket.on('error', (e) => this.fail(e))
+    socket.on('close', () => this.fail(new Error('the connection closed')))
+  }
+
+  command(args: ReadonlyArray<string | number>): Promise<Reply> {
+    if (this.failed) return Promise.reject(this.failed)
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => this.fail(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs)
+      this.waiting.push({
+        resolve: (v) => {
+          clearTimeout(timer)
+          resolve(v)
+        },
+        reject: (e) => {
+          clearTimeout(timer)
+          reject(e)
+        },
+      })
+      this.socket.write(encodeCommand(args))
+    })
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+
+  private onData(d: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d
+    try {
+      if (this.buf.length > MAX_REPLY_BYTES + 64) throw new Error('the server sent an oversized reply')
+      for (let r = parseReply(this.buf); r; r = this.buf.length ? parseReply(this.buf) : undefined) {
+        this.buf = this.buf.subarray(r.next)
+        const w = this.waiting.shift()
+        if (!w) throw new Error('the server sent a reply nobody asked for')
+        if (r.value instanceof RedisReplyError) w.reject(r.value)
+        else w.resolve(r.value)
+      }
+    } catch (err) {
+      this.fail(err as Error)
+    }
+  }
+
+  /** Fails every waiting command and the connection (a reply stream out of step is useless). */
+  private fail(err: Error): void {
+    this.failed ??= err
+    for (const w of this.waiting.splice(0)) w.reject(this.failed)
+    this.socket.destroy()
+  }
+}
+
+/** Connects, authenticates and selects the database, all within `timeoutMs`. */
+export async function connectResp(target: RedisTarget, timeoutMs: number): Promise<RespConnection> {
+  const socket = await openSocket(target, timeoutMs)
+  const conn = new RespConnection(socket, timeoutMs)
+  const setup: Array<Promise<Reply>> = []
+  if (target.password) setup.push(conn.command(target.username ? ['AUTH', target.username, target.password] : ['AUTH', target.password]))
+  if (target.db) setup.push(conn.command(['SELECT', target.db]))
+  try {
+    await Promise.all(setup)
+  } catch (err) {
+    conn.close()
+    throw err
+  }
+  return conn
+}
+
+async function openSocket(t: RedisTarget, timeoutMs: number): Promise<Socket> {
+  const opts = { host: t.host, port: t.port, ...(t.family ? { family: t.family } : {}) }
+  const socket = t.tls ? (await import('node:tls')).connect({ ...opts, ...(isIP(t.host) ? {} : { servername: t.host }) }) : netConnect(opts)
+  return new Promise<Socket>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`connect timed out after ${timeoutMs} ms`))
+    }, timeoutMs)
+    socket.once(t.tls ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer)
+      socket.removeAllListeners('error')
+      resolve(socket)
+    })
+    socket.once('error', (e) => {
+      clearTimeout(timer)
+      socket.destroy()
+      reject(e)
+    })
+  })
+}

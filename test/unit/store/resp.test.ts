@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest'
+import { encodeCommand, MAX_REPLY_BYTES, parseRedisUrl, parseReply, RedisReplyError } from '../../../src/store/resp.js'
+
+const b = (s: string) => Buffer.from(s, 'utf8')
+
+describe('RESP2 replies', () => {
+  it('parses every reply type and says where the next one starts', () => {
+    expect(parseReply(b('+OK\r\n'))).toEqual({ value: 'OK', next: 5 })
+    expect(parseReply(b(':42\r\n'))).toEqual({ value: 42, next: 5 })
+    expect(parseReply(b('$-1\r\n'))).toEqual({ value: null, next: 5 })
+    expect(parseReply(b('$4\r\nhé!\r\n+OK\r\n'))).toEqual({ value: 'hé!', next: 10 })
+    expect(parseReply(b('$0\r\n\r\n'))).toEqual({ value: '', next: 6 })
+    expect(parseReply(b('*2\r\n$1\r\na\r\n:1\r\n'))?.value).toEqual(['a', 1])
+    expect(parseReply(b('*-1\r\n'))?.value).toBeNull()
+    const err = parseReply(b('-WRONGPASS invalid username-password pair\r\n'))?.value
+    expect(err).toBeInstanceOf(RedisReplyError)
+    expect((err as Error).message).toBe('WRONGPASS invalid username-password pair')
+  })
+
+  it('a reply split anywhere is incomplete until its last byte arrives', () => {
+    const whole = '*3\r\n$3\r\nabc\r\n:7\r\n$-1\r\n'
+    for (let cut = 0; cut < whole.length; cut++) expect(parseReply(b(whole.slice(0, cut))), `cut at ${cut}`).toBeUndefined()
+    expect(parseReply(b(whole))).toEqual({ value: ['abc', 7, null], next: whole.length })
+  })
+
+  it('a bulk string may hold CR LF; its length decides', () => {
+    expect(parseReply(b('$4\r\na\r\nb\r\n'))?.value).toBe('a\r\nb')
+  })
+
+  it('refuses what is not RESP, and lengths that would buffer without bound', () => {
+    expect(() => parseReply(b('HTTP/1.1 400\r\n'))).toThrow(/not RESP/)
+    expect(() => parseReply(b(`$${MAX_REPLY_BYTES + 1}\r\n`))).toThrow(/oversized/)
+    expect(() => parseReply(b('$abc\r\n'))).toThrow(/malformed/)
+    expect(() => parseReply(b('*99999999\r\n'))).toThrow(/oversized/)
+  })
+
+  it('commands are arrays of bulk strings, lengths in bytes', () => {
+    expect(encodeCommand(['SET', 'k', 'é', 'PX', 5]).toString()).toBe('*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\né\r\n$2\r\nPX\r\n$1\r\n5\r\n')
+  })
+})
+
+describe('AUTHCTL_CACHE URLs', () => {
+  it('host, port, database, user and password (percent-decoded), TLS for rediss://', () => {
+    expect(parseRedisUrl('redis://127.0.0.1:6380/2')).toEqual({ host: '127.0.0.1', port: 6380, tls: false, db: 2 })
+    expect(parseRedisUrl('rediss://ci:p%40ss%3Aw@redis.internal')).toEqual({
+      host: 'redis.internal',
+      port: 6379,
+      tls: true,
+      username: 'ci',
+      password: 'p@ss:w',
+    })
+    expect(parseRedisUrl('redis://:secret@[::1]:7000/0')).toEqual({ host: '::1', port: 7000, tls: false, password: 'secret', db: 0 })
+  })
+
+  it('the query may carry password, username, db and family; the URL parts win', () => {
+    expect(parseRedisUrl('redis://h/?password=q&username=u&db=3&family=6')).toEqual({
+      host: 'h',
+      port: 6379,
+      tls: false,
+      username: 'u',
+      password: 'q',
+      db: 3,
+      family: 6,
+    })
+    expect(parseRedisUrl('redis://:a@h/1?password=q&db=3')).toMatchObject({ password: 'a', db: 1 })
+  })
+
+  it('a database that is not a number, or another scheme, is an error', () => {
+    expect(() => parseRedisUrl('redis://h/zero')).toThrow(/must be a number/)
+    expect(() => parseRedisUrl('http://h/0')).toThrow(/redis:\/\//)
+  })
+})
