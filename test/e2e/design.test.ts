@@ -44,6 +44,17 @@ describe('help comes from each provider’s descriptor', () => {
   })
 })
 
+describe('exec and env: --scope help from the descriptors', () => {
+  it('names the providers that hand out one token per scope, and what the others do', async () => {
+    for (const cmd of ['exec', 'env']) {
+      const help = (await runCli([cmd, '--help'], { env: env() })).stdout.replace(/\s+/g, ' ')
+      expect(help).toContain(
+        '--scope <scope> scope, repeatable: one token per scope for Lucidworks AI (the first also as LUCIDWORKS_ACCESS_TOKEN); others use their login',
+      )
+    }
+  })
+})
+
 describe('one HTTP → exit code mapping', () => {
   it('a 400 without an OAuth error from a token endpoint is exit 2 (a value was refused), as from any API', async () => {
     const e = env()

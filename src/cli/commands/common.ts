@@ -3,9 +3,10 @@ import { UsageError } from '../../kernel/errors.js'
 import type { ProfileRef } from '../../kernel/profile.js'
 import type { FlagSpec } from '../../providers/types.js'
 import { DEFAULT_MIN_TTL_MS } from '../../tokens/token-cache.js'
-import { getProvider } from '../../providers/registry.js'
+import { allProviders, getProvider } from '../../providers/registry.js'
 import type { Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
+import { listNames } from '../output.js'
 
 export interface Target {
   provider: Provider
@@ -50,11 +51,15 @@ export function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 }
 
-/** The options `exec` and `env` share: which providers, which Lucidworks scopes, how fresh. */
+/** The options `exec` and `env` share: which providers, which scopes (of the providers that take them), how fresh. */
 export function addEnvSelection(cmd: Command, minTtlHelp: string): Command {
+  const scoped = allProviders().filter((p) => p.execScopes)
+  const scopeHelp = `scope, repeatable: one token per scope for ${listNames(scoped.map((p) => p.displayName))} (the first also as ${scoped
+    .map((p) => `${p.env.prefix}_ACCESS_TOKEN`)
+    .join(', ')}); others use their login's scopes`
   return cmd
     .option('--provider <provider>', 'only this provider, repeatable (default: all with credentials)', collect)
-    .option('--scope <scope>', 'Lucidworks scope, repeatable (first → LUCIDWORKS_ACCESS_TOKEN)', collect)
+    .option('--scope <scope>', scopeHelp, collect)
     .option('--min-ttl <seconds>', minTtlHelp)
 }
 
