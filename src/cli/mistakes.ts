@@ -1,5 +1,5 @@
 import type { CommanderError } from 'commander'
-import { allProviders } from '../providers/registry.js'
+import { allProviders, findProvider } from '../providers/registry.js'
 
 /** One usage error as the user sees it: what is wrong, then what to do instead. */
 export interface Explained {
@@ -36,11 +36,11 @@ export function explainParseError(err: CommanderError, argv: readonly string[]):
 /** `--client-secret X`, `--password X`, `--api-key X`, `--token X`: the `--*-stdin` flag and variable. */
 function secretFlag(name: string, argv: readonly string[]): Explained | undefined {
   const stdinFlag = `${name}-stdin`
-  const named = argv.map((a) => a.toLowerCase())
   const owners = allProviders().filter((p) => p.loginFlags.some((f) => f.flags === stdinFlag))
   if (owners.length === 0) return undefined
   // The provider typed on the command line, if any; else every provider with that flag.
-  const typed = owners.filter((p) => named.includes(p.id) || p.aliases.some((a) => named.includes(a)))
+  const named = new Set(argv.map((a) => findProvider(a)))
+  const typed = owners.filter((p) => named.has(p))
   const vars = (typed.length ? typed : owners).map((p) => p.loginFlags.find((f) => f.flags === stdinFlag)?.env).filter(Boolean)
   const provider = typed[0]?.id ?? 'PROVIDER'
   return {
@@ -65,7 +65,7 @@ function providerFlag(name: string, words: readonly string[], argv: readonly str
   const command = words[0]
   if (name !== '--provider' || command === undefined || !PROVIDER_POSITIONAL.has(command)) return undefined
   const value = argv[argv.indexOf('--provider') + 1]?.toLowerCase()
-  const known = allProviders().find((p) => p.id === value || p.aliases.includes(value ?? ''))
+  const known = value === undefined ? undefined : findProvider(value)
   return {
     message: `${words.join(' ')} takes the provider as an argument, not --provider`,
     hint: `authctl ${words.join(' ')} ${known ? value : 'PROVIDER'} …  (providers: ${allProviders()
