@@ -37,7 +37,7 @@ export async function runFast(argv: readonly string[]): Promise<number | Handoff
   } catch {
     // A renewal is needed (CacheMissError) or anything failed: the full CLI takes over and
     // reports errors in its one documented way, without asking again for a typed passphrase.
-    const passphrase = ctx.typedPassphrase()
+    const passphrase = ctx.stores.typedPassphrase()
     return passphrase === undefined ? {} : { passphrase }
   }
 }

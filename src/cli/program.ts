@@ -43,7 +43,7 @@ export function createProgram(ctx: CliContext): Command {
       const o = action.optsWithGlobals()
       ctx.globals = globalsFrom(o, ctx.env, ctx.io.stderrIsTTY)
       // A fleet without a usable key is exit 2 before any request (doctor reports it as a check).
-      if (!['completion', 'doctor'].includes(action.name())) ctx.sharedCacheUrl()
+      if (!['completion', 'doctor'].includes(action.name())) ctx.fleet.url()
     })
   program.addHelpText(
     'after',

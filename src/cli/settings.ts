@@ -18,7 +18,7 @@ export interface GlobalFlags {
   color?: boolean | undefined
 }
 
-type Env = Readonly<Record<string, string | undefined>>
+export type Env = Readonly<Record<string, string | undefined>>
 
 export function globalsFrom(flags: GlobalFlags, env: Env, stderrIsTTY: boolean): GlobalOptions {
   return {

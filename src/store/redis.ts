@@ -1,5 +1,5 @@
-import { connectResp, parseRedisUrl, type Reply } from './resp.js'
-import { redactRedisUrl, SharedCacheError, type SharedCache } from './shared.js'
+import { connectResp, type Reply } from './resp.js'
+import { parseRedisUrl, redactRedisUrl, SharedCacheError, type SharedCache } from './shared.js'
 
 const UNLOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
 /** A lock with no expiry (PTTL -1) or one longer than its documented lifetime is bogus: delete it. */

@@ -34,3 +34,41 @@ export function redactRedisUrl(raw: string): string {
     return '<invalid url>'
   }
 }
+
+/** Where AUTHCTL_CACHE points. */
+export interface RedisTarget {
+  host: string
+  port: number
+  tls: boolean
+  username?: string
+  password?: string
+  db?: number
+  family?: 4 | 6
+}
+
+/**
+ * `redis://[[user]:password@]host[:port][/db][?password=…&username=…&db=…&family=4|6]`, or
+ * `rediss://…` for TLS; what ioredis accepted (the URL's own parts win over the query).
+ */
+export function parseRedisUrl(raw: string): RedisTarget {
+  const u = new URL(raw)
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`not a redis:// or rediss:// URL (${u.protocol})`)
+  const q = u.searchParams
+  const target: RedisTarget = {
+    host: u.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',
+    port: u.port ? Number(u.port) : 6379,
+    tls: u.protocol === 'rediss:',
+  }
+  const username = u.username ? decodeURIComponent(u.username) : q.get('username')
+  const password = u.password ? decodeURIComponent(u.password) : q.get('password')
+  if (username) target.username = username
+  if (password) target.password = password
+  const db = u.pathname.length > 1 ? u.pathname.slice(1) : q.get('db')
+  if (db) {
+    if (!/^\d{1,5}$/.test(db)) throw new Error(`the database must be a number, got "${db.slice(0, 20)}"`)
+    target.db = Number(db)
+  }
+  const family = q.get('family')
+  if (family === '4' || family === '6') target.family = Number(family) as 4 | 6
+  return target
+}

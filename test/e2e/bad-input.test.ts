@@ -47,6 +47,15 @@ describe('bad input: documented exit code, one-line error, nothing written or lo
     ['a profile name with ..', ['--profile', '..', 'token', 'lucidworks'], undefined, {}, 2],
     ['a profile name with NUL-like escape', ['--profile', 'a\u0001b', 'token', 'lucidworks'], undefined, {}, 2],
     ['a bad --min-ttl', ['token', 'lucidworks', '--min-ttl', '1e9'], undefined, {}, 2],
+    ...['http://127.0.0.1:6379/0', 'redis://127.0.0.1/zero', 'redis://exa mple'].map(
+      (url): [string, string[], string | undefined, NodeJS.ProcessEnv, number] => [
+        `AUTHCTL_CACHE=${url}`,
+        ['token', 'lucidworks', '--force-refresh'],
+        undefined,
+        { AUTHCTL_CACHE: url, AUTHCTL_CACHE_KEY: 'k'.repeat(32) },
+        2,
+      ],
+    ),
   ]
   it.each(cases)('%s', async (_name, argv, input, extra, code) => {
     const before = snapshot(env.AUTHCTL_CONFIG_DIR as string)

@@ -96,7 +96,7 @@ async function storeChecks(ctx: CliContext): Promise<CheckResult[]> {
   )
   let pref: string
   try {
-    pref = ctx.storePreference()
+    pref = ctx.stores.preference()
   } catch (err) {
     return [
       {
@@ -113,7 +113,7 @@ async function storeChecks(ctx: CliContext): Promise<CheckResult[]> {
   const out: CheckResult[] = []
   if (used.has('keychain')) {
     try {
-      await (await ctx.openStore('keychain')).check()
+      await (await ctx.stores.open('keychain')).check()
       out.push({ name: 'keychain', status: 'pass', detail: 'the OS keychain answers and is unlocked (a probe item was written and deleted)' })
     } catch (err) {
       out.push({ name: 'keychain', status: 'fail', detail: (err as Error).message, fix: keychainFix(ctx.platform), exit_code: ExitCode.Store })
@@ -129,7 +129,7 @@ async function storeChecks(ctx: CliContext): Promise<CheckResult[]> {
       })
     } else {
       try {
-        await (await ctx.openStore('file')).get('__doctor__')
+        await (await ctx.stores.open('file')).get('__doctor__')
         out.push({ name: 'file store', status: 'pass', detail: 'the encrypted file store opens with AUTHCTL_PASSPHRASE' })
       } catch (err) {
         out.push({ name: 'file store', status: 'fail', detail: (err as Error).message, fix: (err as AuthctlError).hint ?? '', exit_code: ExitCode.Store })

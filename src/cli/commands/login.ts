@@ -101,11 +101,11 @@ export async function runLogin(opts: LoginOptions, ctx: CliContext): Promise<voi
     if (!ok) throw new CancelledError('login cancelled; the existing login is unchanged')
   }
   // The store is checked before the user types anything they would have to type again.
-  const store = await ctx.storeForNewLogin()
+  const store = await ctx.stores.forNewLogin()
   const result = await provider.login({ options: opts.flags, readStdin: () => ctx.io.readStdin(), interactive: ctx.interactive }, ctx.providerContext())
   const secret = await ctx.credentials().storeSecret(ref, store.backend, result.secret)
   if (existing && existing.store !== store.backend) {
-    await (await ctx.openStore(existing.store)).delete(`${ref.provider}:${ref.profile}`).catch(() => false)
+    await (await ctx.stores.open(existing.store)).delete(`${ref.provider}:${ref.profile}`).catch(() => false)
   }
   const now = new Date(ctx.clock.now()).toISOString()
   const record: ProfileRecord = {

@@ -45,7 +45,7 @@ export async function runLogout(opts: LogoutOptions, ctx: CliContext): Promise<v
     }
   }
   if (record) {
-    const store = await ctx.openStore(record.store)
+    const store = await ctx.stores.open(record.store)
     removedSecret = await store.delete(accountFor(ref.provider, ref.profile))
   }
   const removedTokens = ctx.cache().clear(ref)

@@ -104,7 +104,7 @@ export function collectStatus(ctx: CliContext): StatusEntry[] {
 
 /** Whether a shared cache is configured, and whether it answers right now. */
 export async function sharedCacheStatus(ctx: CliContext): Promise<{ url: string; reachable: boolean; error?: string } | null> {
-  const url = ctx.sharedCacheUrl()
+  const url = ctx.fleet.url()
   if (!url) return null
   const { redactRedisUrl } = await import('../../tokens/shared-cache.js')
   const { connectRedis } = await import('../../store/redis.js')

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { encodeCommand, MAX_REPLY_BYTES, parseRedisUrl, parseReply, RedisReplyError } from '../../../src/store/resp.js'
+import { encodeCommand, MAX_REPLY_BYTES, parseReply, RedisReplyError } from '../../../src/store/resp.js'
+import { parseRedisUrl } from '../../../src/store/shared.js'
 
 const b = (s: string) => Buffer.from(s, 'utf8')
 

@@ -1,0 +1,67 @@
+import { UsageError } from '../kernel/errors.js'
+import { parseRedisUrl } from '../store/shared.js'
+import { fleetKeyFrom, type SharedCache } from '../tokens/shared-cache.js'
+import type { Env } from './settings.js'
+
+/** Connect and command timeout of the shared cache: a slow Redis must not slow every call much. */
+export const SHARED_CACHE_TIMEOUT_MS = 1500
+
+/**
+ * The runner fleet's shared cache: AUTHCTL_CACHE and AUTHCTL_CACHE_KEY, checked, and the Redis
+ * connection, made on first use (store/redis.ts and store/resp.ts load only then).
+ */
+export class Fleet {
+  private shared?: Promise<SharedCache | undefined>
+
+  constructor(
+    private readonly env: Env,
+    private readonly warn: (line: string) => void,
+  ) {}
+
+  /** AUTHCTL_CACHE_KEY, checked (exit 2 when missing or shorter than 32 bytes). */
+  key(): Buffer {
+    return fleetKeyFrom(this.env.AUTHCTL_CACHE_KEY)
+  }
+
+  /** AUTHCTL_CACHE, validated (a redis:// or rediss:// URL, with a fleet key), or undefined. */
+  url(): string | undefined {
+    const raw = this.env.AUTHCTL_CACHE
+    if (!raw) return undefined
+    const hint = { hint: 'use redis://[user:password@]host:port[/db] or rediss://… (README: "Runner fleets")' }
+    let url: URL
+    try {
+      url = new URL(raw)
+    } catch {
+      throw new UsageError('AUTHCTL_CACHE is not a URL', hint)
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+      throw new UsageError(`AUTHCTL_CACHE must be a redis:// or rediss:// URL, got ${url.protocol}//…`, hint)
+    try {
+      parseRedisUrl(raw)
+    } catch (err) {
+      throw new UsageError(`AUTHCTL_CACHE: ${(err as Error).message}`, hint)
+    }
+    this.key()
+    return raw
+  }
+
+  /** The shared cache, connected on first use. Unreachable: one warning line, then undefined (the local cache and lock take over). */
+  cache(): Promise<SharedCache | undefined> {
+    this.shared ??= (async () => {
+      const url = this.url()
+      if (!url) return undefined
+      const { connectRedis } = await import('../store/redis.js')
+      try {
+        return await connectRedis(url, SHARED_CACHE_TIMEOUT_MS)
+      } catch (err) {
+        this.warn(`${(err as Error).message}; using the local cache and lock`)
+        return undefined
+      }
+    })()
+    return this.shared
+  }
+
+  async close(): Promise<void> {
+    if (this.shared) await (await this.shared.catch(() => undefined))?.close()
+  }
+}
