@@ -25,7 +25,12 @@ export async function connectRedis(url: string, timeoutMs: number): Promise<Shar
   }
   const conn = await wrap('connect', async () => {
     const c = await connectResp(parseRedisUrl(url), timeoutMs)
-    await c.command(['PING'])
+    // A refused PING (NOAUTH: a password is needed) leaves the connection open: close it, or
+    // the process would wait for Redis to hang up before exiting.
+    await c.command(['PING']).catch((err) => {
+      c.close()
+      throw err
+    })
     return c
   })
   const cmd = (...args: Array<string | number>) => conn.command(args)

@@ -138,6 +138,12 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
       expect(r.stderr).toMatch(/^warning: shared cache redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0: connect failed \(.*\); using the local cache and lock\n$/)
       expect(r.stderr).not.toContain('wrong-redis-pass')
       expect(lw.isValid(r.stdout.trim())).toBe(true)
+      // No password at all: PING is refused (NOAUTH); the CLI still ends at once.
+      const none = await runCli(['token', 'lucidworks'], { env: machine(`redis://127.0.0.1:${redis.port}/0`), timeoutMs: 10_000 })
+      expect(none.signal, 'killed by the test timeout: the CLI waited on the open connection').toBeNull()
+      expect(none.code, none.stderr).toBe(0)
+      expect(none.stderr).toMatch(/connect failed \(NOAUTH/)
+      expect(none.ms).toBeLessThan(8000)
     } finally {
       await redis.stop()
     }
