@@ -14,8 +14,8 @@ export type Reply = string | number | null | Reply[]
 /** An error reply of the server (`-ERR …`, `-WRONGPASS …`). */
 export class RedisReplyError extends Error {}
 
-/** Largest reply accepted: entries are small sealed tokens; a flood is an error, not memory. */
-export const MAX_REPLY_BYTES = 4 * 1024 * 1024
+/** Largest reply accepted: entries are sealed tokens of a few kB; a flood is an error, not memory. */
+export const MAX_REPLY_BYTES = 1024 * 1024
 
 /** One RESP2 reply from `buf` at `at`: the value and where the next one starts, or undefined if incomplete. */
 export function parseReply(buf: Buffer, at = 0): { value: Reply | RedisReplyError; next: number } | undefined {

@@ -1,5 +1,6 @@
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { encodeCommand, MAX_REPLY_BYTES, parseReply, RedisReplyError } from '../../../src/store/resp.js'
+import { connectResp, encodeCommand, MAX_REPLY_BYTES, parseReply, RedisReplyError } from '../../../src/store/resp.js'
 import { parseRedisUrl } from '../../../src/store/shared.js'
 
 const b = (s: string) => Buffer.from(s, 'utf8')
@@ -69,5 +70,66 @@ describe('AUTHCTL_CACHE URLs', () => {
   it('a database that is not a number, or another scheme, is an error', () => {
     expect(() => parseRedisUrl('redis://h/zero')).toThrow(/must be a number/)
     expect(() => parseRedisUrl('http://h/0')).toThrow(/redis:\/\//)
+  })
+})
+
+describe('a hostile or broken server', () => {
+  /** A TCP server that answers every connection with `reply(data)` (or nothing). */
+  async function server(reply: (socket: Socket, data: Buffer) => void): Promise<{ port: number; close(): Promise<void> }> {
+    const sockets = new Set<Socket>()
+    const srv = createServer((s) => {
+      sockets.add(s)
+      s.on('data', (d) => reply(s, d))
+      s.on('error', () => {})
+    })
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+    return {
+      port: (srv.address() as AddressInfo).port,
+      close: () =>
+        new Promise<void>((r) => {
+          for (const s of sockets) s.destroy()
+          srv.close(() => r())
+        }),
+    }
+  }
+  const target = (port: number) => ({ host: '127.0.0.1', port, tls: false })
+
+  it.each([
+    ['garbage instead of RESP', (s: Socket) => s.write('HTTP/1.1 400 Bad Request\r\n\r\n'), /not RESP/],
+    ['a reply larger than the limit', (s: Socket) => s.write(`$${MAX_REPLY_BYTES * 2}\r\n`), /oversized/],
+    ['a line that never ends', (s: Socket) => s.write(`+${'x'.repeat(MAX_REPLY_BYTES + 100)}`), /oversized/],
+    ['nothing at all', () => {}, /no answer within 1000 ms/],
+    ['hanging up', (s: Socket) => s.destroy(), /closed|ECONNRESET/],
+  ])('%s: the command fails with a reason, and the connection is closed', async (_name, reply, reason) => {
+    const srv = await server(reply)
+    try {
+      const conn = await connectResp(target(srv.port), 1000)
+      await expect(conn.command(['PING'])).rejects.toThrow(reason)
+      await expect(conn.command(['PING'])).rejects.toThrow() // no use after that
+    } finally {
+      await srv.close()
+    }
+  })
+
+  it('two replies to one command: the first answers it, the second fails the connection', async () => {
+    const srv = await server((s) => s.write('+PONG\r\n+PONG\r\n'))
+    try {
+      const conn = await connectResp(target(srv.port), 1000)
+      expect(await conn.command(['PING'])).toBe('PONG')
+      await expect(conn.command(['PING'])).rejects.toThrow(/nobody asked/)
+    } finally {
+      await srv.close()
+    }
+  })
+
+  it('a server that accepts but never finishes the TLS handshake: connect fails within the timeout', async () => {
+    const srv = await server(() => {})
+    try {
+      const t0 = Date.now()
+      await expect(connectResp({ ...target(srv.port), tls: true }, 200)).rejects.toThrow(/connect timed out after 200 ms/)
+      expect(Date.now() - t0).toBeLessThan(2000)
+    } finally {
+      await srv.close()
+    }
   })
 })
