@@ -48,6 +48,13 @@ async function storedHaut(env: NodeJS.ProcessEnv): Promise<{ secret: string; id:
   return { secret: t.stdout.trim(), id: st.profiles.find((p) => p.provider === 'haut')?.key?.id ?? '' }
 }
 
+/** The CLI killed with SIGKILL right after it announces a step on stderr (test/fixtures/kill-after.cjs). */
+const killedAfter = (env: NodeJS.ProcessEnv, line: string): NodeJS.ProcessEnv => ({
+  ...env,
+  NODE_OPTIONS: `--require ${join(__dirname, '..', 'fixtures', 'kill-after.cjs')}`,
+  AUTHCTL_TEST_KILL_AFTER: line,
+})
+
 function expectKilled(r: CliResult): void {
   expect(r.signal, r.stderr).toBe('SIGKILL')
 }
@@ -93,7 +100,7 @@ describe('keys rotate haut', () => {
   it.each(['after-create', 'after-verify'])('killed %s: the old key is still stored and works; the output named the new key', async (point) => {
     const env = freshEnv()
     const old = await hautWithSavedKey(env)
-    const r = await cli({ ...env, AUTHCTL_FAILPOINT: `rotate:${point}` }, ['keys', 'rotate', 'haut', old.id, '--yes'])
+    const r = await cli(killedAfter(env, point === 'after-create' ? '^Created Haut' : '^Checked: key'), ['keys', 'rotate', 'haut', old.id, '--yes'])
     expectKilled(r)
     const created = r.stdout.trim()
     expect(hautKeyWorks(created)).toBe(true) // printed before the kill: not lost
@@ -112,7 +119,7 @@ describe('keys rotate haut', () => {
   it('killed after the save: the new key is stored and works; the old one still works until revoked', async () => {
     const env = freshEnv()
     const old = await hautWithSavedKey(env)
-    const r = await cli({ ...env, AUTHCTL_FAILPOINT: 'rotate:after-save' }, ['keys', 'rotate', 'haut', old.id, '--yes'])
+    const r = await cli(killedAfter(env, '^Saved key'), ['keys', 'rotate', 'haut', old.id, '--yes'])
     expectKilled(r)
     const created = r.stdout.trim()
     const newId = hautIdOf(created)

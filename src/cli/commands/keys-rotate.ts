@@ -20,14 +20,6 @@ export class RotationError extends AuthctlError {
   }
 }
 
-/**
- * Test hook for the crash-safety tests: `AUTHCTL_FAILPOINT=rotate:after-create` (and
- * `after-verify`, `after-save`) kills authctl with SIGKILL at that point, as a crash would.
- */
-function failpoint(ctx: CliContext, name: string): void {
-  if (ctx.env.AUTHCTL_FAILPOINT === `rotate:${name}`) process.kill(process.pid, 'SIGKILL')
-}
-
 interface Rotation {
   ctx: CliContext
   t: Target
@@ -79,16 +71,13 @@ export async function runKeysRotate(opts: KeysOptions, ctx: CliContext): Promise
     `Created ${name} key ${created.id}${old.name ? ` (${old.name})` : ''} to replace ${oldId}, ${created.expiresAt ? `expires ${created.expiresAt}` : 'no expiry'}; ` +
       `key ${oldId} stays ${r.saved ? 'the stored key' : 'valid'} until the new one is checked${r.saved ? ' and saved' : ''}.`,
   )
-  failpoint(ctx, 'after-create')
   try {
     await km.verify(cred, token, created, opts.flags, pc)
   } catch (err) {
     throw new RotationError('verify', err, `key ${oldId} is still ${r.saved ? 'stored and ' : ''}valid; ${await discard(r, token, created)}`)
   }
   ctx.info(`Checked: key ${created.id} works.`)
-  failpoint(ctx, 'after-verify')
   await saveStep(r, created)
-  failpoint(ctx, 'after-save')
   await revokeStep(r, token, created)
 }
 
