@@ -11,7 +11,7 @@ afterAll(async () => {
 })
 
 /** Providers whose tokens expire (1 h in the emulators); Instabase's stored token has no expiry. */
-const EXPIRING = new Set(['lucidworks', 'lupasearch', 'lucid', 'haut'])
+const EXPIRING = new Set(['lucidworks', 'lupasearch', 'lucid', 'haut', 'oauth2'])
 
 describe.concurrent('a --min-ttl no fresh token could satisfy is clamped, with one warning, and never makes every call renew', () => {
   for (const c of PROVIDER_CASES) {

@@ -4,10 +4,11 @@ import { startInstabase } from '../emulators/instabase.js'
 import { startLucid } from '../emulators/lucid.js'
 import { startLucidworks } from '../emulators/lucidworks.js'
 import { startLupaSearch } from '../emulators/lupasearch.js'
+import { type OAuth2Emulator, startOAuth2 } from '../emulators/oauth2.js'
 import { runCli } from './cli.js'
 
 /**
- * One line per provider for tests that cover all five: canary secrets the emulators accept,
+ * One line per provider for tests that cover all six: canary secrets the emulators accept,
  * how to log in through the built CLI, the command that makes the provider request a renewal
  * (`renew`, hitting `renewPath`) and one that uses the token (`use`, hitting `usePath`).
  */
@@ -34,6 +35,7 @@ export const CANARY = {
   hautPassword: 'CANARY-haut-password-3a8b',
   ibToken: 'CANARYibtoken5e6f7a8b9c0d',
   lucidSecret: 'CANARY-lucid-client-secret-1b2c',
+  oauth2Secret: 'CANARY-oauth2-client-secret-4e5f',
   /** The file store's passphrase, the shared cache's password and the fleet key: keys to the vault. */
   passphrase: 'CANARY-passphrase-6d4e',
   redisPassword: 'CANARY-redis-password-2f7a',
@@ -142,5 +144,21 @@ export const PROVIDER_CASES: ProviderCase[] = [
       type: 'client_error',
       errors: [{ code: 'invalid_token', detail: 'The provided token is expired or invalid.', attr: null, extra: null }],
     }),
+  },
+  {
+    // The CI way: token URL and client from the environment. (A stored oauth2 login keeps its
+    // own token URL, which no variable can point elsewhere, as the "connection refused" fault
+    // needs; test/e2e/oauth2.test.ts covers stored logins.)
+    id: 'oauth2',
+    loginSecrets: [CANARY.oauth2Secret],
+    userTokens: [],
+    start: () => startOAuth2({ clients: { 'oauth2-canary': { secret: CANARY.oauth2Secret, auth: 'basic' } } }),
+    env: (e) => ({ OAUTH2_TOKEN_URL: (e as OAuth2Emulator).tokenUrl, OAUTH2_CLIENT_ID: 'oauth2-canary', OAUTH2_CLIENT_SECRET: CANARY.oauth2Secret }),
+    login: (env) => ok(runCli(['token', 'oauth2'], { env }), 'oauth2 token from the environment'),
+    renew: ['token', 'oauth2', '--force-refresh'],
+    renewPath: '/oauth2/token',
+    use: ['token', 'oauth2', '--force-refresh'],
+    usePath: '/oauth2/token',
+    revokedBody: JSON.stringify({ error: 'invalid_client', error_description: 'Client authentication failed.' }),
   },
 ]
