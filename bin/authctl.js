@@ -26,9 +26,11 @@ function load(file) {
 }
 
 function start() {
-  // Only `token` and `exec` can be served from the cache, and never with --force-refresh;
-  // anything else goes to the full CLI at once, without loading the fast path just to hear it decline.
-  if ((!argv.includes('token') && !argv.includes('exec')) || argv.includes('--force-refresh')) return load('../dist/authctl.cjs').main(argv, {})
+  // Only `token` and `exec` can be served from the local cache, and never with --force-refresh
+  // or a shared cache (Redis decides there); anything else goes to the full CLI at once, without
+  // loading the fast path just to hear it decline.
+  const cacheable = (argv.includes('token') || argv.includes('exec')) && !argv.includes('--force-refresh') && !process.env.AUTHCTL_CACHE
+  if (!cacheable) return load('../dist/authctl.cjs').main(argv, {})
   load('../dist/fast.cjs')
     .runFast(argv)
     .then((r) => {
