@@ -13,18 +13,21 @@ const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call(
  */
 export async function connectRedis(url: string, timeoutMs: number): Promise<SharedCache> {
   const display = redactRedisUrl(url)
+  const target = parseRedisUrl(url) // checked before (cli/fleet.ts): exit 2 there
+  // A server (or a proxy) may repeat a command's arguments in its error: never the password.
+  // (Values of 4 characters or more: hiding a one-letter user name would garble the message.)
+  const hidden = [target.password, target.username].filter((v): v is string => (v?.length ?? 0) >= 4)
   const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn()
     } catch (err) {
-      const msg = String((err as Error)?.message ?? err)
-        .split('\n')[0]
-        ?.slice(0, 160)
-      throw new SharedCacheError(`shared cache ${display}: ${what} failed (${msg})`)
+      let msg = String((err as Error)?.message ?? err).split('\n')[0] ?? ''
+      for (const h of hidden) msg = msg.split(h).join('***')
+      throw new SharedCacheError(`shared cache ${display}: ${what} failed (${msg.slice(0, 160)})`)
     }
   }
   const conn = await wrap('connect', async () => {
-    const c = await connectResp(parseRedisUrl(url), timeoutMs)
+    const c = await connectResp(target, timeoutMs)
     // A refused PING (NOAUTH: a password is needed) leaves the connection open: close it, or
     // the process would wait for Redis to hang up before exiting.
     await c.command(['PING']).catch((err) => {

@@ -9,7 +9,7 @@ import type { RedisTarget } from './shared.js'
  * `authctl token` of a fleet paid, cached or not.
  */
 
-export type Reply = string | number | null | Reply[]
+export type Reply = string | number | null
 
 /** An error reply of the server (`-ERR …`, `-WRONGPASS …`). */
 export class RedisReplyError extends Error {}
@@ -29,36 +29,40 @@ export function parseReply(buf: Buffer, at = 0): { value: Reply | RedisReplyErro
     case 0x2d: // -
       return { value: new RedisReplyError(line), next }
     case 0x3a: // :
-      return { value: Number(line), next }
+      return { value: integer(line), next }
     case 0x24: // $
-      return bulk(buf, Number(line), next)
+      return bulk(buf, integer(line), next)
     case 0x2a: // *
-      return array(buf, Number(line), next)
+      throw new Error('the server sent an array (none of the commands authctl sends gets one)')
     default:
       throw new Error('the server sent something that is not RESP')
   }
 }
 
+/** A RESP integer: digits with an optional minus, nothing else (Number() would take '', '0x3', ' 1e0'). */
+function integer(line: string): number {
+  if (!/^-?\d{1,15}$/.test(line)) throw new Error('the server sent a malformed reply')
+  return Number(line)
+}
+
 function bulk(buf: Buffer, len: number, at: number): { value: string | null; next: number } | undefined {
   if (len === -1) return { value: null, next: at }
-  if (!Number.isInteger(len) || len < 0 || len > MAX_REPLY_BYTES) throw new Error('the server sent a malformed or oversized reply')
+  if (len < 0 || len > MAX_REPLY_BYTES) throw new Error('the server sent a malformed or oversized reply')
   if (buf.length < at + len + 2) return undefined
+  if (buf[at + len] !== 0x0d || buf[at + len + 1] !== 0x0a) throw new Error('the server sent a malformed reply')
   return { value: buf.toString('utf8', at, at + len), next: at + len + 2 }
 }
 
-function array(buf: Buffer, count: number, at: number): { value: Reply[] | null; next: number } | undefined {
-  if (count === -1) return { value: null, next: at }
-  if (!Number.isInteger(count) || count < 0 || count > 1024) throw new Error('the server sent a malformed or oversized reply')
-  const items: Reply[] = []
-  let next = at
-  for (let i = 0; i < count; i++) {
-    const r = parseReply(buf, next)
-    if (!r) return undefined
-    if (r.value instanceof RedisReplyError) throw r.value
-    items.push(r.value)
-    next = r.next
-  }
-  return { value: items, next }
+/**
+ * What an incomplete reply at the start of `buf` waits for, so that a reply arriving in many
+ * small pieces is neither joined nor parsed again for each: a bulk string's whole length in
+ * bytes, or else a line end.
+ */
+export function awaiting(buf: Buffer): number | 'newline' {
+  const eol = buf.indexOf('\r\n')
+  if (eol < 0 || buf[0] !== 0x24) return 'newline'
+  const len = Number(buf.toString('latin1', 1, eol))
+  return Number.isInteger(len) && len >= 0 ? eol + 2 + len + 2 : 'newline'
 }
 
 /** A command as RESP: an array of bulk strings. */
@@ -78,7 +82,10 @@ interface Waiter {
 
 /** One connection; every command answers or fails within `timeoutMs`. */
 export class RespConnection {
-  private buf: Buffer = Buffer.alloc(0)
+  /** Received bytes of replies not yet complete, and what they wait for (see `awaiting`). */
+  private pending: Buffer[] = []
+  private pendingBytes = 0
+  private wait: number | 'newline' = 'newline'
   private readonly waiting: Waiter[] = []
   private failed?: Error
 
@@ -114,16 +121,23 @@ export class RespConnection {
   }
 
   private onData(d: Buffer): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d
+    this.pending.push(d)
+    this.pendingBytes += d.length
     try {
-      if (this.buf.length > MAX_REPLY_BYTES + 64) throw new Error('the server sent an oversized reply')
-      for (let r = parseReply(this.buf); r; r = this.buf.length ? parseReply(this.buf) : undefined) {
-        this.buf = this.buf.subarray(r.next)
+      if (this.pendingBytes > MAX_REPLY_BYTES + 64) throw new Error('the server sent an oversized reply')
+      // Not yet what the buffered reply waits for: neither join the pieces nor parse again.
+      if (this.wait === 'newline' ? !d.includes(0x0a) : this.pendingBytes < this.wait) return
+      let buf = this.pending.length === 1 ? d : Buffer.concat(this.pending)
+      for (let r = parseReply(buf); r; r = buf.length ? parseReply(buf) : undefined) {
+        buf = buf.subarray(r.next)
         const w = this.waiting.shift()
         if (!w) throw new Error('the server sent a reply nobody asked for')
         if (r.value instanceof RedisReplyError) w.reject(r.value)
         else w.resolve(r.value)
       }
+      this.pending = buf.length ? [buf] : []
+      this.pendingBytes = buf.length
+      this.wait = buf.length ? awaiting(buf) : 'newline'
     } catch (err) {
       this.fail(err as Error)
     }
@@ -140,9 +154,13 @@ export class RespConnection {
 /** Connects, authenticates and selects the database, all within `timeoutMs`. */
 export async function connectResp(target: RedisTarget, timeoutMs: number): Promise<RespConnection> {
   const socket = await openSocket(target, timeoutMs)
+  socket.setNoDelay(true) // AUTH, SELECT and PING go out at once, not after a round trip
   const conn = new RespConnection(socket, timeoutMs)
-  const setup: Array<Promise<Reply>> = []
-  if (target.password) setup.push(conn.command(target.username ? ['AUTH', target.username, target.password] : ['AUTH', target.password]))
+  const setup: Array<Promise<unknown>> = []
+  // A user name alone is a `nopass` ACL user (AUTH with an empty password, as ioredis did). A
+  // password given to a Redis that has none is not an error (ioredis went on too).
+  if (target.username) setup.push(conn.command(['AUTH', target.username, target.password ?? '']))
+  else if (target.password) setup.push(conn.command(['AUTH', target.password]).catch(noPasswordIsFine))
   if (target.db) setup.push(conn.command(['SELECT', target.db]))
   try {
     await Promise.all(setup)
@@ -151,6 +169,11 @@ export async function connectResp(target: RedisTarget, timeoutMs: number): Promi
     throw err
   }
   return conn
+}
+
+/** `AUTH pw` to a server without a password: Redis 6+ "…without any password configured", older "no password is set". */
+function noPasswordIsFine(err: Error): void {
+  if (!(err instanceof RedisReplyError && /without any password configured|no password is set/i.test(err.message))) throw err
 }
 
 async function openSocket(t: RedisTarget, timeoutMs: number): Promise<Socket> {

@@ -28,6 +28,7 @@ export function redactRedisUrl(raw: string): string {
   try {
     const u = new URL(raw)
     if (u.password) u.password = '***'
+    else if (u.username) u.username = '***' // user info without a colon may be a password typed there
     for (const k of [...u.searchParams.keys()]) if (/^(password|pass|auth)$/i.test(k)) u.searchParams.set(k, '***')
     return u.toString()
   } catch {
@@ -65,7 +66,8 @@ export function parseRedisUrl(raw: string): RedisTarget {
   if (password) target.password = password
   const db = u.pathname.length > 1 ? u.pathname.slice(1) : q.get('db')
   if (db) {
-    if (!/^\d{1,5}$/.test(db)) throw new Error(`the database must be a number, got "${db.slice(0, 20)}"`)
+    // Not echoed: a password with an unencoded '/' ends up here.
+    if (!/^\d{1,5}$/.test(db)) throw new Error('the database (the URL path) must be a number; percent-encode any / # ? @ in the password')
     target.db = Number(db)
   }
   const family = q.get('family')

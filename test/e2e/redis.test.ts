@@ -204,6 +204,25 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
     }
   })
 
+  it('a user name without a password is a nopass ACL user; a password sent to a Redis without one is ignored (as ioredis did)', async () => {
+    const nopass = await startRedis({ user: { name: 'fleetci' }, defaultUserOff: true })
+    const open = await startRedis()
+    try {
+      for (const [redis, url] of [
+        [nopass, `redis://fleetci@127.0.0.1:${nopass.port}/0`],
+        [open, `redis://:stale-password@127.0.0.1:${open.port}/0`],
+      ] as const) {
+        const r = await runCli(['token', 'lucidworks', '--force-refresh'], { env: machine(url) })
+        expect(r.code, r.stderr).toBe(0)
+        expect(r.stderr, url).toBe('') // no "connect failed" warning: Redis was used
+        expect((await redis.client.keys('authctl:v2:token:*')).length).toBe(1)
+      }
+    } finally {
+      await nopass.stop()
+      await open.stop()
+    }
+  })
+
   it('a Lucid grant shared by two machines: the rotated refresh token follows through Redis', async () => {
     const redis = await startRedis()
     const lucid = await startLucid()

@@ -40,8 +40,10 @@ function tlsFiles(dir: string): { ca: string; cert: string; key: string } {
 export interface RedisOptions {
   /** requirepass: the default user's password. */
   password?: string
-  /** An ACL user that may touch only authctl's keys (`~authctl:*`). */
-  user?: { name: string; password: string }
+  /** An ACL user that may touch only authctl's keys (`~authctl:*`); no password: `nopass`. */
+  user?: { name: string; password?: string }
+  /** Switch the default user off: only `user` may connect (the test's own client too). */
+  defaultUserOff?: boolean
   /** TLS only (no plain port), with a certificate for localhost from a CA of its own (`ca`: its PEM file). */
   tls?: boolean
 }
@@ -71,7 +73,8 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
       : ['--port', String(port)]),
   )
   if (opts.password) args.push('--requirepass', opts.password)
-  if (opts.user) args.push('--user', opts.user.name, 'on', `>${opts.user.password}`, '~authctl:*', '+@all')
+  if (opts.user) args.push('--user', opts.user.name, 'on', opts.user.password ? `>${opts.user.password}` : 'nopass', '~authctl:*', '+@all')
+  if (opts.defaultUserOff) args.push('--user', 'default', 'off')
   const proc: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
   await new Promise<void>((resolve, reject) => {
     let out = ''
@@ -89,7 +92,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
   const client = new Redis({
     host: '127.0.0.1',
     port,
-    password: opts.password,
+    ...(opts.defaultUserOff && opts.user ? { username: opts.user.name, password: opts.user.password ?? '' } : { password: opts.password }),
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,

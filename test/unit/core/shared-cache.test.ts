@@ -52,5 +52,6 @@ describe('shared cache entries and names', () => {
   it('redacts the Redis password in userinfo and in ?password=', () => {
     expect(redactRedisUrl('redis://user:pw1@h:6379/0')).toBe('redis://user:***@h:6379/0')
     expect(redactRedisUrl('rediss://h:6379/0?password=pw2&db=1')).toBe('rediss://h:6379/0?password=***&db=1')
+    expect(redactRedisUrl('redis://hunter2-typed-as-user@h:6379/0')).toBe('redis://***@h:6379/0')
   })
 })
