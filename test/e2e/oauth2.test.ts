@@ -415,7 +415,7 @@ describe('oauth2 against a certified OpenID Provider (node-oidc-provider, in pro
       ['body', OIDC_CLIENTS.post],
     ] as const) {
       const env = fileEnv()
-      const rt = await op.mintRefreshToken(client.client_id)
+      const rt = await op.refreshTokenFromCodeFlow(client) // through the provider's login and consent pages
       await issuingStaleTokens(op, () =>
         ok(
           runCli(

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Provider from 'oidc-provider'
@@ -5,6 +6,57 @@ import Provider from 'oidc-provider'
 /** The resource server the certified provider issues JWT access tokens for (RFC 8707). */
 export const API_RESOURCE = 'urn:authctl:test-api'
 export const API_SCOPES = 'api:read api:write'
+const REDIRECT_URI = 'http://127.0.0.1/cb'
+
+/**
+ * The browser's part of an authorization-code flow: GET /auth, then the provider's login and
+ * consent pages (each answered with its form's `prompt`), following redirects with the
+ * provider's cookies, until the redirect to REDIRECT_URI brings the code.
+ */
+async function authorize(issuer: string, clientId: string, accountId: string, challenge: string): Promise<string> {
+  const jar = new Map<string, string>()
+  const go = async (url: string, init: RequestInit = {}): Promise<Response> => {
+    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ')
+    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie } })
+    for (const c of res.headers.getSetCookie()) {
+      const pair = c.split(';')[0] ?? ''
+      jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1))
+    }
+    return res
+  }
+  const params = new URLSearchParams({
+    client_id: clientId,
+    redirect_uri: REDIRECT_URI,
+    response_type: 'code',
+    scope: 'openid offline_access',
+    prompt: 'consent',
+    resource: API_RESOURCE,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state: randomBytes(8).toString('hex'),
+  })
+  let res = await go(`${issuer}/auth?${params}`)
+  for (let hop = 0; hop < 12; hop++) {
+    const location = res.headers.get('location')
+    if (!location) throw new Error(`authorization stopped at HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`)
+    const url = new URL(location, issuer)
+    if (url.href.startsWith(REDIRECT_URI)) {
+      const code = url.searchParams.get('code')
+      if (!code) throw new Error(`authorization failed: ${url.search}`)
+      return code
+    }
+    if (!url.pathname.startsWith('/interaction/')) {
+      res = await go(url.href)
+      continue
+    }
+    const page = await (await go(url.href)).text()
+    const prompt = /name="prompt" value="(\w+)"/.exec(page)?.[1]
+    if (!prompt) throw new Error(`no form on ${url.pathname}: ${page.slice(0, 300)}`)
+    const form = new URLSearchParams({ prompt, login: accountId, password: 'any' })
+    res = await go(url.href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() })
+  }
+  throw new Error('authorization did not reach the redirect URI')
+}
 
 export interface RealOidcProvider {
   issuer: string
@@ -12,8 +64,12 @@ export interface RealOidcProvider {
   provider: Provider
   /** Token endpoint requests that got as far as a grant (success or error), with the client's auth method. */
   requests: Array<{ grant: string | undefined; auth: 'basic' | 'body' | 'none'; ok: boolean }>
-  /** A refresh token for `clientId`, as an authorization-code flow with offline_access would leave it. */
-  mintRefreshToken(clientId: string, accountId?: string): Promise<string>
+  /**
+   * A refresh token from a real authorization-code flow (PKCE, offline_access, consent) through
+   * the provider's own login and consent pages, driven as a browser would, then exchanged at the
+   * token endpoint by the client: what an app hands a user who then logs authctl in with it.
+   */
+  refreshTokenFromCodeFlow(client: { client_id: string; client_secret: string }, accountId?: string): Promise<string>
   tokenTtlSeconds: number
   close(): Promise<void>
 }
@@ -35,7 +91,7 @@ export async function startOidcProvider(): Promise<RealOidcProvider> {
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const common = {
     grant_types: ['client_credentials', 'refresh_token', 'authorization_code'],
-    redirect_uris: ['http://127.0.0.1/cb'],
+    redirect_uris: [REDIRECT_URI],
     response_types: ['code'],
     scope: `openid offline_access ${API_SCOPES}`,
   }
@@ -50,7 +106,8 @@ export async function startOidcProvider(): Promise<RealOidcProvider> {
     rotateRefreshToken: true,
     features: {
       clientCredentials: { enabled: true },
-      devInteractions: { enabled: false },
+      // The provider's own login and consent pages (any login), driven by refreshTokenFromCodeFlow.
+      devInteractions: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (_ctx: unknown, _client: unknown, oneOf?: string | string[]) => oneOf ?? API_RESOURCE,
@@ -78,15 +135,20 @@ export async function startOidcProvider(): Promise<RealOidcProvider> {
     tokenUrl: `${issuer}/token`,
     provider,
     requests,
-    async mintRefreshToken(clientId: string, accountId = 'user-42'): Promise<string> {
-      const client = await provider.Client.find(clientId)
-      if (!client) throw new Error(`no client ${clientId}`)
-      const grant = new provider.Grant({ accountId, clientId })
-      grant.addOIDCScope('openid offline_access')
-      grant.addResourceScope(API_RESOURCE, API_SCOPES)
-      const grantId = await grant.save()
-      const rt = new provider.RefreshToken({ client, accountId, grantId, scope: `openid offline_access`, resource: API_RESOURCE, gty: 'authorization_code' })
-      return rt.save()
+    async refreshTokenFromCodeFlow(client: { client_id: string; client_secret: string }, accountId = 'user-42'): Promise<string> {
+      const verifier = randomBytes(32).toString('base64url')
+      const code = await authorize(issuer, client.client_id, accountId, createHash('sha256').update(verifier).digest('base64url'))
+      const res = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }),
+      })
+      const body = (await res.json()) as { refresh_token?: string; error?: string }
+      if (!body.refresh_token) throw new Error(`code exchange failed: ${res.status} ${JSON.stringify(body)}`)
+      return body.refresh_token
     },
     close: () =>
       new Promise<void>((r) => {
