@@ -67,6 +67,24 @@ const noHttp2 = {
     }))
   },
 }
+/**
+ * commander requires node:child_process when it loads, for executable subcommands (`git-foo`
+ * style), which authctl has none of: that pulls child_process, dgram and their internals into
+ * every full-CLI start (~3 ms on Node 20). Inside commander it becomes a proxy that requires
+ * the real module on first use, so it still works should commander ever need it.
+ */
+const lazyChildProcessForCommander = {
+  name: 'lazy-child-process-for-commander',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy-child-process' } : undefined,
+    )
+    b.onLoad({ filter: /.*/, namespace: 'lazy-child-process' }, () => ({
+      contents: `module.exports = new Proxy({}, { get: (_, key) => require('node:child_process')[key] })`,
+      loader: 'js',
+    }))
+  },
+}
 const llhttpWasm = ['llhttp-wasm.js', 'llhttp_simd-wasm.js']
 const llhttpExternal = {
   name: 'llhttp-external',
@@ -116,7 +134,7 @@ await Promise.all([
     ...common,
     entryPoints: ['src/cli/main.ts'],
     outfile: 'dist/authctl.cjs',
-    plugins: [lazyRequirePlugin({ cli: true })],
+    plugins: [lazyRequirePlugin({ cli: true }), lazyChildProcessForCommander],
     define: { __AUTHCTL_VERSION__: JSON.stringify(pkg.version) },
   }),
   // The start-up fast path: no commander; falls back to dist/authctl.cjs (see src/cli/fast.ts).

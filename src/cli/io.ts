@@ -1,3 +1,5 @@
+import { isatty } from 'node:tty'
+
 /** The process's streams as the CLI sees them; tests build their own (test/helpers/io.ts). */
 export interface IO {
   out(text: string): void
@@ -14,7 +16,9 @@ export function createProcessIO(): IO {
   return {
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
-    stdinIsTTY: Boolean(process.stdin.isTTY),
+    // isatty(0), not process.stdin.isTTY: that getter builds the stdin stream (a pipe socket
+    // for most scripts), which only a command that reads stdin or prompts needs.
+    stdinIsTTY: isatty(0),
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     stderrIsTTY: Boolean(process.stderr.isTTY),
     readStdin(maxBytes = 64 * 1024) {
