@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict'
-// `--version` and cached `token`/`exec` are served without the full CLI; everything else (and
-// every error) by the full CLI, which alone reports errors. See src/cli/fast.ts.
+// `--version` is answered here, `token`/`exec` by the light path (src/cli/fast.ts: no
+// commander), everything else by the full CLI.
 const argv = process.argv.slice(2)
 // `--version` needs no bundle at all: the version is package.json's (the build injects the same).
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
@@ -26,16 +26,16 @@ function load(file) {
 }
 
 function start() {
-  // Only `token` and `exec` can be served from the local cache, and never with --force-refresh
-  // or a shared cache (Redis decides there); anything else goes to the full CLI at once, without
-  // loading the fast path just to hear it decline.
-  const cacheable = (argv.includes('token') || argv.includes('exec')) && !argv.includes('--force-refresh') && !process.env.AUTHCTL_CACHE
-  if (!cacheable) return load('../dist/authctl.cjs').main(argv, {})
+  // `token` and `exec` start on the light path (no commander), except with a shared cache, whose
+  // settings the full CLI checks; anything else goes to the full CLI at once.
+  const light = (argv.includes('token') || argv.includes('exec')) && !process.env.AUTHCTL_CACHE
+  if (!light) return load('../dist/authctl.cjs').main(argv)
   load('../dist/fast.cjs')
     .runFast(argv)
     .then((r) => {
-      // A number: the fast path answered. Otherwise the full CLI takes over, with what was asked already.
-      if (typeof r !== 'number') return load('../dist/authctl.cjs').main(argv, r)
+      // A number: the light path ran the command. undefined: argv outside its grammar, nothing
+      // done yet; the full CLI parses it.
+      if (typeof r !== 'number') return load('../dist/authctl.cjs').main(argv)
       process.exitCode = r
     })
 }

@@ -17,7 +17,7 @@ import type { SecretStore } from '../store/types.js'
 import type { IO } from './io.js'
 import { createInquirerPrompter, type Prompter } from './prompter.js'
 import { Fleet } from './fleet.js'
-import type { Env, GlobalOptions, Handoff } from './settings.js'
+import type { Env, GlobalOptions } from './settings.js'
 import { Stores } from './stores.js'
 
 export type { GlobalOptions } from './settings.js'
@@ -30,10 +30,6 @@ export interface ContextOverrides {
   prompter?: Prompter
   stores?: Partial<Record<StoreBackend, SecretStore>>
   platform?: NodeJS.Platform
-  /** The fast path: tokens only from the cache (CacheMissError otherwise). */
-  cacheOnly?: boolean
-  /** What the fast path already asked for in this process (the full CLI taking over). */
-  handoff?: Handoff
 }
 
 export type { StorePreference } from './stores.js'
@@ -74,7 +70,6 @@ export class CliContext {
       interactive: () => this.interactive,
       prompter: () => this.prompter(),
       ...(overrides.stores ? { injected: overrides.stores } : {}),
-      ...(overrides.handoff ? { handoff: overrides.handoff } : {}),
     })
     this.fleet = new Fleet(env, (l) => this.warn(l))
   }
@@ -133,7 +128,6 @@ export class CliContext {
       shared: () => this.fleet.cache(),
       fleetKey: () => this.fleet.key(),
       sharedWaitMs: sharedWaitMs(this.env),
-      ...(this.overrides.cacheOnly ? { cacheOnly: true } : {}),
     })
     return this.tokenService
   }

@@ -4,41 +4,39 @@ import { runToken, TOKEN_FORMATS, type TokenFormat } from './commands/token.js'
 import { CliContext } from './context.js'
 import { quietClosedPipes } from './epipe.js'
 import { createProcessIO } from './io.js'
-import { globalsFrom, type Handoff, tokenFormatOf } from './settings.js'
+import { reportError } from './report.js'
+import { globalsFrom, tokenFormatOf } from './settings.js'
 
 /**
- * The start-up fast path (PERF.md: commander and the full bundle cost ~12 ms of a ~22 ms floor).
- * It handles `token`/`exec` when every token comes from the cache (bin/authctl.js answers
- * `--version` itself and sends every other command straight to the full CLI), by running
- * the same runToken/runExec in cache-only mode. Anything else — an unknown or `=` flag, help,
- * --verbose, a renewal, any error — returns a Handoff before any output or side effect, and
- * bin/authctl.js hands the same argv (and the Handoff) to the full CLI.
+ * The start-up path for `token` and `exec` (PERF.md: commander and the full bundle cost ~24 ms
+ * of CPU at every start): bin/authctl.js answers `--version` itself and sends every other
+ * command straight to the full CLI. It runs the same runToken/runExec as the full CLI, cached or
+ * renewing, and reports errors with the same reportError. Argv outside its small grammar — an
+ * unknown or `=` flag, help, --verbose, --keep-fresh, a bad --format — and a shared cache
+ * (AUTHCTL_CACHE) return undefined before anything is read or written, and bin/authctl.js hands
+ * the same argv to the full CLI, which parses it with commander.
  */
-export async function runFast(argv: readonly string[]): Promise<number | Handoff> {
+export async function runFast(argv: readonly string[]): Promise<number | undefined> {
   quietClosedPipes()
   const parsed = parse(argv)
-  // With a shared cache, Redis is authoritative; the fast path only knows the local cache.
-  if (!parsed || process.env.AUTHCTL_CACHE) return {}
+  if (!parsed || process.env.AUTHCTL_CACHE) return undefined
+  const format = tokenFormatOf(parsed.json, parsed.format)
+  if (parsed.command === 'token' && !(TOKEN_FORMATS as readonly string[]).includes(format)) return undefined
   const io = createProcessIO()
-  const ctx = new CliContext(process.env, io, { cacheOnly: true })
-  ctx.globals = globalsFrom({ profile: parsed.profile, json: parsed.json, color: false }, process.env, false)
+  const ctx = new CliContext(process.env, io)
+  ctx.globals = globalsFrom({ profile: parsed.profile, json: parsed.json, color: parsed.color }, process.env, io.stderrIsTTY)
   try {
     if (parsed.command === 'token') {
-      const format = tokenFormatOf(parsed.json, parsed.format) as TokenFormat
-      if (!(TOKEN_FORMATS as readonly string[]).includes(format)) return {}
-      await runToken(
-        { provider: parsed.provider as string, scope: parsed.scope[0], format, minTtl: parsed.minTtl, forceRefresh: false, apiKey: parsed.apiKey },
-        ctx,
-      )
+      const { provider, scope, minTtl, forceRefresh, apiKey } = parsed
+      await runToken({ provider: provider as string, scope: scope[0], format: format as TokenFormat, minTtl, forceRefresh, apiKey }, ctx)
     } else {
       await runExec({ providers: parsed.providers, scopes: parsed.scope, minTtl: parsed.minTtl, mask: maskWanted(ctx, parsed.mask), command: parsed.rest }, ctx)
     }
     return ctx.exitCode
-  } catch {
-    // A renewal is needed (CacheMissError) or anything failed: the full CLI takes over and
-    // reports errors in its one documented way, without asking again for a typed passphrase.
-    const passphrase = ctx.stores.typedPassphrase()
-    return passphrase === undefined ? {} : { passphrase }
+  } catch (err) {
+    return reportError(err, ctx)
+  } finally {
+    await ctx.dispose().catch(() => undefined)
   }
 }
 
@@ -52,6 +50,9 @@ interface Parsed {
   scope: string[]
   providers: string[]
   apiKey: boolean
+  forceRefresh: boolean
+  /** false for --no-color */
+  color: boolean
   /** --mask → true, --no-mask → false, neither → undefined (the CI default decides). */
   mask?: boolean
   rest: string[]
@@ -70,6 +71,10 @@ function takeFlag(p: Parsed, a: string, value: () => string | undefined): boolea
       p.json = true
       break
     case '--no-color':
+      p.color = false
+      break
+    case '--force-refresh':
+      p.forceRefresh = true
       break
     case '--format':
     case '--min-ttl':
@@ -98,7 +103,7 @@ function takeFlag(p: Parsed, a: string, value: () => string | undefined): boolea
 
 /** A strict subset of the commander grammar; anything outside it means "use the full CLI". */
 function parse(argv: readonly string[]): Parsed | undefined {
-  const p: Parsed = { command: 'token', json: false, scope: [], providers: [], apiKey: false, rest: [] }
+  const p: Parsed = { command: 'token', json: false, scope: [], providers: [], apiKey: false, forceRefresh: false, color: true, rest: [] }
   let command: string | undefined
   const positionals: string[] = []
   for (let i = 0; i < argv.length; i++) {
@@ -125,7 +130,7 @@ function parse(argv: readonly string[]): Parsed | undefined {
     return p
   }
   if (command === 'exec') {
-    if (positionals.length || p.rest.length === 0 || p.apiKey || p.format !== undefined || p.json) return undefined
+    if (positionals.length || p.rest.length === 0 || p.apiKey || p.forceRefresh || p.format !== undefined || p.json) return undefined
     p.command = 'exec'
     return p
   }

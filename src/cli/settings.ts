@@ -1,6 +1,6 @@
 /**
  * The run's settings from global flags and the environment, read by one function for both the
- * start-up fast path (src/cli/fast.ts, hand-parsed argv) and the full CLI (commander), so that
+ * light start-up path (src/cli/fast.ts, hand-parsed argv) and the full CLI (commander), so that
  * the two cannot disagree on a rule.
  */
 export interface GlobalOptions {
@@ -33,12 +33,4 @@ export function globalsFrom(flags: GlobalFlags, env: Env, stderrIsTTY: boolean):
 export function tokenFormatOf(json: boolean, format: string | undefined): string {
   const f = format ?? 'raw'
   return json && f === 'raw' ? 'json' : f
-}
-
-/**
- * What the fast path learned that the full CLI must not ask again when it takes over the same
- * argv in the same process (never written anywhere): the file store's passphrase, as typed.
- */
-export interface Handoff {
-  passphrase?: string
 }

@@ -2,7 +2,7 @@ import type { StoreBackend } from '../kernel/config.js'
 import { NonInteractiveError, SecretStoreError, UsageError } from '../kernel/errors.js'
 import type { SecretStore } from '../store/types.js'
 import type { Prompter } from './prompter.js'
-import type { Env, Handoff } from './settings.js'
+import type { Env } from './settings.js'
 
 export type StorePreference = 'auto' | StoreBackend
 
@@ -15,17 +15,14 @@ export interface StoreNeeds {
   interactive(): boolean
   prompter(): Prompter
   injected?: Partial<Record<StoreBackend, SecretStore>>
-  handoff?: Handoff
 }
 
 /**
  * The secret stores of one run: AUTHCTL_STORE, the store a new login goes to, and each backend
- * opened once (the file store asks for its passphrase at most once per run, and remembers a
- * typed one so that the fast path can hand it to the full CLI).
+ * opened once (so the file store asks for its passphrase at most once per run).
  */
 export class Stores {
   private readonly opened = new Map<StoreBackend, Promise<SecretStore>>()
-  private typed?: string
 
   constructor(private readonly n: StoreNeeds) {}
 
@@ -72,11 +69,6 @@ export class Stores {
     return s
   }
 
-  /** A passphrase typed at the prompt in this run. */
-  typedPassphrase(): string | undefined {
-    return this.typed
-  }
-
   private async create(backend: StoreBackend): Promise<SecretStore> {
     const injected = this.n.injected?.[backend]
     if (injected) return injected
@@ -87,7 +79,7 @@ export class Stores {
   }
 
   private async passphrase(creating: boolean): Promise<string> {
-    const given = this.n.env.AUTHCTL_PASSPHRASE || this.n.handoff?.passphrase
+    const given = this.n.env.AUTHCTL_PASSPHRASE
     if (given) return given
     if (!this.n.interactive()) {
       throw new NonInteractiveError('the file store needs a passphrase', { hint: 'set AUTHCTL_PASSPHRASE (or run in a terminal to be asked)' })
@@ -98,7 +90,6 @@ export class Stores {
       if (again !== p) throw new UsageError('the passphrases do not match; nothing was stored')
     }
     if (!p) throw new UsageError('the passphrase is empty')
-    this.typed = p
     return p
   }
 }

@@ -24,13 +24,6 @@ export interface Coordinator {
   exclusive(floor: number, renew: RenewFn): Promise<TokenSet>
 }
 
-/** Thrown in cache-only mode (the fast path) where a renewal would be needed. */
-export class CacheMissError extends Error {
-  constructor() {
-    super('not served from cache')
-  }
-}
-
 /** A generation newer than `seen`: issue time in ms, forced strictly above what was seen. */
 export function nextGeneration(seen: number, now: number): number {
   return Math.max(seen + 1, now)
@@ -45,16 +38,6 @@ export interface SlotContext {
   cache: TokenCache
   now(): number
   debug(line: string): void
-}
-
-/** The fast path: the on-disk cache only; anything that needs a renewal is a CacheMissError. */
-export function cacheOnlyCoordinator(s: SlotContext): Coordinator {
-  return {
-    latest: async () => s.cache.read(s.ref, s.slot, s.material),
-    exclusive: async () => {
-      throw new CacheMissError()
-    },
-  }
 }
 
 /**

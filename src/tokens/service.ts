@@ -2,7 +2,7 @@ import type { Clock } from '../kernel/clock.js'
 import { AuthRequiredError, InvalidGrantError } from '../kernel/errors.js'
 import { type ProfileRef, profileSuffix } from '../kernel/profile.js'
 import type { Credential, IssueResult, Provider, ProviderContext, TokenSet } from '../providers/types.js'
-import { CacheMissError, type Coordinator, cacheOnlyCoordinator, localCoordinator, type Renewal, type RenewFn, type SlotContext } from './coordinator.js'
+import { type Coordinator, localCoordinator, type Renewal, type RenewFn, type SlotContext } from './coordinator.js'
 import { fleetKeyFrom, type SharedCache, SharedCacheError, type SharedEntry, sharedSlot } from './shared-cache.js'
 import { GRANT_GEN, SHARED_WAIT_MS, sharedCoordinator } from './shared-coordinator.js'
 import { cacheKeyMaterial, type Credentials } from './credentials.js'
@@ -24,8 +24,6 @@ export interface TokenServiceDeps {
   providerContext(): ProviderContext
   debug(line: string): void
   warn(line: string): void
-  /** Serve from the cache or throw CacheMissError; never renew, never take a lock. */
-  cacheOnly?: boolean
   /** The wait for another runner's shared-cache renewal (default SHARED_WAIT_MS). */
   sharedWaitMs?: number
 }
@@ -61,7 +59,7 @@ const PREV_REFRESH = 'refreshTokenPrev'
 /**
  * Credential resolution (environment, then the profile's store) and token renewal: one
  * algorithm (serve a fresh token, else renew once under a coordinator) over the on-disk cache and
- * a cross-process file lock, the fleet's Redis lease, or the cache alone (the fast path).
+ * a cross-process file lock, or the fleet's Redis lease.
  */
 export class TokenService {
   private sharedDisabled = false
@@ -121,7 +119,7 @@ export class TokenService {
     const renew: RenewFn = (gen, used) => this.renew(provider, ref, used, opts, gen)
     const slot: SlotContext = { ref, slot: plan.slot, cred, material, cache: this.d.cache, now: () => this.d.clock.now(), debug: (l) => this.d.debug(l) }
     const servable = (t: TokenSet) => !opts.forceRefresh && this.fresh(provider, t, opts)
-    const shared = this.d.cacheOnly || this.sharedDisabled ? undefined : await this.d.shared?.()
+    const shared = this.sharedDisabled ? undefined : await this.d.shared?.()
     if (shared) {
       try {
         return await serve(this.sharedFor(shared, provider, ref, slot), servable, renew)
@@ -131,8 +129,7 @@ export class TokenService {
         this.d.warn(`${err.message}; using the local cache and lock`)
       }
     }
-    const coordinator = this.d.cacheOnly ? cacheOnlyCoordinator(slot) : localCoordinator(slot, this.d.lockDir, servable)
-    return serve(coordinator, servable, renew)
+    return serve(localCoordinator(slot, this.d.lockDir, servable), servable, renew)
   }
 
   private sharedFor(shared: SharedCache, provider: Provider, ref: ProfileRef, slot: SlotContext): Coordinator {
@@ -167,7 +164,6 @@ export class TokenService {
       delete secret[key.field]
       const without: Credential = { ...cred, secret }
       if (provider.plan(without, undefined).kind === 'renewable') {
-        if (this.d.cacheOnly) throw new CacheMissError()
         this.d.warn(`${what}; using a login token instead. Replace the key: ${key.replaceHint}`)
         return without
       }
@@ -254,7 +250,6 @@ export class TokenService {
   private unrenewable(provider: Provider, ref: ProfileRef, slot: string, material: Buffer, opts: GetTokenOptions): TokenSet {
     const cached = this.d.cache.read(ref, slot, material)
     const now = this.d.clock.now()
-    if (this.d.cacheOnly && (!cached || !this.fresh(provider, cached, opts))) throw new CacheMissError()
     const again = {
       hint: `run \`authctl login ${provider.id}${profileSuffix(ref.profile)}\` again (or log in without --no-store-password to renew unattended)`,
     }

@@ -49,7 +49,7 @@ describe.skipIf(!hasTmux())('interactive login in a real terminal (tmux)', () =>
     }
   })
 
-  it('file store, no AUTHCTL_PASSPHRASE, no fresh token: the passphrase is asked once (the fast path hands it to the full CLI)', async () => {
+  it('file store, no AUTHCTL_PASSPHRASE, no fresh token: the passphrase is asked once (the light path renews itself)', async () => {
     const e = env()
     const login = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', '--no-verify'], { env: e, input: SECRET })
     expect(login.code).toBe(0)
