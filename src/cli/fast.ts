@@ -101,6 +101,9 @@ function takeFlag(p: Parsed, a: string, value: () => string | undefined): boolea
   return true
 }
 
+/** The root program's options (program.ts); every other flag belongs to a subcommand. */
+const ROOT_FLAGS = new Set(['--profile', '--json', '--no-color'])
+
 /** A strict subset of the commander grammar; anything outside it means "use the full CLI". */
 function parse(argv: readonly string[]): Parsed | undefined {
   const p: Parsed = { command: 'token', json: false, scope: [], providers: [], apiKey: false, forceRefresh: false, color: true, rest: [] }
@@ -122,6 +125,9 @@ function parse(argv: readonly string[]): Parsed | undefined {
       else positionals.push(a)
       continue
     }
+    // Before the command word only the root options (commander's rule; e.g. `--force-refresh
+    // token X` is a usage error there, so it must not renew here).
+    if (command === undefined && !ROOT_FLAGS.has(a)) return undefined
     if (!takeFlag(p, a, value)) return undefined
   }
   if (command === 'token') {

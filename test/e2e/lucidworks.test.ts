@@ -172,6 +172,10 @@ describe('the built CLI against the Lucidworks emulator', () => {
       ['token', 'lucidworks', '--min-ttl', 'soon'],
       ['exec', '--provider', 'lupasearch', '--', 'true'],
       ['exec', '--', 'no-such-command-authctl'],
+      // Subcommand options before the subcommand: commander's usage error, never a renewal.
+      ['--force-refresh', 'token', 'lucidworks'],
+      ['--format', 'json', 'token', 'lucidworks'],
+      ['--mask', 'exec', '--', 'true'],
     ]
     for (const argv of [...cases, ...errors]) {
       const fast = await runCli(argv, { env })
