@@ -26,10 +26,8 @@ function load(file) {
 }
 
 function start() {
-  // `token` and `exec` start on the light path (no commander), except with a shared cache, whose
-  // settings the full CLI checks; anything else goes to the full CLI at once.
-  const light = (argv.includes('token') || argv.includes('exec')) && !process.env.AUTHCTL_CACHE
-  if (!light) return load('../dist/authctl.cjs').main(argv)
+  // `token` and `exec` start on the light path (no commander); anything else goes to the full CLI at once.
+  if (!argv.includes('token') && !argv.includes('exec')) return load('../dist/authctl.cjs').main(argv)
   load('../dist/fast.cjs')
     .runFast(argv)
     .then((r) => {

@@ -12,20 +12,21 @@ import { globalsFrom, tokenFormatOf } from './settings.js'
  * of CPU at every start): bin/authctl.js answers `--version` itself and sends every other
  * command straight to the full CLI. It runs the same runToken/runExec as the full CLI, cached or
  * renewing, and reports errors with the same reportError. Argv outside its small grammar — an
- * unknown or `=` flag, help, --verbose, --keep-fresh, a bad --format — and a shared cache
- * (AUTHCTL_CACHE) return undefined before anything is read or written, and bin/authctl.js hands
- * the same argv to the full CLI, which parses it with commander.
+ * unknown or `=` flag, help, --verbose, --keep-fresh, a bad --format — returns undefined before
+ * anything is read or written, and bin/authctl.js hands the same argv to the full CLI, which
+ * parses it with commander.
  */
 export async function runFast(argv: readonly string[]): Promise<number | undefined> {
   quietClosedPipes()
   const parsed = parse(argv)
-  if (!parsed || process.env.AUTHCTL_CACHE) return undefined
+  if (!parsed) return undefined
   const format = tokenFormatOf(parsed.json, parsed.format)
   if (parsed.command === 'token' && !(TOKEN_FORMATS as readonly string[]).includes(format)) return undefined
   const io = createProcessIO()
   const ctx = new CliContext(process.env, io)
   ctx.globals = globalsFrom({ profile: parsed.profile, json: parsed.json, color: parsed.color }, process.env, io.stderrIsTTY)
   try {
+    ctx.fleet.url() // a shared cache's settings, checked as the full CLI does before any command
     if (parsed.command === 'token') {
       const { provider, scope, minTtl, forceRefresh, apiKey } = parsed
       await runToken({ provider: provider as string, scope: scope[0], format: format as TokenFormat, minTtl, forceRefresh, apiKey }, ctx)

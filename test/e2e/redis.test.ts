@@ -171,6 +171,7 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
       const loaded: string[] = JSON.parse(readFileSync(out, 'utf8'))
       expect(loaded.some((m) => m.includes('undici'))).toBe(true)
       expect(loaded.filter((m) => /[\\/]node_modules[\\/]/.test(m))).toEqual([])
+      expect(loaded.filter((m) => /authctl\.cjs/.test(m))).toEqual([]) // the light path, no commander
     } finally {
       await redis.stop()
     }
