@@ -10,6 +10,7 @@ import { baseEnv, runCli } from '../helpers/cli.js'
 import { hasRedisServer, startRedis, type RedisServer } from '../helpers/redis.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
 import { tempDir } from '../helpers/tmp.js'
+import { lucidManualCode } from '../helpers/lucid.js'
 
 /**
  * The shared cache as an attacker with read/write access to Redis and public knowledge only
@@ -76,15 +77,7 @@ describe.skipIf(!hasRedisServer())('shared cache attacks: someone with read/writ
       AUTHCTL_CACHE: redis.url,
       AUTHCTL_CACHE_KEY: FLEET_KEY,
     })
-    const url = new URL(lucid.authorizeUrl)
-    url.search = new URLSearchParams({
-      client_id: 'lucid-client',
-      redirect_uri: `${lucid.url}/oauth2/clients/lucid-client/redirect`,
-      response_type: 'code',
-      scope: 'user.profile offline_access',
-      state: 's',
-    }).toString()
-    const code = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location') as string).searchParams.get('code')
+    const code = await lucidManualCode(lucid.url, 'lucid-client')
     const r = await runCli(['login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--manual'], { env, input: `${LUCID_SECRET}\n${code}\n` })
     expect(r.code, r.stderr).toBe(0)
     return env

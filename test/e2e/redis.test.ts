@@ -8,6 +8,7 @@ import { SHARED_LOCK_TTL_MS } from '../../src/tokens/service.js'
 import { baseEnv, BIN, runCli } from '../helpers/cli.js'
 import { hasRedisServer, startRedis } from '../helpers/redis.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
+import { lucidManualCode } from '../helpers/lucid.js'
 import { tempDir } from '../helpers/tmp.js'
 
 const SECRET = 'lw-secret-0123456789'
@@ -237,15 +238,7 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
         AUTHCTL_CACHE: redis.url,
         AUTHCTL_CACHE_KEY: FLEET_KEY,
       })
-      const url = new URL(lucid.authorizeUrl)
-      url.search = new URLSearchParams({
-        client_id: 'lucid-client',
-        redirect_uri: `${lucid.url}/oauth2/clients/lucid-client/redirect`,
-        response_type: 'code',
-        scope: 'user.profile offline_access',
-        state: 's',
-      }).toString()
-      const code = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location') as string).searchParams.get('code')
+      const code = await lucidManualCode(lucid.url, 'lucid-client')
       const login = await issuingStaleTokens(lucid, () =>
         runCli(['login', 'lucid', '--client-id', 'lucid-client', '--client-secret-stdin', '--manual'], { env: a, input: `lucid-secret-0123456789\n${code}\n` }),
       )

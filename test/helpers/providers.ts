@@ -6,6 +6,7 @@ import { startLucidworks } from '../emulators/lucidworks.js'
 import { startLupaSearch } from '../emulators/lupasearch.js'
 import { type OAuth2Emulator, startOAuth2 } from '../emulators/oauth2.js'
 import { runCli } from './cli.js'
+import { lucidManualCode } from './lucid.js'
 
 /**
  * One line per provider for tests that cover all six: canary secrets the emulators accept,
@@ -109,15 +110,7 @@ export const PROVIDER_CASES: ProviderCase[] = [
     start: () => startLucid({ clients: { 'lucid-canary': { secret: CANARY.lucidSecret } } }),
     env: (e) => ({ AUTHCTL_LUCID_API_URL: e.url, AUTHCTL_LUCID_AUTHORIZE_URL: `${e.url}/oauth2/authorize` }),
     async login(env, emu) {
-      const url = new URL(`${emu.url}/oauth2/authorize`)
-      url.search = new URLSearchParams({
-        client_id: 'lucid-canary',
-        redirect_uri: `${emu.url}/oauth2/clients/lucid-canary/redirect`,
-        response_type: 'code',
-        scope: 'user.profile offline_access',
-        state: 's',
-      }).toString()
-      const code = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location') as string).searchParams.get('code')
+      const code = await lucidManualCode(emu.url, 'lucid-canary')
       await ok(
         runCli(['login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--manual'], { env, input: `${CANARY.lucidSecret}\n${code}\n` }),
         'lucid login',
