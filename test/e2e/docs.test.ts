@@ -13,6 +13,7 @@ import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidwork
 import { startLupaSearch, type LupaEmulator } from '../emulators/lupasearch.js'
 import { BIN, baseEnv } from '../helpers/cli.js'
 import { tempDir } from '../helpers/tmp.js'
+import { selfSignedCert } from '../helpers/tls.js'
 
 /**
  * The doc test: every example in `authctl … --help` and in README.md's `sh` blocks is read from
@@ -69,7 +70,6 @@ let haut: HautEmulator
 let ib: InstabaseEmulator
 let lucid: LucidEmulator
 let front: TlsServer
-let certDir: string
 /** What arrived through the TLS front: host, request line, credential header, response status. */
 const seen: Array<{ host: string; request: string; credential: string; status: number }> = []
 
@@ -84,25 +84,8 @@ function hostEmulator(host: string): Emulator | undefined {
 
 /** TLS termination for the providers' real host names, piping each connection to its emulator. */
 async function startFront(): Promise<TlsServer> {
-  certDir = tempDir('docs-tls-')
-  await exec('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=authctl-docs',
-    '-keyout',
-    join(certDir, 'key.pem'),
-    '-out',
-    join(certDir, 'cert.pem'),
-  ])
-  const server = createTlsServer({ key: readFileSync(join(certDir, 'key.pem')), cert: readFileSync(join(certDir, 'cert.pem')) }, (sock) => {
+  const files = selfSignedCert('authctl-docs')
+  const server = createTlsServer({ key: readFileSync(files.key), cert: readFileSync(files.cert) }, (sock) => {
     const host = (sock as unknown as { servername?: string }).servername ?? ''
     const emu = hostEmulator(host)
     if (!emu) return sock.destroy()

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -6,7 +6,7 @@ import { startHaut } from '../emulators/haut.js'
 import { startLupaSearch } from '../emulators/lupasearch.js'
 import { BIN, runCli, type CliResult } from '../helpers/cli.js'
 import { cliEnv, fileEmulator } from '../helpers/fixture.js'
-import { tempDir } from '../helpers/tmp.js'
+import { selfSignedCert } from '../helpers/tls.js'
 
 // `keys rotate` end to end against the emulators, with the real file store: the happy paths,
 // a SIGKILL at every step, and a provider failure at every step. After each, a working key
@@ -232,38 +232,15 @@ describe('keys rotate lupasearch', () => {
 
 describe('keys list haut behind TLS', () => {
   it('follows a same-host http:// next link as https://', async () => {
-    const dir = tempDir('tls-')
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    )
+    const files = selfSignedCert('127.0.0.1', 'IP:127.0.0.1')
     let port = 0
     const tls = await startHaut({
-      tls: { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') },
+      tls: { key: readFileSync(files.key, 'utf8'), cert: readFileSync(files.cert, 'utf8') },
       linkBase: () => `http://127.0.0.1:${port}`,
     })
     port = tls.port
     try {
-      const env = freshEnv({ AUTHCTL_HAUT_API_URL: tls.apiUrl, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') })
+      const env = freshEnv({ AUTHCTL_HAUT_API_URL: tls.apiUrl, NODE_EXTRA_CA_CERTS: files.cert })
       expect(tls.apiUrl).toMatch(/^https:/)
       const login = await cli(env, ['login', 'haut', '--email', 'lab@example.com', '--password-stdin'], PW)
       expect(login.code, login.stderr).toBe(0)

@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
 import { freePort } from './net.js'
+import { selfSignedCert } from './tls.js'
 import { tempDir } from './tmp.js'
 
 export function hasRedisServer(): boolean {
@@ -20,23 +20,6 @@ export interface RedisServer {
   stop(): Promise<void>
 }
 
-/** A CA and a server certificate for localhost/127.0.0.1, made with openssl. */
-function tlsFiles(dir: string): { ca: string; cert: string; key: string } {
-  const f = { ca: join(dir, 'ca.pem'), caKey: join(dir, 'ca.key'), cert: join(dir, 'server.pem'), key: join(dir, 'server.key'), csr: join(dir, 'server.csr') }
-  const ext = join(dir, 'ext.cnf')
-  writeFileSync(ext, 'subjectAltName=DNS:localhost,IP:127.0.0.1\n')
-  const steps = [
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f.caKey, '-out', f.ca, '-days', '2', '-subj', '/CN=authctl test CA'],
-    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f.key, '-out', f.csr, '-subj', '/CN=localhost'],
-    ['x509', '-req', '-in', f.csr, '-CA', f.ca, '-CAkey', f.caKey, '-CAcreateserial', '-out', f.cert, '-days', '2', '-extfile', ext],
-  ]
-  for (const a of steps) {
-    const r = spawnSync('openssl', a, { encoding: 'utf8' })
-    if (r.status !== 0) throw new Error(`openssl ${a[0]} failed: ${r.stderr}`)
-  }
-  return { ca: f.ca, cert: f.cert, key: f.key }
-}
-
 export interface RedisOptions {
   /** requirepass: the default user's password. */
   password?: string
@@ -44,7 +27,7 @@ export interface RedisOptions {
   user?: { name: string; password?: string }
   /** Switch the default user off: only `user` may connect (the test's own client too). */
   defaultUserOff?: boolean
-  /** TLS only (no plain port), with a certificate for localhost from a CA of its own (`ca`: its PEM file). */
+  /** TLS only (no plain port), with a self-signed certificate for localhost (`ca`: its PEM file, the CA to trust). */
   tls?: boolean
 }
 
@@ -52,7 +35,7 @@ export interface RedisOptions {
 export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> {
   const port = await freePort()
   const dir = tempDir('redis-')
-  const tls = opts.tls ? tlsFiles(dir) : undefined
+  const tls = opts.tls ? selfSignedCert('localhost', 'DNS:localhost,IP:127.0.0.1') : undefined
   const args = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]
   args.push(
     ...(tls
@@ -66,7 +49,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
           '--tls-key-file',
           tls.key,
           '--tls-ca-cert-file',
-          tls.ca,
+          tls.cert,
           '--tls-auth-clients',
           'no',
         ]
@@ -96,14 +79,14 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
-    ...(tls ? { tls: { ca: readFileSync(tls.ca), servername: 'localhost' } } : {}),
+    ...(tls ? { tls: { ca: readFileSync(tls.cert), servername: 'localhost' } } : {}),
   })
   client.on('error', () => {})
   await client.connect()
   return {
     url: `${tls ? 'rediss' : 'redis'}://${auth}${tls ? 'localhost' : '127.0.0.1'}:${port}/0`,
     port,
-    ca: tls?.ca,
+    ca: tls?.cert,
     client,
     kill: (signal = 'SIGKILL') => void proc.kill(signal),
     async stop() {
