@@ -357,6 +357,13 @@ describe('oauth2 against a certified OpenID Provider (node-oidc-provider, in pro
   })
   afterAll(() => op.close())
 
+  /** `login oauth2` at the certified provider as `client`, with its secret sent by `method`; `input` on stdin. */
+  const loginAtOp = (env: NodeJS.ProcessEnv, client: { client_id: string }, method: 'basic' | 'body', flags: string[], input: string) =>
+    runCli(['login', 'oauth2', '--token-url', op.tokenUrl, '--client-id', client.client_id, '--auth', method, '--client-secret-stdin', ...flags], {
+      env,
+      input,
+    })
+
   it('client credentials with a resource indicator: client_secret_basic and client_secret_post both get a JWT access token for the resource', async () => {
     for (const [method, client] of [
       ['basic', OIDC_CLIENTS.basic],
@@ -364,26 +371,7 @@ describe('oauth2 against a certified OpenID Provider (node-oidc-provider, in pro
     ] as const) {
       const env = fileEnv()
       const before = op.requests.length
-      await ok(
-        runCli(
-          [
-            'login',
-            'oauth2',
-            '--token-url',
-            op.tokenUrl,
-            '--client-id',
-            client.client_id,
-            '--auth',
-            method,
-            '--client-secret-stdin',
-            '--scope',
-            'api:read',
-            '--resource',
-            API_RESOURCE,
-          ],
-          { env, input: client.client_secret },
-        ),
-      )
+      await ok(loginAtOp(env, client, method, ['--scope', 'api:read', '--resource', API_RESOURCE], client.client_secret))
       expect(op.requests.slice(before)).toEqual([{ grant: 'client_credentials', auth: method, ok: true }])
       const token = (await ok(runCli(['token', 'oauth2'], { env }))).stdout.trim()
       expect(decodeJwtClaims(token)).toMatchObject({ client_id: client.client_id, aud: API_RESOURCE, scope: 'api:read', iss: op.issuer })
@@ -416,28 +404,7 @@ describe('oauth2 against a certified OpenID Provider (node-oidc-provider, in pro
     ] as const) {
       const env = fileEnv()
       const rt = await op.refreshTokenFromCodeFlow(client) // through the provider's login and consent pages
-      await issuingStaleTokens(op, () =>
-        ok(
-          runCli(
-            [
-              'login',
-              'oauth2',
-              '--token-url',
-              op.tokenUrl,
-              '--client-id',
-              client.client_id,
-              '--auth',
-              method,
-              '--client-secret-stdin',
-              '--refresh-token-stdin',
-            ],
-            {
-              env,
-              input: `${client.client_secret}\n${rt}\n`,
-            },
-          ),
-        ),
-      )
+      await issuingStaleTokens(op, () => ok(loginAtOp(env, client, method, ['--refresh-token-stdin'], `${client.client_secret}\n${rt}\n`)))
       const before = op.requests.length
       const runs = await Promise.all(Array.from({ length: 10 }, () => runCli(['token', 'oauth2'], { env })))
       expect(
