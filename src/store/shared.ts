@@ -52,8 +52,13 @@ export interface RedisTarget {
  * `rediss://…` for TLS; what ioredis accepted (the URL's own parts win over the query).
  */
 export function parseRedisUrl(raw: string): RedisTarget {
-  const u = new URL(raw)
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`not a redis:// or rediss:// URL (${u.protocol})`)
+  let u: URL
+  try {
+    u = new URL(raw)
+  } catch {
+    throw new Error('not a URL')
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`not a redis:// or rediss:// URL (got ${u.protocol}//…)`)
   const q = u.searchParams
   const target: RedisTarget = {
     host: u.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',

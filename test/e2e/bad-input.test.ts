@@ -66,6 +66,13 @@ describe('bad input: documented exit code, one-line error, nothing written or lo
     expect((await runCli(['token', 'lucidworks'], { env })).code).toBe(0) // nothing lost
   })
 
+  it('a bad AUTHCTL_CACHE: the hint reads as written (URL redaction does not mangle it)', async () => {
+    const r = await runCli(['token', 'lucidworks'], { env: { ...env, AUTHCTL_CACHE: 'http://127.0.0.1:6379/0', AUTHCTL_CACHE_KEY: 'k'.repeat(32) } })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('hint: use a redis:// or rediss:// (TLS) URL: host, port, the database number as its path, the password as its user info')
+    expect(r.stderr).not.toMatch(/\*\*\*|%E2/)
+  })
+
   it('a non-ASCII client secret (sent base64-encoded) works', async () => {
     const e = freshEnv()
     const r = await runCli(['login', 'lucidworks', '--client-id', 'unicode-client', '--client-secret-stdin'], { env: e, input: 'sécret-ünïcode-✓-0123\n' })
