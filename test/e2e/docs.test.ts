@@ -316,6 +316,15 @@ async function runExamples(examples: Example[]): Promise<string[]> {
   return ran
 }
 
+/** One help page's or README section's examples: each offline one runs; the others are named with their reason. */
+async function runGroup(groups: Map<string, Example[]>, where: string): Promise<void> {
+  const examples = groups.get(where) as Example[]
+  const ran = await runExamples(examples)
+  const skipped = examples.filter((e) => reasonFor(e.command))
+  if (skipped.length) console.log(`${where}: not offline: ${skipped.map((e) => `${e.command} (${reasonFor(e.command)})`).join('; ')}`)
+  expect(ran.length + skipped.length).toBe(examples.length)
+}
+
 describe('doc test: the examples in --help and README.md run against the emulators', () => {
   it('finds the examples of every --help page', () => {
     expect(HELP.length).toBeGreaterThan(20)
@@ -325,31 +334,11 @@ describe('doc test: the examples in --help and README.md run against the emulato
   // One sandbox per help page and per README section, as a reader follows one at a time.
   const byPage = new Map<string, Example[]>()
   for (const ex of HELP) byPage.set(ex.where, [...(byPage.get(ex.where) ?? []), ex])
-  it.each([...byPage.keys()])(
-    '%s: every offline example runs; its API calls carry a token the server accepts',
-    async (where) => {
-      const examples = byPage.get(where) as Example[]
-      const ran = await runExamples(examples)
-      const skipped = examples.filter((e) => reasonFor(e.command))
-      if (skipped.length) console.log(`${where}: not offline: ${skipped.map((e) => `${e.command} (${reasonFor(e.command)})`).join('; ')}`)
-      expect(ran.length + skipped.length).toBe(examples.length)
-    },
-    120_000,
-  )
+  it.each([...byPage.keys()])('%s: every offline example runs; its API calls carry a token the server accepts', (where) => runGroup(byPage, where), 120_000)
 
   const bySection = new Map<string, Example[]>()
   for (const ex of readmeExamples()) bySection.set(ex.where, [...(bySection.get(ex.where) ?? []), ex])
-  it.each([...bySection.keys()])(
-    '%s',
-    async (where) => {
-      const examples = bySection.get(where) as Example[]
-      const ran = await runExamples(examples)
-      const skipped = examples.filter((e) => reasonFor(e.command))
-      if (skipped.length) console.log(`${where}: not offline: ${skipped.map((e) => `${e.command} (${reasonFor(e.command)})`).join('; ')}`)
-      expect(ran.length + skipped.length).toBe(examples.length)
-    },
-    240_000,
-  )
+  it.each([...bySection.keys()])('%s', (where) => runGroup(bySection, where), 240_000)
 
   it('covers the README: most examples run, and every reason to skip one is still used', async () => {
     const all = [...readmeExamples(), ...HELP]
