@@ -4,6 +4,7 @@ import { AuthRequiredError } from '../../kernel/errors.js'
 import { allProviders, getProvider } from '../../providers/registry.js'
 import type { Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
+import { SHARED_CACHE_TIMEOUT_MS } from '../fleet.js'
 import { formatTable, isoOrNull, printJson, relativeTime } from '../output.js'
 import { profileSuffix } from './common.js'
 
@@ -109,7 +110,7 @@ export async function sharedCacheStatus(ctx: CliContext): Promise<{ url: string;
   const { redactRedisUrl } = await import('../../tokens/shared-cache.js')
   const { connectRedis } = await import('../../store/redis.js')
   try {
-    const c = await connectRedis(url, 1500)
+    const c = await connectRedis(url, SHARED_CACHE_TIMEOUT_MS)
     await c.close()
     return { url: redactRedisUrl(url), reachable: true }
   } catch (err) {
