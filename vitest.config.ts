@@ -17,7 +17,10 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], setupFiles: ['test/helpers/setup.ts'] } },
       // e2e spawns the built CLI (npm test builds first) against loopback emulators. The timeouts
       // allow for three files sharing two cores with other work on the machine.
-      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], setupFiles: ['test/helpers/setup.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
+      {
+        extends: true,
+        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], setupFiles: ['test/helpers/setup.ts'], testTimeout: 120_000, hookTimeout: 120_000 },
+      },
     ],
   },
 })
