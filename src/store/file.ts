@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes, scrypt } from 'node:crypto'
+import { createCipheriv, createDecipheriv, randomBytes, scrypt, scryptSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SecretStoreError } from '../kernel/errors.js'
@@ -16,13 +16,21 @@ import type { SecretStore } from './types.js'
  */
 export const SCRYPT = { N: 8192, r: 8, p: 1 } as const
 
+export interface ScryptCost {
+  N: number
+  r: number
+  p: number
+}
+
 interface StoreFile {
   v: 1
-  kdf: { alg: 'scrypt'; N: number; r: number; p: number; salt: string }
+  kdf: { alg: 'scrypt' } & ScryptCost & { salt: string }
   iv: string
   tag: string
   ct: string
 }
+
+const scryptOptions = (c: ScryptCost) => ({ N: c.N, r: c.r, p: c.p, maxmem: 256 * c.N * c.r })
 
 export interface FileStoreOptions {
   dir: string
@@ -32,9 +40,7 @@ export interface FileStoreOptions {
 
 function deriveKey(pass: string, kdf: StoreFile['kdf']): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    scrypt(pass, Buffer.from(kdf.salt, 'base64'), 32, { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r }, (err, key) =>
-      err ? reject(err) : resolve(key),
-    ),
+    scrypt(pass, Buffer.from(kdf.salt, 'base64'), 32, scryptOptions(kdf), (err, key) => (err ? reject(err) : resolve(key))),
   )
 }
 
@@ -76,6 +82,16 @@ function sealItems(items: Record<string, string>, kdf: StoreFile['kdf'], k: Buff
   const c = createCipheriv('aes-256-gcm', k, iv)
   const ct = Buffer.concat([c.update(JSON.stringify(items), 'utf8'), c.final()])
   return { v: 1, kdf, iv: iv.toString('base64'), tag: c.getAuthTag().toString('base64'), ct: ct.toString('base64') }
+}
+
+/**
+ * The text of a new store file that holds nothing, sealed at `cost`. A store keeps the cost its
+ * file records, so the test suite seeds its stores at a lower cost than SCRYPT (one scrypt per
+ * CLI process is most of a cached token's time) and the CLI runs its usual code on them.
+ */
+export function emptyStoreFile(pass: string, cost: ScryptCost): string {
+  const kdf = { alg: 'scrypt' as const, N: cost.N, r: cost.r, p: cost.p, salt: randomBytes(16).toString('base64') }
+  return JSON.stringify(sealItems({}, kdf, scryptSync(pass, Buffer.from(kdf.salt, 'base64'), 32, scryptOptions(kdf))))
 }
 
 /**

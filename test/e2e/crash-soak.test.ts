@@ -13,7 +13,7 @@ const lupa = fileEmulator(() => startLupaSearch())
 
 const freshEnv = () =>
   cliEnv(
-    { prefix: 'soak-', passphrase: 'soak', nested: true },
+    { prefix: 'soak-', passphrase: 'soak' },
     {
       AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
       AUTHCTL_LUPASEARCH_API_URL: lupa.apiUrl,

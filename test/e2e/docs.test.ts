@@ -11,7 +11,7 @@ import { startInstabase, type InstabaseEmulator } from '../emulators/instabase.j
 import { startLucid, type LucidEmulator } from '../emulators/lucid.js'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
 import { startLupaSearch, type LupaEmulator } from '../emulators/lupasearch.js'
-import { BIN, baseEnv } from '../helpers/cli.js'
+import { BIN, baseEnv, seedFileStore } from '../helpers/cli.js'
 import { tempDir } from '../helpers/tmp.js'
 import { selfSignedCert } from '../helpers/tls.js'
 
@@ -194,6 +194,7 @@ async function sandbox(): Promise<{ dir: string; env: NodeJS.ProcessEnv }> {
     cpSync(template, join(dir, 'config'), { recursive: true, filter: (p) => !p.startsWith(join(template as string, 'cache')) })
     return { dir, env }
   }
+  seedFileStore(env) // the examples run through bash, not runCli
   // Every provider logged in, as the examples that only use a login assume.
   for (const login of [
     'authctl login lucidworks --client-id 0oa1b2c3 --client-secret-stdin --scope machinelearning.predict --scope machinelearning.model --application-id my-app --customer-id 1234 < secret.txt',

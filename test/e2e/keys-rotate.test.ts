@@ -17,7 +17,7 @@ const lupa = fileEmulator(() => startLupaSearch())
 
 const freshEnv = (extra: NodeJS.ProcessEnv = {}) =>
   cliEnv(
-    { prefix: 'rotate-', passphrase: 'rotate-test', nested: true },
+    { prefix: 'rotate-', passphrase: 'rotate-test' },
     {
       AUTHCTL_HAUT_API_URL: haut.apiUrl,
       AUTHCTL_LUPASEARCH_API_URL: lupa.apiUrl,

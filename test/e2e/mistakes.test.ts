@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { startLucidworks } from '../emulators/lucidworks.js'
 import { startLupaSearch } from '../emulators/lupasearch.js'
-import { runCli } from '../helpers/cli.js'
+import { runCli, seedFileStore } from '../helpers/cli.js'
 import { snapshotDir } from '../helpers/fs.js'
 import { cliEnv, fileEmulator } from '../helpers/fixture.js'
 
@@ -101,6 +101,7 @@ describe('helpful mistakes: mistake → exit code → what to do instead', () =>
 
   it('a secret given as a flag value writes nothing', async () => {
     const e = env()
+    seedFileStore(e) // what runCli would add before the CLI starts
     const before = snapshotDir(e.AUTHCTL_CONFIG_DIR as string)
     const r = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret', SECRET], { env: e })
     expect(r.code).toBe(2)

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, linkSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { emptyStoreFile } from '../../src/store/file.js'
 
 /** bin/authctl.js of this checkout, found from here (test/helpers) or from dist-dev/ (the demo). */
 function findBin(): string {
@@ -50,6 +51,44 @@ export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...env, ...TEST_KNOBS, ...extra }
 }
 
+/**
+ * scrypt cost of the file stores the tests create: 2^10 instead of the shipped 2^13 (SCRYPT in
+ * src/store/file.ts). One scrypt per CLI process is most of a cached token's CPU; at the
+ * shipped cost the suite spent about 50 s of its CPU there. `npm run bench` and the file store's
+ * unit tests use the shipped cost.
+ */
+const TEST_SCRYPT = { N: 1024, r: 8, p: 1 }
+
+/**
+ * Before a CLI runs on a file store that does not exist yet (AUTHCTL_STORE=file and a passphrase
+ * in the environment), writes an empty one at TEST_SCRYPT, making the config dir (0700) if need
+ * be. The store keeps the cost its file records, so the CLI runs the same code as on any
+ * existing store. Prompted passphrases are left to the CLI, and so is a config dir path that is
+ * taken by a file. The store appears whole or not at all (a hard link of a finished temp file),
+ * and never replaces one.
+ */
+export function seedFileStore(env: NodeJS.ProcessEnv): void {
+  const dir = env.AUTHCTL_CONFIG_DIR
+  const pass = env.AUTHCTL_PASSPHRASE
+  if (env.AUTHCTL_STORE !== 'file' || !dir || !pass) return
+  const file = join(dir, 'secrets.enc')
+  if (existsSync(file)) return
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+  } catch {
+    return // the path is taken or not writable: the CLI says so
+  }
+  const tmp = `${file}.seed-${process.pid}`
+  try {
+    writeFileSync(tmp, emptyStoreFile(pass, TEST_SCRYPT), { mode: 0o600 })
+    linkSync(tmp, file)
+  } catch {
+    /* not writable, or a store appeared meanwhile: the CLI does as it would */
+  } finally {
+    rmSync(tmp, { force: true })
+  }
+}
+
 /** Spawns the built CLI (never spawnSync: the emulators live in this process). */
 export function runCli(args: readonly string[], opts: CliRun): Promise<CliResult> {
   return spawnNode([BIN, ...args], opts)
@@ -61,6 +100,7 @@ export function runNode(nodeArgs: readonly string[], env: NodeJS.ProcessEnv): Pr
 }
 
 function spawnNode(nodeArgs: readonly string[], opts: CliRun): Promise<CliResult> {
+  if (process.env.VITEST) seedFileStore(opts.env) // not for the bench and the demo: they show the shipped cost
   const t0 = Date.now()
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [...nodeArgs], { env: opts.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] })

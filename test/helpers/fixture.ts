@@ -39,7 +39,7 @@ export interface CliEnvOptions {
   prefix: string
   /** The encrypted file store's passphrase. */
   passphrase: string
-  /** The config dir is `authctl` inside the temp dir, not yet created (as on a first run). */
+  /** The config dir is `authctl` inside the temp dir, not yet created (runCli makes it when it seeds the file store). */
   nested?: boolean
 }
 

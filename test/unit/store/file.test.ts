@@ -1,8 +1,8 @@
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { SecretStoreError } from '../../../src/kernel/errors.js'
-import { createFileStore } from '../../../src/store/file.js'
+import { createFileStore, emptyStoreFile, SCRYPT } from '../../../src/store/file.js'
 import { tempDir } from '../../helpers/tmp.js'
 
 const open = (dir: string, pass: string) => {
@@ -45,6 +45,20 @@ describe('file store', () => {
     await expect(wrong.get('a')).rejects.toThrow(/wrong passphrase/)
     expect(readFileSync(join(dir, 'secrets.enc'), 'utf8')).toBe(before)
     expect(await open(dir, 'right').store.get('a')).toBe('keep me')
+  })
+
+  it('keeps the scrypt cost its file records: a new file gets SCRYPT, a seeded one keeps its own through writes', async () => {
+    const cost = (dir: string) => JSON.parse(readFileSync(join(dir, 'secrets.enc'), 'utf8')).kdf
+    const fresh = tempDir('fs-')
+    await open(fresh, 'p').store.set('a', '1')
+    expect(cost(fresh)).toMatchObject(SCRYPT)
+    const seeded = tempDir('fs-')
+    writeFileSync(join(seeded, 'secrets.enc'), emptyStoreFile('p', { N: 1024, r: 8, p: 1 }))
+    expect(await open(seeded, 'p').store.get('a')).toBeUndefined()
+    await open(seeded, 'p').store.set('a', '1')
+    expect(cost(seeded)).toMatchObject({ N: 1024, r: 8, p: 1 })
+    expect(await open(seeded, 'p').store.get('a')).toBe('1')
+    await expect(open(seeded, 'wrong').store.get('a')).rejects.toThrow(/wrong passphrase/)
   })
 
   it('keeps every item under concurrent writers', async () => {
