@@ -1,5 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeJwtClaims } from '../../src/kernel/jwt.js'
@@ -7,6 +6,7 @@ import { startOAuth2, type OAuth2Emulator } from '../emulators/oauth2.js'
 import { baseEnv, runCli, type CliResult } from '../helpers/cli.js'
 import { API_RESOURCE, OIDC_CLIENTS, startOidcProvider, type RealOidcProvider } from '../helpers/oidc-provider.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
+import { tempDir } from '../helpers/tmp.js'
 
 // A client id and secret with characters RFC 6749 §2.3.1 form-urlencodes before Basic.
 const CC = { id: 'cc client:1', secret: 'CANARY-se+cr/et %1' }
@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(() => emu.close())
 
 function fileEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return baseEnv({ AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'e2e-oauth2-')), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'e2e passphrase', ...extra })
+  return baseEnv({ AUTHCTL_CONFIG_DIR: tempDir('e2e-oauth2-'), AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'e2e passphrase', ...extra })
 }
 
 async function ok(r: Promise<CliResult>): Promise<CliResult> {
@@ -205,7 +205,7 @@ describe('oauth2 against the generic token-endpoint emulator', () => {
 
   it('environment credentials (CI, no login): token, cached for the next call; exec removes OAUTH2_CLIENT_SECRET; status says environment', async () => {
     const env = baseEnv({
-      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'e2e-oauth2-ci-')),
+      AUTHCTL_CONFIG_DIR: tempDir('e2e-oauth2-ci-'),
       AUTHCTL_STORE: 'keychain',
       DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus',
       CI: 'true',
