@@ -1,19 +1,22 @@
 import { spawn } from 'node:child_process'
-import { readdirSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { startLucidworks } from '../emulators/lucidworks.js'
 import { startLupaSearch } from '../emulators/lupasearch.js'
+import { createFileStore } from '../../src/store/file.js'
 import { BIN, runCli } from '../helpers/cli.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
 import { cliEnv, fileEmulator } from '../helpers/fixture.js'
 
 const LW = 'lw-secret-0123456789'
+const PASSPHRASE = 'soak'
 const lw = fileEmulator(() => startLucidworks())
 const lupa = fileEmulator(() => startLupaSearch())
 
 const freshEnv = () =>
   cliEnv(
-    { prefix: 'soak-', passphrase: 'soak' },
+    { prefix: 'soak-', passphrase: PASSPHRASE },
     {
       AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
       AUTHCTL_LUPASEARCH_API_URL: lupa.apiUrl,
@@ -29,6 +32,7 @@ const lwLogin = (env: NodeJS.ProcessEnv, profile: string, scopes = ['machinelear
 describe('crash safety', () => {
   it('kill -9 at random points of logins never corrupts the config or the secret file, nor loses earlier logins', async () => {
     const env = freshEnv()
+    const dir = env.AUTHCTL_CONFIG_DIR as string
     expect((await lwLogin(env, 'base')).code).toBe(0)
     const done = new Set(['base'])
     for (let i = 0; i < 16; i++) {
@@ -42,16 +46,21 @@ describe('crash safety', () => {
       await new Promise((r) => setTimeout(r, 40 + Math.random() * 200))
       child.kill('SIGKILL')
       if ((await exited) === 0) done.add(profile)
-      const status = await runCli(['status', '--json'], { env })
-      expect(status.code, status.stderr).toBe(0) // config.json parses
-      const profiles = new Set((JSON.parse(status.stdout).profiles as Array<{ profile: string }>).map((p) => p.profile))
-      for (const p of done) expect(profiles.has(p), `${p} lost after kill ${i}`).toBe(true)
-      const tok = await runCli(['--profile', 'base', 'token', 'lucidworks', '--force-refresh'], { env })
-      expect(tok.code, tok.stderr).toBe(0) // secrets.enc decrypts, the base login is intact
+      // Read from disk after each kill (no CLI start per kill): config.json parses and has every
+      // finished login; secrets.enc opens and still holds the base login's secret.
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { profiles: Record<string, unknown> }
+      for (const p of done) expect(config.profiles[`lucidworks:${p}`], `${p} lost after kill ${i}`).toBeDefined()
+      const store = createFileStore({ dir, passphrase: async () => PASSPHRASE })
+      expect(await store.get('lucidworks:base'), `base secret after kill ${i}`).toContain(LW)
     }
-    // A last complete login sweeps temp files the killed writers left behind.
+    // The CLI's own view at the end: the base login works, and a last complete login sweeps the
+    // temp files the killed writers left behind.
+    const tok = await runCli(['--profile', 'base', 'token', 'lucidworks', '--force-refresh'], { env })
+    expect(tok.code, tok.stderr).toBe(0)
+    const status = JSON.parse((await runCli(['status', '--json'], { env })).stdout) as { profiles: Array<{ profile: string }> }
+    const listed = new Set(status.profiles.map((p) => p.profile))
+    for (const p of done) expect(listed.has(p), `${p} lost`).toBe(true)
     expect((await lwLogin(env, 'final')).code).toBe(0)
-    const dir = env.AUTHCTL_CONFIG_DIR as string
     expect(readdirSync(dir, { recursive: true }).filter((n) => String(n).endsWith('.tmp') && !String(n).startsWith('cache'))).toEqual([])
   }, 240_000)
 })
@@ -75,9 +84,9 @@ describe('soak: 50 processes at once on one config dir', () => {
         '--provider',
         'lucidworks',
         '--',
-        process.execPath,
-        '-e',
-        'process.stdout.write(process.env.LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_PREDICT + " " + process.env.LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_MODEL)',
+        'sh',
+        '-c',
+        'printf "%s %s" "$LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_PREDICT" "$LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_MODEL"',
       ])
     for (let i = 0; i < 7; i++) job('status', ['status', '--json'])
     for (let i = 0; i < 5; i++)
