@@ -99,7 +99,11 @@ describe('canary secrets never leak', () => {
         }
         // `token` runs on the light path without --verbose and on the full CLI with it, so both
         // ran above; these run on the full CLI either way, where --verbose only adds lines.
-        for (const argv of [['whoami', id, '--json'], ['keys', 'list', id]]) await run(['--verbose', ...argv])
+        for (const argv of [
+          ['whoami', id, '--json'],
+          ['keys', 'list', id],
+        ])
+          await run(['--verbose', ...argv])
       }),
     )
     const port = String(20000 + (process.pid % 20000))
