@@ -19,12 +19,8 @@ const common = {
 
 /** Libraries bundled into CJS side files, loaded on first use (prompts and chalk are ESM-only). */
 const sideFiles = { '@inquirer/prompts': './prompts.cjs', chalk: './chalk.cjs', undici: './undici.cjs' }
-/**
- * CJS packages left in node_modules, and built-in modules, loaded on first use. node:tls (for
- * rediss://) is `await import()`ed in the source; as a require shim it also works from code that
- * bin/code-cache.js compiled from V8's cache, where Node 20 loses the dynamic-import callback.
- */
-const packages = ['@napi-rs/keyring', 'node:tls']
+/** CJS packages left in node_modules, loaded on first use. */
+const packages = ['@napi-rs/keyring']
 
 /**
  * dist/undici.cjs: only the undici parts src/providers/http.ts uses (Agent, EnvHttpProxyAgent,
@@ -187,10 +183,3 @@ writeFileSync(
 for (const ext of ['cts', 'mts']) copyFileSync('src/lib/public.d.ts', `dist/lib.d.${ext}`)
 const undiciDir = dirname(createRequire(import.meta.url).resolve('undici'))
 for (const f of llhttpWasm) copyFileSync(join(undiciDir, 'lib', 'llhttp', f), `dist/undici-${f.slice(0, -3)}.cjs`)
-
-// bin/code-cache.js runs the CLI bundles from V8's code cache, where Node 20 has no callback for
-// import(): a built-in or package loaded on first use goes in `packages` (a require shim) instead.
-for (const f of ['authctl', 'fast', 'undici', 'prompts', 'chalk']) {
-  if (/[^\w$.]import\(/.test(readFileSync(`dist/${f}.cjs`, 'utf8')))
-    throw new Error(`dist/${f}.cjs calls import(); add the module to \`packages\` in scripts/build.mjs`)
-}

