@@ -1,24 +1,20 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LucidworksEmulator, startLucidworks } from '../emulators/lucidworks.js'
 import { baseEnv, runCli } from '../helpers/cli.js'
+import { tempDir } from '../helpers/tmp.js'
 
 // Defects named by issue 14 ("one provider = one folder"), each seen to fail on the old code.
 let lw: LucidworksEmulator
-const dirs: string[] = []
 beforeAll(async () => {
   lw = await startLucidworks()
 })
 afterAll(async () => {
   await lw.close()
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
 
 function env(): NodeJS.ProcessEnv {
-  const dir = mkdtempSync(join(tmpdir(), 'design-'))
-  dirs.push(dir)
+  const dir = tempDir('design-')
   return baseEnv({ AUTHCTL_CONFIG_DIR: dir, AUTHCTL_STORE: 'file', AUTHCTL_PASSPHRASE: 'p', AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl })
 }
 
