@@ -32,6 +32,9 @@ interface StoreFile {
 
 const scryptOptions = (c: ScryptCost) => ({ N: c.N, r: c.r, p: c.p, maxmem: 256 * c.N * c.r })
 
+/** The KDF record of a new store file: `cost` and a random 16-byte salt. */
+const newKdf = (cost: ScryptCost): StoreFile['kdf'] => ({ alg: 'scrypt', N: cost.N, r: cost.r, p: cost.p, salt: randomBytes(16).toString('base64') })
+
 export interface FileStoreOptions {
   dir: string
   /** Supplies the passphrase (env or prompt); called at most once per process. */
@@ -90,7 +93,7 @@ function sealItems(items: Record<string, string>, kdf: StoreFile['kdf'], k: Buff
  * CLI process is most of a cached token's time) and the CLI runs its usual code on them.
  */
 export function emptyStoreFile(pass: string, cost: ScryptCost): string {
-  const kdf = { alg: 'scrypt' as const, N: cost.N, r: cost.r, p: cost.p, salt: randomBytes(16).toString('base64') }
+  const kdf = newKdf(cost)
   return JSON.stringify(sealItems({}, kdf, scryptSync(pass, Buffer.from(kdf.salt, 'base64'), 32, scryptOptions(kdf))))
 }
 
@@ -129,7 +132,7 @@ export function createFileStore(opts: FileStoreOptions): SecretStore & { file: s
     return withFileLock(join(opts.dir, 'locks', 'secrets.lock'), async () => {
       const { items, kdf: existing } = await readItems()
       if (!fn(items)) return false
-      const kdf = existing ?? { alg: 'scrypt' as const, ...SCRYPT, salt: randomBytes(16).toString('base64') }
+      const kdf = existing ?? newKdf(SCRYPT)
       writeFileAtomic(file, JSON.stringify(sealItems(items, kdf, await key(kdf, existing === undefined))))
       return true
     })
