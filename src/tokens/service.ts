@@ -116,8 +116,9 @@ export class TokenService {
     if (plan.kind === 'static') return plan.token()
     const material = cacheKeyMaterial(cred)
     if (plan.kind === 'cache-only') return this.unrenewable(provider, ref, plan.slot, material, opts)
-    // The material is worked out once per process: for an env password it is an scrypt (~37 ms).
-    const renew: RenewFn = (gen, used) => this.renew(provider, ref, used, opts, gen, used === cred ? material : undefined)
+    // Worked out once per credential: for an env password it is an scrypt (~37 ms).
+    const materialFor = (c: Credential) => (c === cred ? material : cacheKeyMaterial(c))
+    const renew: RenewFn = (gen, used) => this.renew(provider, ref, used, opts, gen, materialFor)
     const slot: SlotContext = { ref, slot: plan.slot, cred, material, cache: this.d.cache, now: () => this.d.clock.now(), debug: (l) => this.d.debug(l) }
     const servable = (t: TokenSet) => !opts.forceRefresh && this.fresh(provider, t, opts)
     const shared = this.sharedDisabled ? undefined : await this.d.shared?.()
@@ -219,7 +220,14 @@ export class TokenService {
    * grant is stored before the token is handed out. Returns the token and the grant it leaves
    * current (for the shared entry).
    */
-  private async renew(provider: Provider, ref: ProfileRef, cred: Credential, opts: GetTokenOptions, gen: number, material?: Buffer): Promise<Renewal> {
+  private async renew(
+    provider: Provider,
+    ref: ProfileRef,
+    cred: Credential,
+    opts: GetTokenOptions,
+    gen: number,
+    materialFor: (c: Credential) => Buffer,
+  ): Promise<Renewal> {
     const { issued, used } = await this.issueRecovering(provider, ref, cred, opts)
     const { [PREV_REFRESH]: hadPrev, ...worked } = used.secret
     if ((issued.secretUpdate || hadPrev !== undefined) && used.source !== 'environment') {
@@ -239,7 +247,7 @@ export class TokenService {
     }
     this.fresh(provider, stamped, opts) // the --min-ttl clamp warning, from the first call on
     const plan = provider.plan(used, opts.scope)
-    if (plan.kind !== 'static') this.d.cache.write(ref, plan.slot, used === cred && material ? material : cacheKeyMaterial(used), stamped)
+    if (plan.kind !== 'static') this.d.cache.write(ref, plan.slot, materialFor(used), stamped)
     const grant = issued.secretUpdate ?? (worked.refreshToken ? { refreshToken: worked.refreshToken } : undefined)
     return grant ? { token: stamped, grant } : { token: stamped }
   }
