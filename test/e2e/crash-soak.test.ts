@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { readdirSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { startLucidworks } from '../emulators/lucidworks.js'
 import { startLupaSearch } from '../emulators/lupasearch.js'
+import { ConfigStore } from '../../src/kernel/config.js'
 import { createFileStore } from '../../src/store/file.js'
+import { accountFor } from '../../src/store/types.js'
 import { BIN, runCli } from '../helpers/cli.js'
 import { issuingStaleTokens } from '../helpers/stale.js'
 import { cliEnv, fileEmulator } from '../helpers/fixture.js'
@@ -46,12 +47,13 @@ describe('crash safety', () => {
       await new Promise((r) => setTimeout(r, 40 + Math.random() * 200))
       child.kill('SIGKILL')
       if ((await exited) === 0) done.add(profile)
-      // Read from disk after each kill (no CLI start per kill): config.json parses and has every
-      // finished login; secrets.enc opens and still holds the base login's secret.
-      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { profiles: Record<string, unknown> }
-      for (const p of done) expect(config.profiles[`lucidworks:${p}`], `${p} lost after kill ${i}`).toBeDefined()
+      // Read from disk after each kill (no CLI start per kill), with the CLI's own config and store
+      // code: config.json parses and has every finished login; secrets.enc opens and still holds
+      // the base login's secret.
+      const config = new ConfigStore(dir)
+      for (const p of done) expect(config.get({ provider: 'lucidworks', profile: p }), `${p} lost after kill ${i}`).toBeDefined()
       const store = createFileStore({ dir, passphrase: async () => PASSPHRASE })
-      expect(await store.get('lucidworks:base'), `base secret after kill ${i}`).toContain(LW)
+      expect(await store.get(accountFor('lucidworks', 'base')), `base secret after kill ${i}`).toContain(LW)
     }
     // The CLI's own view at the end: the base login works, and a last complete login sweeps the
     // temp files the killed writers left behind.
