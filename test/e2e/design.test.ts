@@ -1,4 +1,3 @@
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LucidworksEmulator, startLucidworks } from '../emulators/lucidworks.js'
 import { baseEnv, runCli } from '../helpers/cli.js'
