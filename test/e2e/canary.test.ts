@@ -89,16 +89,17 @@ describe('canary secrets never leak', () => {
     // file store, which takes a lock for every write.
     await Promise.all(
       ids.map(async (id) => {
+        // `token` runs on the light path without --verbose and on the full CLI with it. The output
+        // formats run on the light path only: both paths print them with one function (runToken in
+        // src/cli/commands/token.ts; lucidworks.test compares their output), and --verbose adds the
+        // same lines whatever the format.
+        for (const format of ['json', 'header', 'env']) await run(['token', id, '--format', format])
         for (const extra of [[], ['--verbose']]) {
           await run([...extra, 'token', id])
-          await run([...extra, 'token', id, '--format', 'json'])
-          await run([...extra, 'token', id, '--format', 'header'])
-          await run([...extra, 'token', id, '--format', 'env'])
           await run([...extra, 'token', id, '--force-refresh'])
           await run([...extra, 'token', id, '--scope', 'no-such-scope', '--force-refresh'])
         }
-        // `token` runs on the light path without --verbose and on the full CLI with it, so both
-        // ran above; these run on the full CLI either way, where --verbose only adds lines.
+        // These run on the full CLI either way, where --verbose only adds lines.
         for (const argv of [
           ['whoami', id, '--json'],
           ['keys', 'list', id],
@@ -140,7 +141,7 @@ describe('canary secrets never leak', () => {
     expect(browserLogin.code, browserLogin.stderr).toBe(0)
     await Promise.all([...ids.map((id) => run(['--verbose', 'logout', id])), run(['--profile', 'browser', 'logout', 'lucid'])])
     expect(readFileSync(argvLog, 'utf8')).toContain('oauth2/authorize') // the browser really ran
-    expect(outputs.length).toBeGreaterThan(100)
+    expect(outputs.length).toBeGreaterThan(90)
   })
 
   it('no login secret or vault key anywhere: stdout, stderr, files under the config and temp dirs, child argv, Redis', async () => {
