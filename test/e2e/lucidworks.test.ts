@@ -161,9 +161,9 @@ describe('the built CLI against the Lucidworks emulator', () => {
       ['token', 'lucidworks', '--format', 'dotenv'],
       ['token', 'lucidworks', '--format', 'powershell'],
       ['--profile', 'default', 'token', 'lucidworks', '--min-ttl', '60'],
-      ['exec', '--', process.execPath, '-e', 'process.stdout.write(String(process.env.LUCIDWORKS_ACCESS_TOKEN))'],
-      ['exec', '--mask', '--scope', 'machinelearning.model', '--', process.execPath, '-e', 'console.log(process.env.LUCIDWORKS_ACCESS_TOKEN)'],
-      ['exec', '--no-mask', '--', process.execPath, '-e', 'console.log(process.env.LUCIDWORKS_ACCESS_TOKEN)'],
+      ['exec', '--', 'sh', '-c', 'printf %s "$LUCIDWORKS_ACCESS_TOKEN"'],
+      ['exec', '--mask', '--scope', 'machinelearning.model', '--', 'sh', '-c', 'echo "$LUCIDWORKS_ACCESS_TOKEN"'],
+      ['exec', '--no-mask', '--', 'sh', '-c', 'echo "$LUCIDWORKS_ACCESS_TOKEN"'],
     ]
     // Errors: the light path reports them itself, in the full CLI's words.
     const errors = [
@@ -177,12 +177,12 @@ describe('the built CLI against the Lucidworks emulator', () => {
       ['--format', 'json', 'token', 'lucidworks'],
       ['--mask', 'exec', '--', 'true'],
     ]
-    for (const argv of [...cases, ...errors]) {
+    for (const [i, argv] of [...cases, ...errors].entries()) {
       const fast = await runCli(argv, { env })
       const slow = await full(argv)
       expect({ code: fast.code, out: fast.stdout, err: fast.stderr }, argv.join(' ')).toEqual({ code: slow.code, out: slow.stdout, err: slow.stderr })
+      if (i >= cases.length && i < cases.length + 4) expect(fast.stderr, argv.join(' ')).toMatch(/^authctl: /)
     }
-    for (const argv of errors.slice(0, 4)) expect((await runCli(argv, { env })).stderr, argv.join(' ')).toMatch(/^authctl: /)
     // Renewals: a new token each, the same code and stderr.
     for (const argv of [
       ['token', 'lucidworks', '--force-refresh'],
@@ -266,10 +266,10 @@ describe('exec', () => {
   })
 
   it.each([
-    ['the child exit code', ['-e', 'process.exit(42)'], 42],
-    ['128+N when the child dies of signal N', ['-e', 'process.kill(process.pid, "SIGTERM")'], 143],
-  ])('passes through %s', async (_n, args, code) => {
-    expect((await runCli(['exec', '--', process.execPath, ...args], { env })).code).toBe(code)
+    ['the child exit code', 'exit 42', 42],
+    ['128+N when the child dies of signal N', 'kill -TERM $$', 143],
+  ])('passes through %s', async (_n, script, code) => {
+    expect((await runCli(['exec', '--', 'sh', '-c', script], { env })).code).toBe(code)
   })
 
   it('127 for a missing command, 126 for a non-executable one', async () => {
@@ -334,7 +334,7 @@ describe('exec', () => {
   })
 
   it('does not interpolate arguments through a shell', async () => {
-    const r = await runCli(['exec', '--', process.execPath, '-e', 'console.log(process.argv[1])', '$HOME; echo pwned'], { env })
+    const r = await runCli(['exec', '--', 'printf', '%s\\n', '$HOME; echo pwned'], { env })
     expect(r.stdout).toBe('$HOME; echo pwned\n')
   })
 })
