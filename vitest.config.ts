@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config'
-import { LongestFirst } from './test/sequencer.js'
+import { StartOrder } from './test/sequencer.js'
 
 export default defineConfig({
   test: {
@@ -12,8 +12,8 @@ export default defineConfig({
     // the emulators load once per worker instead of once per file. No test file changes
     // process-wide state (env, cwd, globals, mocks).
     isolate: false,
-    // The longest files start first, also in a fresh clone with no durations from a previous run.
-    sequence: { sequencer: LongestFirst },
+    // Long files start first, waiting ones beside busy ones, also in a fresh clone (test/sequencer.ts).
+    sequence: { sequencer: StartOrder },
     // Inline projects get the options above only with `extends: true` (Vitest 4). Without it each
     // of the 50 files ran in a worker of its own: 50 workers, 58 s of CPU; now 3 workers, 27 s.
     projects: [
