@@ -27,12 +27,13 @@ const FAULTS = (c: ProviderCase): FaultCase[] => [
   { name: '429 with Retry-After (then success)', faults: [{ status: 429, headers: { 'retry-after': '1' }, body: '{}' }], code: 0, requests: 2, minMs: 1000 },
   { name: '429 with Retry-After, every time', faults: [{ status: 429, headers: { 'retry-after': '0' }, body: '{}', times: 4 }], code: 5, requests: 4 },
   { name: '500', faults: [{ status: 500, body: '{"error":"server_error"}' }], code: 5, requests: 1, message: /HTTP 500/ },
-  ...[502, 503, 504].map((status) => ({
-    name: String(status),
-    faults: [{ status, body: html, headers: { 'content-type': 'text/html' }, times: 4 }],
+  {
+    // One gateway error per attempt: each of the three is retried, or fewer requests arrive.
+    name: '502, 503, 504, 502',
+    faults: [502, 503, 504, 502].map((status) => ({ status, body: html, headers: { 'content-type': 'text/html' } })),
     code: 5,
     requests: 4,
-  })),
+  },
   { name: 'malformed JSON', faults: [{ status: 200, body: '{"access_token": "abc' }], code: 5, requests: 1, message: /malformed/ },
   {
     name: 'an HTML page with 200',
