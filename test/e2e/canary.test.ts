@@ -130,7 +130,7 @@ describe('canary secrets never leak', () => {
             '-e',
             'console.log(JSON.stringify(Object.entries(process.env).filter(([k]) => /AUTHCTL|SECRET|PASSWORD|CACHE/.test(k))))',
           ]),
-        () => run(['--verbose', 'exec', '--', process.execPath, '-e', 'process.exit(3)']),
+        () => run(['--verbose', 'exec', '--', 'sh', '-c', 'exit 3']),
         () => run(['--verbose', 'login', 'lucid', '--client-id', 'lucid-canary', '--client-secret-stdin', '--manual'], `${CANARY.lucidSecret}\nnot-a-code\n`),
         () => run(['--verbose', 'login', 'lucidworks', '--client-id', 'lw-canary', '--client-secret-stdin'], 'wrong-secret-\n'),
         () => run(['--verbose', 'token', 'lupasearch', '--format', 'yaml']),

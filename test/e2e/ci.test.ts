@@ -68,7 +68,7 @@ describe('GitHub Actions: ::add-mask:: before any secret is printed', () => {
   it('nothing of the kind outside GitHub Actions (unset, or any value but true)', async () => {
     for (const extra of [{}, { GITHUB_ACTIONS: 'false' }, { CI: 'true' }]) {
       const env = ciEnv(extra)
-      for (const args of [['token', 'lucidworks'], ['env'], ['exec', '--', process.execPath, '-e', '0']]) {
+      for (const args of [['token', 'lucidworks'], ['env'], ['exec', '--', 'true']]) {
         const r = await runCli(args, { env })
         expect(r.code, args.join(' ')).toBe(0)
         expect(r.stderr, args.join(' ')).not.toContain('::')
@@ -124,7 +124,7 @@ describe('GitHub Actions: ::add-mask:: before any secret is printed', () => {
     const preload = join(__dirname, '..', 'fixtures', 'record-modules.cjs')
     for (const args of [
       ['token', 'lucidworks'],
-      ['exec', '--provider', 'lucidworks', '--', process.execPath, '-e', '0'],
+      ['exec', '--provider', 'lucidworks', '--', 'true'],
     ]) {
       const before = lw.tokenRequests()
       const r = await runCli(args, { env: { ...env, NODE_OPTIONS: `--require ${preload}`, AUTHCTL_TEST_MODULES_OUT: out } })
