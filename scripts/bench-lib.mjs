@@ -3,13 +3,10 @@
 // (opens the store: scrypt for the file store, a D-Bus round trip for the keychain) and the
 // median of the next 100. NODE_EXTRA_CA_CERTS is unset for every child (see scripts/bench.mjs).
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 
 const require = createRequire(import.meta.url)
-const kit = require('../dist/bench-kit.cjs')
+const kit = require('../dist-dev/bench-kit.cjs')
 const RUNS = Number(process.env.BENCH_RUNS || 15)
 const LIB_CJS = require.resolve('../dist/lib.cjs')
 const LIB_MJS = new URL('../dist/lib.mjs', import.meta.url).href
@@ -81,7 +78,7 @@ try {
   const cases = []
   const fileEnv = {
     ...env0,
-    AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-lib-')),
+    AUTHCTL_CONFIG_DIR: kit.tempDir('bench-lib-'),
     AUTHCTL_STORE: 'file',
     AUTHCTL_PASSPHRASE: 'bench',
     AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
@@ -90,7 +87,7 @@ try {
   cases.push(['file store', fileEnv])
   const ciEnv = {
     ...env0,
-    AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-lib-')),
+    AUTHCTL_CONFIG_DIR: kit.tempDir('bench-lib-'),
     AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
     LUCIDWORKS_CLIENT_ID: 'bench-client',
     LUCIDWORKS_CLIENT_SECRET: 'bench-secret-0123456789',
@@ -103,7 +100,7 @@ try {
     const kcEnv = {
       ...env0,
       ...ss.env,
-      AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-lib-')),
+      AUTHCTL_CONFIG_DIR: kit.tempDir('bench-lib-'),
       AUTHCTL_STORE: 'keychain',
       AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
     }
@@ -123,6 +120,7 @@ try {
   }
 } finally {
   await lw.close()
+  kit.removeTempDirs() // the config dirs above, and the Redis and keyring helpers' dirs
 }
 
 const version = spawnSync(process.execPath, ['--version'], { encoding: 'utf8' }).stdout.trim()

@@ -5,10 +5,8 @@
 // bin/authctl.js) with the same harness. NODE_EXTRA_CA_CERTS is unset for every child: Node 20 parses
 // that file at every start (PERF.md), which would swamp what is measured here.
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { cpus, loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { cpus, loadavg } from 'node:os'
 
 const require = createRequire(import.meta.url)
 const kit = require('../dist-dev/bench-kit.cjs')
@@ -73,7 +71,7 @@ try {
   // file store, cached token
   const fileEnv = {
     ...env0,
-    AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')),
+    AUTHCTL_CONFIG_DIR: kit.tempDir('bench-'),
     AUTHCTL_STORE: 'file',
     AUTHCTL_PASSPHRASE: 'bench',
     AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
@@ -85,7 +83,7 @@ try {
   // env credentials (CI), cached
   const ciEnv = {
     ...env0,
-    AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')),
+    AUTHCTL_CONFIG_DIR: kit.tempDir('bench-'),
     AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
     LUCIDWORKS_CLIENT_ID: 'bench-client',
     LUCIDWORKS_CLIENT_SECRET: 'bench-secret-0123456789',
@@ -99,7 +97,7 @@ try {
     try {
       const fleetEnv = {
         ...ciEnv,
-        AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')),
+        AUTHCTL_CONFIG_DIR: kit.tempDir('bench-'),
         AUTHCTL_CACHE: redis.url,
         AUTHCTL_CACHE_KEY: 'bench-fleet-key-0123456789abcdefghijkl',
       }
@@ -119,7 +117,7 @@ try {
       const kcEnv = {
         ...env0,
         ...ss.env,
-        AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')),
+        AUTHCTL_CONFIG_DIR: kit.tempDir('bench-'),
         AUTHCTL_STORE: 'keychain',
         AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl,
       }
@@ -148,7 +146,7 @@ try {
   row('token, cold (one request)', { ms: median(cold), ratio: median(coldRatios) })
 
   // 12 parallel cold calls with env credentials and an empty cache
-  const parEnv = { ...ciEnv, AUTHCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'bench-')) }
+  const parEnv = { ...ciEnv, AUTHCTL_CONFIG_DIR: kit.tempDir('bench-') }
   const before = lw.tokenRequests()
   const s = performance.now()
   const outs = await Promise.all(Array.from({ length: 12 }, () => timeAsync([bin, 'token', 'lucidworks'], parEnv)))
@@ -160,6 +158,7 @@ try {
   )
 } finally {
   await lw.close()
+  kit.removeTempDirs() // the config dirs above, and the Redis and keyring helpers' dirs
 }
 
 const version = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()
