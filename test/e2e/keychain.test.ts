@@ -33,14 +33,14 @@ describe.skipIf(missing.length > 0)('OS keychain through a real Secret Service (
     const e = env()
     const login = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], { env: e, input: SECRET })
     expect(login.stderr).toContain('OS keychain')
-    expect(login.code).toBe(0)
+    expect(login.code, login.stderr).toBe(0)
     const item = ss.lookup('lucidworks:default')
     expect(JSON.parse(item ?? '{}').clientSecret).toBe(SECRET)
     const cfg = JSON.parse(readFileSync(join(e.AUTHCTL_CONFIG_DIR as string, 'config.json'), 'utf8'))
     expect(cfg.profiles['lucidworks:default'].store).toBe('keychain')
     const before = lw.tokenRequests()
     const tok = await runCli(['token', 'lucidworks', '--force-refresh'], { env: e })
-    expect(tok.code).toBe(0)
+    expect(tok.code, tok.stderr).toBe(0)
     expect(lw.isValid(tok.stdout.trim())).toBe(true)
     expect(lw.tokenRequests() - before).toBe(1)
     expect((await runCli(['logout', 'lucidworks'], { env: e })).code).toBe(0)
@@ -52,7 +52,7 @@ describe.skipIf(missing.length > 0)('OS keychain through a real Secret Service (
     const e = env()
     for (const profile of ['a', 'b']) {
       const r = await runCli(['--profile', profile, 'login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], { env: e, input: SECRET })
-      expect(r.code).toBe(0)
+      expect(r.code, r.stderr).toBe(0)
     }
     expect(ss.lookup('lucidworks:a')).toBeDefined()
     expect(ss.lookup('lucidworks:b')).toBeDefined()
@@ -80,7 +80,8 @@ describe.skipIf(missing.length > 0)('OS keychain through a real Secret Service (
 
   it('a stored keychain login whose keychain went away is exit 6, and the login is kept', async () => {
     const e = env()
-    expect((await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], { env: e, input: SECRET })).code).toBe(0)
+    const login = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin'], { env: e, input: SECRET })
+    expect(login.code, login.stderr).toBe(0)
     const r = await runCli(['token', 'lucidworks', '--force-refresh'], { env: { ...e, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' } })
     expect(r.code).toBe(6)
     expect(ss.lookup('lucidworks:default')).toBeDefined()

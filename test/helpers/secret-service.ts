@@ -44,6 +44,7 @@ export async function startSecretService(): Promise<SecretService> {
     child.on('error', reject)
   })
   const busEnv = { DBUS_SESSION_BUS_ADDRESS: address, HOME: home, XDG_RUNTIME_DIR: run }
+  await writable({ ...process.env, ...busEnv })
   return {
     env: busEnv,
     lookup(account) {
@@ -61,5 +62,25 @@ export async function startSecretService(): Promise<SecretService> {
         /* already gone */
       }
     },
+  }
+}
+
+/**
+ * Waits until the daemon stores and deletes an item (service authctl-ready, never authctl's own),
+ * so that no test starts before the Secret Service takes writes. In one full run on a loaded
+ * machine, every keychain login of keychain.test was exit 6; a daemon not yet serving is the
+ * likely cause (not reproduced since, also not under 6 busy loops), and this rules it out.
+ */
+async function writable(env: NodeJS.ProcessEnv): Promise<void> {
+  const item = ['service', 'authctl-ready', 'username', 'probe']
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    const stored = spawnSync('secret-tool', ['store', '--label=authctl test probe', ...item], { env, input: 'x', encoding: 'utf8', timeout: 5_000 })
+    if (stored.status === 0) {
+      spawnSync('secret-tool', ['clear', ...item], { env, timeout: 5_000 })
+      return
+    }
+    if (Date.now() > deadline) throw new Error(`the Secret Service did not accept an item within 15 s: ${stored.stderr}`)
+    await new Promise((r) => setTimeout(r, 100))
   }
 }
