@@ -44,15 +44,17 @@ export async function startSecretService(): Promise<SecretService> {
     child.on('error', reject)
   })
   const busEnv = { DBUS_SESSION_BUS_ADDRESS: address, HOME: home, XDG_RUNTIME_DIR: run }
-  await writable({ ...process.env, ...busEnv })
+  /** secret-tool's environment: this session's bus. */
+  const toolEnv = { ...process.env, ...busEnv }
+  await writable(toolEnv)
   return {
     env: busEnv,
     lookup(account) {
-      const r = spawnSync('secret-tool', ['lookup', 'service', 'authctl', 'username', account], { env: { ...process.env, ...busEnv }, encoding: 'utf8' })
+      const r = spawnSync('secret-tool', ['lookup', 'service', 'authctl', 'username', account], { env: toolEnv, encoding: 'utf8' })
       return r.status === 0 ? r.stdout : undefined
     },
     accounts() {
-      const r = spawnSync('secret-tool', ['search', '--all', 'service', 'authctl'], { env: { ...process.env, ...busEnv }, encoding: 'utf8' })
+      const r = spawnSync('secret-tool', ['search', '--all', 'service', 'authctl'], { env: toolEnv, encoding: 'utf8' })
       return [...`${r.stdout}\n${r.stderr}`.matchAll(/^attribute\.username = (.*)$/gm)].map((m) => m[1] as string)
     },
     async stop() {
