@@ -36,9 +36,9 @@ describe('the benchmarks load what the build writes', () => {
     const outfiles = new Set([...build.matchAll(/outfile: '([^']+)'/g)].map((m) => m[1]))
     expect(outfiles).toContain('dist-dev/bench-kit.cjs')
     const required = BENCH_SCRIPTS.flatMap((f) =>
-      [...readFileSync(join(SCRIPTS, f), 'utf8').matchAll(/require\('\.\.\/(dist[^']*)'\)/g)].map((m) => `${f}: ${m[1]}`),
+      [...readFileSync(join(SCRIPTS, f), 'utf8').matchAll(/require\('\.\.\/(dist[^']*)'\)/g)].map((m) => ({ script: f, target: m[1] as string })),
     )
     expect(required.length).toBeGreaterThan(1)
-    expect(required.filter((r) => !outfiles.has(r.split(': ')[1] as string))).toEqual([])
+    expect(required.filter((r) => !outfiles.has(r.target))).toEqual([])
   })
 })
