@@ -116,7 +116,8 @@ export class TokenService {
     if (plan.kind === 'static') return plan.token()
     const material = cacheKeyMaterial(cred)
     if (plan.kind === 'cache-only') return this.unrenewable(provider, ref, plan.slot, material, opts)
-    // Worked out once per credential: for an env password it is an scrypt (~37 ms).
+    // The request's own credential reuses the material above (for an env password an scrypt, ~37 ms);
+    // a login re-read after invalid_grant gets its own.
     const materialFor = (c: Credential) => (c === cred ? material : cacheKeyMaterial(c))
     const renew: RenewFn = (gen, used) => this.renew(provider, ref, used, opts, gen, materialFor)
     const slot: SlotContext = { ref, slot: plan.slot, cred, material, cache: this.d.cache, now: () => this.d.clock.now(), debug: (l) => this.d.debug(l) }
