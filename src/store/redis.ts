@@ -1,3 +1,4 @@
+import { cleanText } from '../kernel/sanitize.js'
 import { connectResp, type Reply } from './resp.js'
 import { parseRedisUrl, redactRedisUrl, SharedCacheError, type SharedCache } from './shared.js'
 
@@ -21,7 +22,8 @@ export async function connectRedis(url: string, timeoutMs: number): Promise<Shar
     try {
       return await fn()
     } catch (err) {
-      let msg = String((err as Error)?.message ?? err).split('\n')[0] ?? ''
+      // A server's words are data: no terminal control sequences reach a message (Trust rules).
+      let msg = cleanText(String((err as Error)?.message ?? err).split('\n')[0] ?? '')
       for (const h of hidden) msg = msg.split(h).join('***')
       throw new SharedCacheError(`shared cache ${display}: ${what} failed (${msg.slice(0, 160)})`)
     }

@@ -1,4 +1,5 @@
-import { chmodSync, writeFileSync, mkdirSync } from 'node:fs'
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -81,5 +82,35 @@ describe('authctl doctor', () => {
     const r = await doctor(e)
     expect(check(r.doc, 'config dir')).toMatchObject({ status: 'fail', exit_code: 2, fix: `chmod -R go= ${dir}` })
     expect(r.code).toBe(2)
+  })
+
+  it('a symlink in the config dir (dangling, or to /) is not followed: the checks still print, no exit 1', async () => {
+    const e = env()
+    await runCli(['token', 'lucidworks'], { env: e })
+    const dir = e.AUTHCTL_CONFIG_DIR as string
+    symlinkSync('/nonexistent-authctl-doctor', join(dir, 'dangling'))
+    symlinkSync('/', join(dir, 'root'))
+    const r = await doctor(e)
+    expect(r.code, r.stderr).toBe(0)
+    expect(check(r.doc, 'config dir')?.status).toBe('pass')
+    expect(r.stderr).toBe('')
+  })
+
+  it('server text is data: a Redis error with escape sequences reaches neither the table nor the JSON raw', async () => {
+    const hostile = '-ERR \u001b]0;PWNED-TITLE\u0007\u001b[2J\u001b[31mfake error\r\n'
+    const redis = createServer((s) => s.on('data', () => s.end(hostile)).on('error', () => {}))
+    await new Promise<void>((r) => redis.listen(0, '127.0.0.1', r))
+    try {
+      const port = (redis.address() as { port: number }).port
+      const e = env({ AUTHCTL_CACHE: `redis://127.0.0.1:${port}`, AUTHCTL_CACHE_KEY: 'doctor-fleet-key-0123456789abcdefghij' })
+      const human = await runCli(['doctor'], { env: e })
+      expect(human.stdout).toMatch(/^warn +shared cache: .*fake error/m)
+      expect(human.stdout + human.stderr).not.toMatch(/[\u0007\u001b]/)
+      const r = await doctor(e)
+      expect(check(r.doc, 'shared cache')).toMatchObject({ status: 'warn', detail: expect.stringContaining('fake error') })
+      expect(JSON.stringify(r.doc)).not.toMatch(/\\u001b|\\u0007|PWNED-TITLE.*\[2J/)
+    } finally {
+      redis.close()
+    }
   })
 })

@@ -1,9 +1,11 @@
 import type { Command } from 'commander'
-import { readdirSync, statSync } from 'node:fs'
+import { lstatSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { StoreBackend } from '../../kernel/config.js'
 import { type AuthctlError, ExitCode, type ExitCodeValue } from '../../kernel/errors.js'
 import { isStale } from '../../kernel/lock.js'
+import { redactUrlsIn } from '../../kernel/redact.js'
+import { cleanText } from '../../kernel/sanitize.js'
 import { checkProviderUrl } from '../../providers/http.js'
 import { allProviders } from '../../providers/registry.js'
 import { keychainFix } from '../../store/keychain.js'
@@ -42,6 +44,33 @@ Examples:
     .action(async () => runDoctor(ctx))
 }
 
+/**
+ * The paths under the config dir that group or others may read or write, and those that cannot be
+ * read. Links are not followed (a link's own mode says nothing, and its target, dangling or `/`,
+ * is not ours to walk); a file a running authctl renamed meanwhile is skipped.
+ */
+function scanConfigDir(dir: string): { open: string[]; unreadable: string[] } {
+  const open: string[] = []
+  const unreadable: string[] = []
+  const gone = (err: unknown) => (err as NodeJS.ErrnoException)?.code === 'ENOENT'
+  const walk = (p: string, top: boolean) => {
+    let st: import('node:fs').Stats
+    let names: string[] = []
+    try {
+      st = top ? statSync(p) : lstatSync(p)
+      if (st.isSymbolicLink()) return
+      if (st.isDirectory()) names = readdirSync(p)
+    } catch (err) {
+      if (!gone(err)) unreadable.push(p)
+      return
+    }
+    if ((st.mode & 0o077) !== 0) open.push(p)
+    for (const n of names) walk(join(p, n), false)
+  }
+  walk(dir, true)
+  return { open, unreadable }
+}
+
 /** `configError`: why the profile index cannot be read, if it cannot (loaded once by the caller). */
 function configDirCheck(ctx: CliContext, configError: Error | undefined): CheckResult {
   const dir = ctx.configDir()
@@ -59,13 +88,16 @@ function configDirCheck(ctx: CliContext, configError: Error | undefined): CheckR
       fix: 'point AUTHCTL_CONFIG_DIR at a directory',
       exit_code: ExitCode.Usage,
     }
-  const open: string[] = []
-  const walk = (p: string) => {
-    const s = statSync(p)
-    if ((s.mode & 0o077) !== 0) open.push(p)
-    if (s.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n))
+  const { open, unreadable } = scanConfigDir(dir)
+  if (unreadable.length) {
+    return {
+      name: 'config dir',
+      status: 'fail',
+      detail: `cannot read ${unreadable[0]}`,
+      fix: `make ${dir} and everything in it yours and readable by you (chmod -R u+rwX ${dir})`,
+      exit_code: ExitCode.Usage,
+    }
   }
-  walk(dir)
   if (open.length) {
     return {
       name: 'config dir',
@@ -292,6 +324,11 @@ export async function runDoctor(ctx: CliContext): Promise<void> {
             fix: 'check AUTHCTL_CACHE (host, port, password) and that Redis is up',
           },
     )
+  }
+  // Details quote servers (a Redis error, an endpoint's answer) and URLs: data, never terminal input.
+  for (const c of checks) {
+    c.detail = redactUrlsIn(cleanText(c.detail))
+    if (c.fix) c.fix = redactUrlsIn(cleanText(c.fix))
   }
   const failed = checks.filter((c) => c.status === 'fail')
   ctx.exitCode = failed[0]?.exit_code ?? (failed.length ? ExitCode.Internal : ExitCode.Ok)
