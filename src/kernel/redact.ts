@@ -10,6 +10,11 @@ export function maskSecret(secret: string): string {
  */
 const SECRET_PARAM = /pass(word|wd)?|pwd|token|secret|key|code|signature|sig$|auth|credential|state/i
 
+/** Names of the query parameters of `url` whose values are secrets (in order, each once). */
+export function secretQueryParams(url: URL): string[] {
+  return [...new Set(url.searchParams.keys())].filter((name) => SECRET_PARAM.test(name))
+}
+
 /** A URL fit for a message or a debug line: userinfo and secret query values replaced by `***`. */
 export function redactUrl(raw: string): string {
   let url: URL
@@ -25,9 +30,7 @@ export function redactUrl(raw: string): string {
     url.username = '***'
     url.password = ''
   } else if (url.password) url.password = '***'
-  for (const name of [...new Set(url.searchParams.keys())]) {
-    if (SECRET_PARAM.test(name)) url.searchParams.set(name, '***')
-  }
+  for (const name of secretQueryParams(url)) url.searchParams.set(name, '***')
   return url.toString()
 }
 

@@ -250,6 +250,12 @@ describe('oauth2 bad inputs are exit 2 before anything is sent', () => {
       message: /user name or password/,
     },
     {
+      name: 'a URL with a secret in its query',
+      args: ['--token-url', 'https://fn.example.net/api/token?code=CANARY-fn-key', '--client-id', 'x', '--client-secret-stdin'],
+      input: 's\n',
+      message: /must not carry a secret in its query \(code=\)/,
+    },
+    {
       name: 'a bad --env-prefix',
       args: ['--token-url', 'https://auth.example.com/token', '--client-id', 'x', '--env-prefix', 'MY-API', '--client-secret-stdin'],
       input: 's\n',

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { UsageError } from '../../kernel/errors.js'
+import { secretQueryParams } from '../../kernel/redact.js'
 import { cleanText } from '../../kernel/sanitize.js'
 import { checkProviderUrl } from '../http.js'
 import type { Credential } from '../types.js'
@@ -92,6 +93,13 @@ export function checkTokenUrl(raw: string, source: string): URL {
   if (url.username || url.password) {
     throw new UsageError(`${source} must not contain a user name or password`, { hint: 'pass the client as --client-id and --client-secret-stdin' })
   }
+  // Nor does a secret in its query (an Azure Functions `?code=` key, an `api_key`): only its name is said.
+  const secret = secretQueryParams(url)
+  if (secret.length) {
+    throw new UsageError(`${source} must not carry a secret in its query (${secret.map((n) => `${cleanText(n).slice(0, 40)}=`).join(', ')})`, {
+      hint: 'authctl keeps the token URL in clear text: use a token URL without it, and pass the client as --client-id and --client-secret-stdin',
+    })
+  }
   return url
 }
 
@@ -135,10 +143,11 @@ export function credentialFromEnv(env: Readonly<Record<string, string | undefine
   const data: Record<string, unknown> = { tokenUrl, clientId, scopes: splitScopes([env[ENV.scope] ?? '']), auth: env[ENV.auth] || 'basic' }
   if (env[ENV.audience]) data.audience = env[ENV.audience]
   if (env[ENV.resource]) data.resource = env[ENV.resource]
-  // The cache key of an environment credential comes from its secret fields: binding the
-  // endpoint and request parameters in means another server or audience never gets this token.
+  // The cache key of an environment credential comes from its secret fields: binding the client,
+  // endpoint and request parameters in means another client, server or audience never gets this
+  // token (two clients may share a secret).
   const binding = createHash('sha256')
-    .update(JSON.stringify([tokenUrl, data.scopes, data.audience, data.resource, data.auth]))
+    .update(JSON.stringify([tokenUrl, clientId, data.scopes, data.audience, data.resource, data.auth]))
     .digest('hex')
   return { kind: KIND.client_credentials, source: 'environment', secret: { clientSecret: secret, binding }, data }
 }

@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest'
-import { maskSecret, redactUrl } from '../../../src/kernel/redact.js'
+import { maskSecret, redactUrl, secretQueryParams } from '../../../src/kernel/redact.js'
 import { validateProfileName } from '../../../src/kernel/profile.js'
 
 describe('maskSecret', () => {
   it('shows at most the last 4 characters', () => {
     expect(maskSecret('sk-abcdefghijwxyz')).toBe('****wxyz')
     expect(maskSecret('short')).toBe('****')
+  })
+})
+
+describe('secretQueryParams', () => {
+  it('names the query parameters whose values are secrets', () => {
+    expect(secretQueryParams(new URL('https://fn.example.net/api/token?code=abc&api-version=2'))).toEqual(['code'])
+    expect(secretQueryParams(new URL('https://h.example/t?api_key=1&x=2&client_secret=3'))).toEqual(['api_key', 'client_secret'])
+    expect(secretQueryParams(new URL('https://h.example/t?api-version=2024-01-01'))).toEqual([])
   })
 })
 

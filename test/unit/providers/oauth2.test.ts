@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { identityOf } from '../../../src/providers/oauth2/identity.js'
-import { checkEnvPrefix, credentialFromEnv, settingsOf, type OAuth2Settings } from '../../../src/providers/oauth2/settings.js'
+import { checkEnvPrefix, checkTokenUrl, credentialFromEnv, settingsOf, type OAuth2Settings } from '../../../src/providers/oauth2/settings.js'
 import { basicCredentials, buildTokenRequest, normaliseTokenType, tokenSetFrom } from '../../../src/providers/oauth2/token-request.js'
 import { makeJwt } from '../../emulators/_server.js'
 
@@ -71,5 +71,30 @@ describe('oauth2 settings and identity', () => {
       aud: ['a', 'b'],
     })
     expect(identityOf(base, { accessToken: 'opaque', scopes: [] })).toMatchObject({ jwt: false })
+  })
+})
+
+describe('oauth2 token URL', () => {
+  it('keeps no secret: userinfo and secret-looking query parameters are exit 2, naming the parameter, never its value', () => {
+    expect(checkTokenUrl('https://as.example.com/token?api-version=2', '--token-url').search).toBe('?api-version=2')
+    for (const raw of ['https://fn.example.net/api/token?code=CANARY-fn-key', 'https://as.example.com/token?x=1&api_key=CANARY-k']) {
+      let err: unknown
+      try {
+        checkTokenUrl(raw, 'OAUTH2_TOKEN_URL')
+      } catch (e) {
+        err = e
+      }
+      expect(err).toMatchObject({ exitCode: 2 })
+      expect(String((err as Error).message)).toMatch(/OAUTH2_TOKEN_URL must not carry a secret in its query \((code|api_key)=\)/)
+      expect(JSON.stringify(err) + String((err as Error).message) + String((err as { hint?: string }).hint)).not.toContain('CANARY')
+    }
+  })
+
+  it('an environment credential is bound to its client id too: two clients sharing a secret never share a cached token', () => {
+    const env = { OAUTH2_TOKEN_URL: 'https://as.example.com/token', OAUTH2_CLIENT_SECRET: 'shared-secret' }
+    const a = credentialFromEnv({ ...env, OAUTH2_CLIENT_ID: 'client-a' })
+    const b = credentialFromEnv({ ...env, OAUTH2_CLIENT_ID: 'client-b' })
+    expect(a?.secret.binding).toBeTruthy()
+    expect(a?.secret.binding).not.toBe(b?.secret.binding)
   })
 })
