@@ -45,6 +45,11 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`
 }
 
+/** One shell word for a command we suggest: `value` as is when plain, else single-quoted (ids come from servers). */
+export function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : shellQuote(value)
+}
+
 /** ISO-8601 or null; never throws, whatever a cache entry or a server said (Trust rules). */
 export function isoOrNull(ms: number | undefined): string | null {
   return safeIso(ms)

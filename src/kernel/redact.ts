@@ -5,6 +5,19 @@ export function maskSecret(secret: string): string {
 }
 
 /**
+ * Display form of a key as its provider masks it (LupaSearch's `visibleKey`): kept when it shows
+ * 4 characters of the key or fewer, else cut down to its last characters (at most 4) after `****`:
+ * authctl holds to "at most the last 4" whatever form, or whole key, a server sends.
+ */
+export function maskVisible(visible: string): string {
+  const shown = visible.replace(/[*•…]/gu, '')
+  if (shown.length === 0) return '****'
+  if (shown.length <= 4) return visible
+  const tail = /[^*•…]{1,4}$/u.exec(visible)?.[0] ?? ''
+  return `****${tail}`
+}
+
+/**
  * Query parameters whose values are secrets: any name containing password, token, secret,
  * key, code (CONTRACT "URLs in messages"), plus the usual spellings of the same things.
  */

@@ -3,7 +3,7 @@ import { checkSegment } from '../../kernel/sanitize.js'
 import { AuthctlError, ExitCode, NotFoundError, type ExitCodeValue } from '../../kernel/errors.js'
 import type { CreatedKey, Credential, KeyManager, TokenSet } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
-import { printJson } from '../output.js'
+import { printJson, shellWord } from '../output.js'
 import { confirmKeyOp, keyManagerOf, prepare, saveKey, type KeysOptions } from './keys.js'
 import { profileSuffix, target, type Target } from './common.js'
 
@@ -92,7 +92,7 @@ async function discard(r: Rotation, token: TokenSet, created: CreatedKey): Promi
 }
 
 function revokeCommand(r: Rotation, id: string): string {
-  return `authctl${profileSuffix(r.t.ref.profile)} keys revoke ${r.t.provider.id} ${id} --yes`
+  return `authctl${profileSuffix(r.t.ref.profile)} keys revoke ${r.t.provider.id} ${shellWord(id)} --yes`
 }
 
 async function saveStep(r: Rotation, created: CreatedKey): Promise<void> {

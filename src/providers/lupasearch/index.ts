@@ -1,5 +1,5 @@
 import { AuthRequiredError, NotFoundError, UnsupportedOperationError, UsageError } from '../../kernel/errors.js'
-import { maskSecret } from '../../kernel/redact.js'
+import { maskSecret, maskVisible } from '../../kernel/redact.js'
 import { checkSegment, checkToken, isoFromText } from '../../kernel/sanitize.js'
 import { expiryOf } from '../kit/expiry.js'
 import { baseUrl, failure, jsonArray, jsonObject, loginExpiry, parseIsoDate, send, str, type ErrorReader } from '../api.js'
@@ -105,7 +105,7 @@ function toApiKey(k: Record<string, unknown>): ApiKey {
   return {
     id: str(k.id) ?? '',
     name: str(k.description) ?? '',
-    maskedKey: str(k.visibleKey) ?? '****',
+    maskedKey: maskVisible(str(k.visibleKey) ?? ''),
     expiresAt: isoFromText(expiration),
     ...(str(k.access) ? { access: str(k.access) as string } : {}),
   }

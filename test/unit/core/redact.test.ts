@@ -1,11 +1,22 @@
 import { describe, expect, it } from 'vitest'
-import { maskSecret, redactUrl, secretQueryParams } from '../../../src/kernel/redact.js'
+import { maskSecret, maskVisible, redactUrl, secretQueryParams } from '../../../src/kernel/redact.js'
 import { validateProfileName } from '../../../src/kernel/profile.js'
 
 describe('maskSecret', () => {
   it('shows at most the last 4 characters', () => {
     expect(maskSecret('sk-abcdefghijwxyz')).toBe('****wxyz')
     expect(maskSecret('short')).toBe('****')
+  })
+})
+
+describe('maskVisible: a provider’s own masked form of a key', () => {
+  it('keeps a form that shows 4 characters or fewer; otherwise shows only the last ones, at most 4', () => {
+    expect(maskVisible('****abcd')).toBe('****abcd')
+    expect(maskVisible('ab12****')).toBe('ab12****')
+    expect(maskVisible('abc*****xyz')).toBe('****xyz')
+    expect(maskVisible('sk_live_0123456789abcdef')).toBe('****cdef') // the whole key, sent by mistake
+    expect(maskVisible('abcdef******')).toBe('****')
+    expect(maskVisible('')).toBe('****')
   })
 })
 

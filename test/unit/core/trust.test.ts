@@ -10,6 +10,7 @@ import { checkSegment, checkToken, cleanText, escapeJsonControls, pickExpiry, sa
 import { scrubbedNames, scrubbedValues } from '../../../src/exec/scrub.js'
 import { probeAccount } from '../../../src/store/keychain.js'
 import { tempDir } from '../../helpers/tmp.js'
+import { shellWord } from '../../../src/cli/output.js'
 
 describe('Trust rule: text from a server is data, not terminal input', () => {
   it.each([
@@ -161,5 +162,14 @@ describe('Trust rule: the child gets tokens, never keys to the vault', () => {
     expect(names).toEqual(expect.arrayContaining(['AUTHCTL_PASSPHRASE', 'AUTHCTL_CACHE', 'AUTHCTL_CACHE_KEY', 'LUCIDWORKS_CLIENT_SECRET', 'LUPA_PASSWORD']))
     const values = scrubbedValues({ AUTHCTL_PASSPHRASE: 'pp', AUTHCTL_CACHE: 'redis://:pa%24s@h:6379/0', OTHER: 'x' }, names)
     expect(values).toEqual(['pp', 'redis://:pa%24s@h:6379/0', 'pa$s'])
+  })
+})
+
+describe('Trust rule: a command we suggest is safe to paste', () => {
+  it('a server-given id in a suggested command is one shell word, quoted unless plain', () => {
+    expect(shellWord('k_123-abc.def:9')).toBe('k_123-abc.def:9')
+    expect(shellWord('k1$(touch pwned)')).toBe("'k1$(touch pwned)'")
+    expect(shellWord("a'b;c|d`e`")).toBe(`'a'\\''b;c|d\`e\`'`)
+    expect(shellWord('')).toBe("''")
   })
 })
