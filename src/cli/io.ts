@@ -7,12 +7,17 @@ export interface IO {
   stdinIsTTY: boolean
   stdoutIsTTY: boolean
   stderrIsTTY: boolean
-  /** Reads all of stdin (once); rejects input over `maxBytes`. */
+  /** Reads the rest of stdin (once); rejects input over `maxBytes`. */
   readStdin(maxBytes?: number): Promise<string>
+  /**
+   * Reads stdin's next line (without its line break), or undefined at its end, leaving the rest
+   * unread: a login can print a URL between two lines of input (`login lucid --manual`).
+   */
+  readStdinLine(): Promise<string | undefined>
 }
 
 export function createProcessIO(): IO {
-  let stdinText: Promise<string> | undefined
+  const stdin = stdinReader(64 * 1024)
   return {
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
@@ -21,21 +26,70 @@ export function createProcessIO(): IO {
     stdinIsTTY: isatty(0),
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     stderrIsTTY: Boolean(process.stderr.isTTY),
-    readStdin(maxBytes = 64 * 1024) {
-      stdinText ??= new Promise<string>((resolve, reject) => {
-        const chunks: Buffer[] = []
-        let size = 0
-        process.stdin.on('data', (c: Buffer) => {
-          size += c.length
-          if (size > maxBytes) {
-            process.stdin.destroy()
-            reject(new StdinTooLargeError(maxBytes))
-          } else chunks.push(c)
-        })
-        process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-        process.stdin.on('error', reject)
-      })
-      return stdinText
+    readStdin: (maxBytes) => stdin.rest(maxBytes),
+    readStdinLine: () => stdin.line(),
+  }
+}
+
+/**
+ * process.stdin read on demand, line by line or to its end, at most `limit` bytes in all. The
+ * stream is only touched by the first read (building it costs a cached `token` start-up time).
+ */
+function stdinReader(limit: number) {
+  let text = ''
+  let ended = false
+  let failure: Error | undefined
+  let wake: (() => void) | undefined
+  let started = false
+  let rest: Promise<string> | undefined
+  const next = () => new Promise<void>((r) => (wake = r))
+  const start = (maxBytes: number) => {
+    if (started) return
+    started = true
+    let size = 0
+    process.stdin.setEncoding('utf8') // splits no character between chunks
+    process.stdin.on('data', (c: string) => {
+      size += Buffer.byteLength(c)
+      if (size > maxBytes) {
+        process.stdin.destroy()
+        failure = new StdinTooLargeError(maxBytes)
+      } else text += c
+      wake?.()
+    })
+    process.stdin.on('end', () => {
+      ended = true
+      wake?.()
+    })
+    process.stdin.on('error', (err: Error) => {
+      failure = err
+      wake?.()
+    })
+  }
+  return {
+    async line(): Promise<string | undefined> {
+      start(limit)
+      for (;;) {
+        if (failure) throw failure
+        const i = text.indexOf('\n')
+        if (i >= 0 || (ended && text)) {
+          const l = i >= 0 ? text.slice(0, i) : text
+          text = i >= 0 ? text.slice(i + 1) : ''
+          return l.replace(/\r$/, '')
+        }
+        if (ended) return undefined
+        await next()
+      }
+    },
+    rest(maxBytes = limit): Promise<string> {
+      rest ??= (async () => {
+        start(maxBytes)
+        while (!ended && !failure) await next()
+        if (failure) throw failure
+        const all = text
+        text = ''
+        return all
+      })()
+      return rest
     },
   }
 }

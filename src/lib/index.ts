@@ -59,6 +59,7 @@ function libraryIO(): IO {
     stdoutIsTTY: false,
     stderrIsTTY: false,
     readStdin: () => Promise.reject(new UsageError('the authctl library does not read stdin')),
+    readStdinLine: () => Promise.reject(new UsageError('the authctl library does not read stdin')),
   }
 }
 

@@ -81,8 +81,10 @@ export type StoredSchema = Readonly<
 /** Parsed `login` flags plus the non-interactive helpers the adapter may need. */
 export interface LoginInput {
   options: Readonly<Record<string, unknown>>
-  /** Reads all of stdin once (for `--*-stdin` flags). */
+  /** Reads the rest of stdin once (for `--*-stdin` flags). */
   readStdin(): Promise<string>
+  /** Reads stdin's next line, or undefined at its end, leaving the rest unread. */
+  readStdinLine(): Promise<string | undefined>
   /** True when prompting is allowed (stdin is a TTY and CI is unset). */
   interactive: boolean
 }

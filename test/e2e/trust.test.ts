@@ -633,18 +633,31 @@ describe('Lucid OAuth', () => {
     }
   })
 
-  it('--manual uses the redirect page on the origin of AUTHCTL_LUCID_AUTHORIZE_URL', async () => {
-    const e = env({ LUCID_CLIENT_SECRET: LUCID_SECRET })
-    // The person opens the printed URL, approves, and copies the code from the page it lands on.
-    const child = spawn(process.execPath, [BIN, 'login', 'lucid', '--client-id', 'lucid-client', '--manual'], { env: e, stdio: ['pipe', 'pipe', 'pipe'] })
+  // The person opens the printed URL, approves, and copies the code from the page it lands on:
+  // the code exists only after the URL is printed, so stdin stays open until then.
+  it.each([
+    ['the secret from LUCID_CLIENT_SECRET', false],
+    ['the secret on the first line of stdin', true],
+  ])('--manual uses the redirect page on the origin of AUTHCTL_LUCID_AUTHORIZE_URL (%s)', async (_name, secretOnStdin) => {
+    const e = env(secretOnStdin ? {} : { LUCID_CLIENT_SECRET: LUCID_SECRET })
+    const args = ['login', 'lucid', '--client-id', 'lucid-client', '--manual', ...(secretOnStdin ? ['--client-secret-stdin'] : [])]
+    const child = spawn(process.execPath, [BIN, ...args], { env: e, stdio: ['pipe', 'pipe', 'pipe'] })
+    if (secretOnStdin) child.stdin.write(`${LUCID_SECRET}\n`)
     let stderr = ''
     const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL within 15 s while stdin is open: ${stderr}`)), 15_000)
       child.stderr.on('data', (d: Buffer) => {
         stderr += d
         const m = /(http:\/\/127\.0\.0\.1:\d+\/oauth2\/authorize\?\S+)/.exec(stderr)
-        if (m) resolve(m[1] as string)
+        if (m) {
+          clearTimeout(timer)
+          resolve(m[1] as string)
+        }
       })
       child.on('close', () => reject(new Error(stderr)))
+    }).catch((err) => {
+      child.kill('SIGKILL')
+      throw err
     })
     expect(new URL(url).searchParams.get('redirect_uri')).toBe(`${lucid.url}/oauth2/clients/lucid-client/redirect`)
     const page = await (await fetch(url)).text()

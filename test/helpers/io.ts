@@ -9,6 +9,8 @@ export interface TestIO extends IO {
 export function createTestIO(opts: { stdin?: string; stdinTTY?: boolean; stdoutTTY?: boolean } = {}): TestIO {
   let out = ''
   let err = ''
+  let stdin = opts.stdin ?? ''
+  let rest: string | undefined
   return {
     out: (t) => {
       out += t
@@ -19,7 +21,18 @@ export function createTestIO(opts: { stdin?: string; stdinTTY?: boolean; stdoutT
     stdinIsTTY: opts.stdinTTY ?? false,
     stdoutIsTTY: opts.stdoutTTY ?? false,
     stderrIsTTY: false,
-    readStdin: async () => opts.stdin ?? '',
+    readStdin: async () => {
+      rest ??= stdin
+      stdin = ''
+      return rest
+    },
+    readStdinLine: async () => {
+      if (!stdin) return undefined
+      const i = stdin.indexOf('\n')
+      const line = i >= 0 ? stdin.slice(0, i) : stdin
+      stdin = i >= 0 ? stdin.slice(i + 1) : ''
+      return line.replace(/\r$/, '')
+    },
     stdout: () => out,
     stderr: () => err,
   }

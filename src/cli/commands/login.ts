@@ -102,7 +102,10 @@ export async function runLogin(opts: LoginOptions, ctx: CliContext): Promise<voi
   }
   // The store is checked before the user types anything they would have to type again.
   const store = await ctx.stores.forNewLogin()
-  const result = await provider.login({ options: opts.flags, readStdin: () => ctx.io.readStdin(), interactive: ctx.interactive }, ctx.providerContext())
+  const result = await provider.login(
+    { options: opts.flags, readStdin: () => ctx.io.readStdin(), readStdinLine: () => ctx.io.readStdinLine(), interactive: ctx.interactive },
+    ctx.providerContext(),
+  )
   const secret = await ctx.credentials().storeSecret(ref, store.backend, result.secret)
   if (existing && existing.store !== store.backend) {
     await (await ctx.stores.open(existing.store)).delete(`${ref.provider}:${ref.profile}`).catch(() => false)

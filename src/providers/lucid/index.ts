@@ -2,7 +2,7 @@ import { NonInteractiveError, UsageError } from '../../kernel/errors.js'
 import { maskSecret } from '../../kernel/redact.js'
 import { baseUrl, failure, jsonObject, loginExpiry, send, str } from '../api.js'
 import { checkProviderUrl } from '../http.js'
-import { collectSecret, collectValue, stripFinalNewline, validateSecret } from '../inputs.js'
+import { collectSecret, collectValue, validateSecret } from '../inputs.js'
 import { readOAuthError } from '../kit/failure.js'
 import { type OAuthTokenResponse, tokenFromResponse, tokenRequest } from '../kit/oauth.js'
 import { storedBearer } from '../kit/stored.js'
@@ -66,7 +66,9 @@ async function obtainCode(
     const fromStdin = await stdinRest()
     if (fromStdin !== undefined) return { code: validateSecret(fromStdin.trim(), 'authorization code'), redirectUri, codeVerifier }
     if (!input.interactive)
-      throw new NonInteractiveError('missing the authorization code', { hint: 'pipe it on stdin (after the client secret when --client-secret-stdin is used)' })
+      throw new NonInteractiveError('missing the authorization code', {
+        hint: 'write it on the next line of stdin once the URL is printed (after the client secret when --client-secret-stdin is used)',
+      })
     return { code: validateSecret((await ctx.prompter.input('Paste the authorization code')).trim(), 'authorization code'), redirectUri, codeVerifier }
   }
   const port = parsePort(o.port)
@@ -119,11 +121,10 @@ async function oauthLogin(input: LoginInput, ctx: ProviderContext): Promise<Logi
     flag: '--client-id',
     message: 'Lucid OAuth client ID',
   })
-  // With --manual and --client-secret-stdin, stdin carries the secret, then the code.
-  let stdinLines: string[] | undefined
-  const lines = async () => (stdinLines ??= stripFinalNewline(await input.readStdin()).split(/\r?\n/))
+  // With --manual and --client-secret-stdin, stdin carries the secret, then the code: the code
+  // line is read after the URL is printed (it comes from this run's URL: its state and PKCE).
   let clientSecret: string
-  if (o.clientSecretStdin) clientSecret = validateSecret((await lines())[0] ?? '', 'Lucid client secret')
+  if (o.clientSecretStdin) clientSecret = validateSecret((await input.readStdinLine()) ?? '', 'Lucid client secret')
   else
     clientSecret = await collectSecret(input, ctx, {
       stdin: false,
@@ -133,16 +134,15 @@ async function oauthLogin(input: LoginInput, ctx: ProviderContext): Promise<Logi
     })
   const asked = Array.isArray(o.scope) ? o.scope.map(String) : []
   const scopes = [...new Set([...(asked.length ? asked : ['user.profile']), 'offline_access'])]
-  const stdinRest = async () => {
-    if (input.interactive) return undefined
-    const l = await lines()
-    return o.clientSecretStdin ? l[1] : l[0]
-  }
+  const stdinRest = async () => (input.interactive ? undefined : input.readStdinLine())
   const { code, redirectUri, codeVerifier } = await obtainCode(input, ctx, clientId, scopes, stdinRest)
   const who = `Lucid client ${maskSecret(clientId)}`
   const exchange = { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: codeVerifier }
   const client = { id: clientId, secret: clientSecret }
-  const body = await lucidToken(ctx, exchange, client, who, 'check the client ID and secret, and that the redirect URI is registered for the client')
+  const hint = o.manual
+    ? `use the code from the page this run's URL leads to (a code works once, for a few minutes); check the client ID and secret, and that ${redirectUri} is registered for the client`
+    : 'check the client ID and secret, and that the redirect URI is registered for the client'
+  const body = await lucidToken(ctx, exchange, client, who, hint)
   const token = tokenFrom(body, ctx.clock.now())
   const secret: Record<string, string> = { clientSecret }
   if (typeof body.refresh_token === 'string' && body.refresh_token) secret.refreshToken = body.refresh_token
