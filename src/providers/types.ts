@@ -188,6 +188,11 @@ export interface StoredKey {
   field: string
   /** A runnable next step that replaces it once it has expired. */
   replaceHint: string
+  /**
+   * What `token` and `exec` do once it has expired when the login renews without it (Haut.ai
+   * with a stored password), for doctor; absent when they refuse it (exit 4).
+   */
+  afterExpiry?: string
 }
 
 /** A long-lived key as listed; never carries the secret. */

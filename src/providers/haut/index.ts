@@ -303,6 +303,7 @@ export const haut: Provider = {
       ...(savedExp ? { expiresAt: savedExp } : {}),
       field: 'privateToken',
       replaceHint: `${relogin}run \`authctl keys rotate haut ${id}\``,
+      ...(data.storePassword === false ? {} : { afterExpiry: 'token and exec log in with the stored password instead, with a warning' }),
     }
   },
 

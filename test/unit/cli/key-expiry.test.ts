@@ -86,6 +86,8 @@ describe('a dead key is never handed out', () => {
       expect(r.stderr).toMatch(new RegExp(`private token ${id} stored in profile default expired on`))
       expect(r.stderr).toContain(`run \`authctl login haut\`, then run \`authctl keys rotate haut ${id}\``)
     }
+    const doctor = JSON.parse((await cli(['doctor', '--json'], { now: later })).stdout)
+    expect(doctor.checks.find((c: { name: string }) => c.name === 'key haut/default')).toMatchObject({ status: 'fail', exit_code: 4 })
   })
 
   it('login lucid --api-key-stdin / login instabase --token-stdin --expires DATE: served until then, exit 4 after', async () => {
@@ -183,6 +185,15 @@ describe('status and doctor show key expiry', () => {
       fix: expect.stringContaining('login lucid --api-key-stdin'),
     })
     expect(checks.find((c) => c.name === 'key haut/default')?.status).toBe('warn')
+    // Day 11: the haut key has expired too, but token and exec log in with the stored password
+    // instead: a warning saying so, not a failure (lucid/ops still fails).
+    const d11 = await cli(['doctor', '--json'], { now: now + 11 * DAY })
+    expect(d11.code).toBe(4)
+    expect(JSON.parse(d11.stdout).checks.find((c: { name: string }) => c.name === 'key haut/default')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringMatching(/expired on .*; token and exec log in with the stored password instead/),
+      fix: expect.stringContaining(`keys rotate haut ${id}`),
+    })
     // Nothing stored with an expiry: a pass line.
     reset()
     const none = await cli(['doctor', '--json'])
