@@ -64,14 +64,21 @@ export function parseIsoDate(value: string, flag: string, now: number): string {
 
 /**
  * `login … --expires DATE|never` for a key or token made in a provider's UI: `{ expiresAt }`
- * to merge into the login's data (nothing for `never` or no flag). Exit 2 when `allowed` is
- * false (the flag was given to a login that stores no such key).
+ * to merge into the login's data (null for `never`: known never to expire; nothing without the
+ * flag: unknown). Exit 2 when `allowed` is false (the flag was given to a login that stores no
+ * such key).
  */
-export function loginExpiry(o: Readonly<Record<string, unknown>>, now: number, allowed: boolean, flag: string): { expiresAt?: string } {
+export function loginExpiry(o: Readonly<Record<string, unknown>>, now: number, allowed: boolean, flag: string): { expiresAt?: string | null } {
   const v = str(o.expires)
   if (v === undefined) return {}
   if (!allowed) throw new UsageError(`--expires goes with ${flag}: it records when that key or token expires`)
-  return v === 'never' ? {} : { expiresAt: parseIsoDate(v, '--expires', now) }
+  return v === 'never' ? { expiresAt: null } : { expiresAt: parseIsoDate(v, '--expires', now) }
+}
+
+/** A stored key's recorded expiry as StoredKey fields: a date, null for never, absent for unknown. */
+export function storedExpiry(v: unknown): { expiresAt?: string; never?: true } {
+  if (typeof v === 'string' && v) return { expiresAt: v }
+  return v === null ? { never: true } : {}
 }
 
 /** The date part of an ISO-8601 string, for messages. */

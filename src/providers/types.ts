@@ -184,6 +184,8 @@ export interface StoredKey {
   id?: string
   /** ISO-8601 expiry when known (from the provider, or `login … --expires`). */
   expiresAt?: string
+  /** Known never to expire (the provider said so, or `login … --expires never`). */
+  never?: true
   /** The secret field of the login that holds it. */
   field: string
   /** A runnable next step that replaces it once it has expired. */

@@ -143,6 +143,15 @@ function printStatus(ctx: CliContext, entries: StatusEntry[], shared: Awaited<Re
   }
   const now = ctx.clock.now()
   const withKeys = entries.some((e) => e.key)
+  // --json says null for a key that never expires and for one of unknown expiry; the table tells them apart.
+  const byId = new Map(allProviders().map((p) => [p.id, p]))
+  const never = new Set(
+    ctx
+      .config()
+      .list()
+      .filter((r) => byId.get(r.provider)?.storedKey?.(r.kind, r.data)?.never)
+      .map((r) => `${r.provider}/${r.profile}`),
+  )
   const rows = entries.map((e) => [
     e.provider,
     e.profile,
@@ -150,15 +159,15 @@ function printStatus(ctx: CliContext, entries: StatusEntry[], shared: Awaited<Re
     e.overridden_by_environment ? `${e.source} (overridden by environment)` : e.source,
     e.identity ?? '-',
     e.tokens.length === 0 ? '-' : e.tokens.map((t) => `${t.scope}: ${t.expires_at ? relativeTime(Date.parse(t.expires_at), now) : 'no expiry'}`).join('; '),
-    ...(withKeys ? [keyCell(e.key, now)] : []),
+    ...(withKeys ? [keyCell(e.key, now, e.source !== 'environment' && never.has(`${e.provider}/${e.profile}`))] : []),
   ])
   ctx.io.out(formatTable(['PROVIDER', 'PROFILE', 'KIND', 'SOURCE', 'IDENTITY', 'TOKENS', ...(withKeys ? ['KEY EXPIRY'] : [])], rows))
 }
 
-function keyCell(k: StatusKey | null, now: number): string {
+function keyCell(k: StatusKey | null, now: number, never: boolean): string {
   if (!k) return '-'
   const what = `${k.kind}${k.id ? ` ${k.id}` : ''}`
-  if (!k.expires_at) return `${what}: expiry unknown`
+  if (!k.expires_at) return `${what}: ${never ? 'never expires' : 'expiry unknown'}`
   const rel = relativeTime(Date.parse(k.expires_at), now)
   return `${what}: ${k.expired ? 'EXPIRED' : 'expires'} ${k.expires_at.slice(0, 10)} (${rel})`
 }

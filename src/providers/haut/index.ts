@@ -2,7 +2,7 @@ import { AuthRequiredError, NonInteractiveError, NotFoundError, ProviderHttpErro
 import { maskSecret } from '../../kernel/redact.js'
 import { checkSegment, checkToken as checkTokenText, isoFromText } from '../../kernel/sanitize.js'
 import { expiryOf } from '../kit/expiry.js'
-import { baseUrl, failure, jsonObject, loginExpiry, parseIsoDate, send, str, type ErrorReader } from '../api.js'
+import { baseUrl, failure, jsonObject, loginExpiry, parseIsoDate, send, storedExpiry, str, type ErrorReader } from '../api.js'
 import { storedBearer } from '../kit/stored.js'
 import type { HttpResponse } from '../http.js'
 import { collectSecret, collectValue } from '../inputs.js'
@@ -283,11 +283,10 @@ export const haut: Provider = {
   keyToken,
 
   storedKey(kind, data): StoredKey | undefined {
-    const exp = str(data.expiresAt)
     if (kind === 'token') {
       return {
         label: 'private token',
-        ...(exp ? { expiresAt: exp } : {}),
+        ...storedExpiry(data.expiresAt),
         field: 'token',
         replaceHint:
           'create a new one (`authctl keys create haut --name NAME` in a password login, or in the Haut.ai UI: user menu > API Keys) and run `authctl login haut --token-stdin --company-id ID --expires DATE`',

@@ -1,6 +1,6 @@
 import { AuthRequiredError, ProviderHttpError } from '../../kernel/errors.js'
 import { maskSecret } from '../../kernel/redact.js'
-import { baseUrl, failure, jsonObject, loginExpiry, send, str, type ErrorReader } from '../api.js'
+import { baseUrl, failure, jsonObject, loginExpiry, send, storedExpiry, str, type ErrorReader } from '../api.js'
 import { collectSecret } from '../inputs.js'
 import { storedBearer } from '../kit/stored.js'
 import type { Credential, LoginInput, LoginResult, Provider, ProviderContext, StoredKey, TokenSet } from '../types.js'
@@ -93,10 +93,9 @@ export const instabase: Provider = {
   },
 
   storedKey(_kind, data): StoredKey {
-    const exp = str(data.expiresAt)
     return {
       label: 'API token',
-      ...(exp ? { expiresAt: exp } : {}),
+      ...storedExpiry(data.expiresAt),
       field: 'token',
       replaceHint: 'make or refresh the token in AI Hub (Settings > APIs > OAuth tokens) and run `authctl login instabase --token-stdin --expires DATE`',
     }

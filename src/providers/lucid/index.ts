@@ -1,6 +1,6 @@
 import { NonInteractiveError, UsageError } from '../../kernel/errors.js'
 import { maskSecret } from '../../kernel/redact.js'
-import { baseUrl, failure, jsonObject, loginExpiry, send, str } from '../api.js'
+import { baseUrl, failure, jsonObject, loginExpiry, send, storedExpiry, str } from '../api.js'
 import { checkProviderUrl } from '../http.js'
 import { collectSecret, collectValue, validateSecret } from '../inputs.js'
 import { readOAuthError } from '../kit/failure.js'
@@ -241,10 +241,9 @@ export const lucid: Provider = {
 
   storedKey(kind, data): StoredKey | undefined {
     if (kind !== 'api-key') return undefined
-    const exp = str(data.expiresAt)
     return {
       label: 'API key',
-      ...(exp ? { expiresAt: exp } : {}),
+      ...storedExpiry(data.expiresAt),
       field: 'apiKey',
       replaceHint: 'make a new API key in the Lucid developer portal (API Keys) and run `authctl login lucid --api-key-stdin --expires DATE`',
     }

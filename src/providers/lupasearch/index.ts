@@ -2,7 +2,7 @@ import { AuthRequiredError, NotFoundError, UnsupportedOperationError, UsageError
 import { maskSecret, maskVisible } from '../../kernel/redact.js'
 import { checkSegment, checkToken, isoFromText } from '../../kernel/sanitize.js'
 import { expiryOf } from '../kit/expiry.js'
-import { baseUrl, failure, jsonArray, jsonObject, loginExpiry, parseIsoDate, send, str, type ErrorReader } from '../api.js'
+import { baseUrl, failure, jsonArray, jsonObject, loginExpiry, parseIsoDate, send, storedExpiry, str, type ErrorReader } from '../api.js'
 import { collectSecret, collectValue } from '../inputs.js'
 import type {
   ApiKey,
@@ -283,13 +283,14 @@ export const lupasearch: Provider = {
 
   storedKey(kind, data): StoredKey | undefined {
     const id = str(data.apiKeyId)
-    const exp = str(data.apiKeyExpiresAt) ?? (kind === 'api-key' ? str(data.expiresAt) : undefined)
     if (kind !== 'api-key' && !id) return undefined
+    // A key saved by `keys create --save` records LupaSearch's `expiration`: null is never.
+    const expiry = storedExpiry(kind === 'api-key' ? data.expiresAt : data.apiKeyExpiresAt)
     const replaceHint =
       id && kind === 'password'
         ? `run \`authctl keys rotate lupasearch ${id}\``
         : 'create a new key (`authctl keys create lupasearch … --save` in a password login, or in the LupaSearch console) and run `authctl login lupasearch --api-key-stdin --expires DATE`'
-    return { label: 'API key', ...(id ? { id } : {}), ...(exp ? { expiresAt: exp } : {}), field: 'apiKey', replaceHint }
+    return { label: 'API key', ...(id ? { id } : {}), ...expiry, field: 'apiKey', replaceHint }
   },
 
   async login(input: LoginInput, ctx): Promise<LoginResult> {

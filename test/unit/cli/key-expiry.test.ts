@@ -201,6 +201,22 @@ describe('status and doctor show key expiry', () => {
   })
 })
 
+describe('a key that never expires is not one of unknown expiry', () => {
+  it('status says "never expires" for `--expires never` and for a key saved without an expiry; "expiry unknown" without --expires', async () => {
+    await cli(['--profile', 'nev', 'login', 'lucid', '--api-key-stdin', '--no-verify', '--expires', 'never'], { stdin: 'lucid-key-0123456789' })
+    await cli(['--profile', 'unk', 'login', 'lucid', '--api-key-stdin', '--no-verify'], { stdin: 'lucid-key-0123456789' })
+    await cli(['--profile', 'lupa', 'login', 'lupa', '--email', 'dev@example.com', '--password-stdin', '--project', 'shop'], { stdin: LUPA_PW })
+    expect((await cli(['--profile', 'lupa', 'keys', 'create', 'lupa', '--description', 'forever', '--save'])).code).toBe(0)
+    const table = (await cli(['status'])).stdout
+    expect(table).toMatch(/^lucid +nev .* API key: never expires$/m)
+    expect(table).toMatch(/^lucid +unk .* API key: expiry unknown$/m)
+    expect(table).toMatch(/^lupasearch +lupa .* API key \S+: never expires$/m)
+    // --json keeps its fields: expires_at is null for both, as CONTRACT says.
+    const json = JSON.parse((await cli(['status', '--json'])).stdout).profiles as Array<{ profile: string; key: unknown }>
+    expect(json.find((p) => p.profile === 'nev')?.key).toEqual({ kind: 'API key', id: null, expires_at: null, expired: false })
+  })
+})
+
 describe('keys rotate confirmation', () => {
   it('asks on a terminal: declining is exit 130 and creates nothing; accepting rotates', async () => {
     await hautLogin()
