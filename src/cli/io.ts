@@ -36,62 +36,67 @@ export function createProcessIO(): IO {
  * stream is only touched by the first read (building it costs a cached `token` start-up time).
  */
 function stdinReader(limit: number) {
-  let text = ''
-  let ended = false
-  let failure: Error | undefined
-  let wake: (() => void) | undefined
+  const st = { text: '', ended: false, failure: undefined as Error | undefined }
+  const waiting: Array<() => void> = []
+  const next = () => new Promise<void>((r) => waiting.push(r))
   let started = false
   let rest: Promise<string> | undefined
-  const next = () => new Promise<void>((r) => (wake = r))
   const start = (maxBytes: number) => {
     if (started) return
     started = true
-    let size = 0
-    process.stdin.setEncoding('utf8') // splits no character between chunks
-    process.stdin.on('data', (c: string) => {
-      size += Buffer.byteLength(c)
-      if (size > maxBytes) {
-        process.stdin.destroy()
-        failure = new StdinTooLargeError(maxBytes)
-      } else text += c
-      wake?.()
-    })
-    process.stdin.on('end', () => {
-      ended = true
-      wake?.()
-    })
-    process.stdin.on('error', (err: Error) => {
-      failure = err
-      wake?.()
+    listen(maxBytes, st, () => {
+      for (const w of waiting.splice(0)) w()
     })
   }
   return {
     async line(): Promise<string | undefined> {
       start(limit)
       for (;;) {
-        if (failure) throw failure
-        const i = text.indexOf('\n')
-        if (i >= 0 || (ended && text)) {
-          const l = i >= 0 ? text.slice(0, i) : text
-          text = i >= 0 ? text.slice(i + 1) : ''
+        if (st.failure) throw st.failure
+        const i = st.text.indexOf('\n')
+        if (i >= 0 || (st.ended && st.text)) {
+          const l = i >= 0 ? st.text.slice(0, i) : st.text
+          st.text = i >= 0 ? st.text.slice(i + 1) : ''
           return l.replace(/\r$/, '')
         }
-        if (ended) return undefined
+        if (st.ended) return undefined
         await next()
       }
     },
     rest(maxBytes = limit): Promise<string> {
       rest ??= (async () => {
         start(maxBytes)
-        while (!ended && !failure) await next()
-        if (failure) throw failure
-        const all = text
-        text = ''
+        while (!st.ended && !st.failure) await next()
+        if (st.failure) throw st.failure
+        const all = st.text
+        st.text = ''
         return all
       })()
       return rest
     },
   }
+}
+
+/** Appends what process.stdin brings to `st.text` (up to `maxBytes`), and notes its end or failure. */
+function listen(maxBytes: number, st: { text: string; ended: boolean; failure: Error | undefined }, wake: () => void): void {
+  let size = 0
+  process.stdin.setEncoding('utf8') // splits no character between chunks
+  process.stdin.on('data', (c: string) => {
+    size += Buffer.byteLength(c)
+    if (size > maxBytes) {
+      process.stdin.destroy()
+      st.failure = new StdinTooLargeError(maxBytes)
+    } else st.text += c
+    wake()
+  })
+  process.stdin.on('end', () => {
+    st.ended = true
+    wake()
+  })
+  process.stdin.on('error', (err: Error) => {
+    st.failure = err
+    wake()
+  })
 }
 
 export class StdinTooLargeError extends Error {
