@@ -47,13 +47,22 @@ function createStore(backend: StoreBackend, dir: string, pass: string): SecretSt
   })
 }
 
-/** Warnings (e.g. an unreachable shared cache) become process warnings; nothing else is printed. */
+/**
+ * Warnings already emitted by this process: a long-running service calls getToken again and
+ * again, and the same warning (an unreachable shared cache, a clamped minTtl) once is enough, as
+ * with Node's own deprecation warnings. Bounded, in case the texts vary.
+ */
+const warned = new Set<string>()
+
+/** Warnings (e.g. an unreachable shared cache) become process warnings, each once; nothing else is printed. */
 function libraryIO(): IO {
   return {
     out: () => undefined,
     err: (text) => {
       const line = text.replace(/^warning: /, '').trimEnd()
-      if (line) process.emitWarning(line, 'AuthctlWarning')
+      if (!line || warned.has(line) || warned.size >= 100) return
+      warned.add(line)
+      process.emitWarning(line, 'AuthctlWarning')
     },
     stdinIsTTY: false,
     stdoutIsTTY: false,
@@ -90,12 +99,40 @@ function asAuthctlError(err: unknown): AuthctlError {
   return new AuthctlError(`unexpected error: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
 }
 
+/** The longest `minTtl`, as for `--min-ttl` (seven digits of seconds). */
+const MAX_MIN_TTL = 9_999_999
+
 /** `minTtl` in seconds (a whole number, like --min-ttl), else AUTHCTL_MIN_TTL, else 300. */
 function ttlMs(ctx: CliContext, minTtl: number | undefined): number {
-  if (minTtl !== undefined && (!Number.isInteger(minTtl) || minTtl < 0)) {
-    throw new UsageError(`minTtl must be a whole number of seconds, got ${String(minTtl).slice(0, 40)}`)
+  if (minTtl !== undefined && (!Number.isInteger(minTtl) || minTtl < 0 || minTtl > MAX_MIN_TTL)) {
+    throw new UsageError(`minTtl must be a whole number of seconds from 0 to ${MAX_MIN_TTL}, got ${String(minTtl).slice(0, 40)}`)
   }
   return minTtlMs(ctx, minTtl === undefined ? undefined : String(minTtl))
+}
+
+type Kind = 'string' | 'number' | 'boolean' | 'string[]'
+const TOKEN_OPTIONS: Record<keyof Api.TokenOptions, Kind> = { profile: 'string', scope: 'string', minTtl: 'number', forceRefresh: 'boolean' }
+const ENV_OPTIONS: Record<keyof Api.EnvOptions, Kind> = { profile: 'string', providers: 'string[]', scopes: 'string[]', minTtl: 'number' }
+const KIND_NAME: Record<Kind, string> = { string: 'a string', number: 'a number', boolean: 'a boolean', 'string[]': 'an array of strings' }
+const got = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v)
+
+/**
+ * The arguments a JavaScript caller passed, checked against the published types (exit 2 naming
+ * the argument): the types cannot stop `null`, a number for a name, or a misspelt option.
+ */
+function checkArgs<T extends object>(opts: unknown, kinds: Record<string, Kind>, provider?: { value: unknown }): T {
+  if (provider && (typeof provider.value !== 'string' || !provider.value)) {
+    throw new UsageError(`provider must be a provider name such as 'lucidworks', got ${got(provider.value)}`)
+  }
+  if (opts === undefined) return {} as T
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw new UsageError(`options must be an object, got ${got(opts)}`)
+  for (const [name, value] of Object.entries(opts)) {
+    const kind = kinds[name]
+    if (!kind) throw new UsageError(`unknown option ${name.slice(0, 40)} (one of ${Object.keys(kinds).join(', ')})`)
+    const ok = kind === 'string[]' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === kind
+    if (value !== undefined && !ok) throw new UsageError(`${name} must be ${KIND_NAME[kind]}, got ${got(value)}`)
+  }
+  return opts as T
 }
 
 async function freshToken(ctx: CliContext, provider: string, opts: Api.TokenOptions) {
@@ -106,15 +143,18 @@ async function freshToken(ctx: CliContext, provider: string, opts: Api.TokenOpti
   return { provider: t.provider, cred, token }
 }
 
-export const getToken: typeof Api.getToken = (provider, opts = {}) =>
-  withContext(opts.profile, async (ctx) => {
+export const getToken: typeof Api.getToken = async (provider, options) => {
+  const opts = checkArgs<Api.TokenOptions>(options, TOKEN_OPTIONS, { value: provider })
+  return withContext(opts.profile, async (ctx) => {
     const { token } = await freshToken(ctx, provider, opts)
     return { accessToken: token.accessToken, tokenType: token.tokenType ?? 'Bearer', expiresAt: token.expiresAt ?? null, scopes: [...(token.scopes ?? [])] }
   })
+}
 
 /** Same lines as `token --format header`, as an object for fetch(). */
-export const getHeaders: typeof Api.getHeaders = (provider, opts = {}) =>
-  withContext(opts.profile, async (ctx) => {
+export const getHeaders: typeof Api.getHeaders = async (provider, options) => {
+  const opts = checkArgs<Api.TokenOptions>(options, TOKEN_OPTIONS, { value: provider })
+  return withContext(opts.profile, async (ctx) => {
     const { provider: p, cred, token } = await freshToken(ctx, provider, opts)
     const headers: Record<string, string> = {}
     for (const line of p.headerLines(cred, token)) {
@@ -123,9 +163,12 @@ export const getHeaders: typeof Api.getHeaders = (provider, opts = {}) =>
     }
     return headers
   })
+}
 
-export const getEnv: typeof Api.getEnv = (opts = {}) =>
-  withContext(opts.profile, (ctx) => execVars(ctx, { providers: opts.providers ?? [], scopes: opts.scopes ?? [], minTtlMs: ttlMs(ctx, opts.minTtl) }))
+export const getEnv: typeof Api.getEnv = async (options) => {
+  const opts = checkArgs<Api.EnvOptions>(options, ENV_OPTIONS)
+  return withContext(opts.profile, (ctx) => execVars(ctx, { providers: opts.providers ?? [], scopes: opts.scopes ?? [], minTtlMs: ttlMs(ctx, opts.minTtl) }))
+}
 
 /** Fails the typecheck if the published declarations (public.d.ts) stop describing these values. */
 type Assert<T extends true> = T

@@ -179,6 +179,15 @@ describe('the packed tarball, installed in a project outside the repository', ()
     expect(JSON.stringify(vars)).not.toContain(SECRET)
   })
 
+  it('a warning is a process warning, emitted once however often a long-running program repeats the call', async () => {
+    const env = await loggedIn()
+    const again: Call = ['getToken', 'lucidworks', { minTtl: 3600 }] // above what a 1 h token can give: clamped, with a warning
+    const r = await node([join(project, 'probe.cjs'), JSON.stringify([again, again, again])], env)
+    expect(r.code, r.stderr).toBe(0)
+    expect((JSON.parse(r.stdout) as { calls: ProbeCall[] }).calls.every((c) => c.result?.accessToken)).toBe(true)
+    expect(r.stderr.match(/AuthctlWarning: .*min-ttl/g)).toHaveLength(1)
+  })
+
   it('errors are AuthctlError with the CLI exit code and a stable code, in both module systems, and nothing prompts', async () => {
     const env = await loggedIn()
     const locked = { ...env, AUTHCTL_PASSPHRASE: '' }
