@@ -24,7 +24,7 @@ export function minTtlMs(ctx: CliContext, flag: string | undefined): number {
   const raw = flag ?? ctx.env.AUTHCTL_MIN_TTL
   if (raw === undefined || raw === '') return DEFAULT_MIN_TTL_MS
   if (!/^\d{1,7}$/.test(raw))
-    throw new UsageError(`--min-ttl must be a whole number of seconds, got ${JSON.stringify(raw.slice(0, 40))}`, {
+    throw new UsageError(`${flag === undefined ? 'AUTHCTL_MIN_TTL' : '--min-ttl'} must be a whole number of seconds, got ${JSON.stringify(raw.slice(0, 40))}`, {
       hint: 'e.g. --min-ttl 600 (or AUTHCTL_MIN_TTL=600)',
     })
   return Number(raw) * 1000

@@ -140,6 +140,16 @@ describe('token', () => {
     expect(lw.isValid(a.stdout.trim())).toBe(false) // Lucidworks kills the older token of the scope
   })
 
+  it('a bad minimum lifetime is exit 2 naming where it came from: --min-ttl or AUTHCTL_MIN_TTL', async () => {
+    await login()
+    const flag = await cli(['token', 'lucidworks', '--min-ttl', 'soon'])
+    expect(flag.code).toBe(2)
+    expect(flag.stderr).toMatch(/^authctl: --min-ttl must be a whole number of seconds, got "soon"/)
+    const env = await cli(['token', 'lucidworks'], { env: { AUTHCTL_MIN_TTL: 'abc' } })
+    expect(env.code).toBe(2)
+    expect(env.stderr).toMatch(/^authctl: AUTHCTL_MIN_TTL must be a whole number of seconds, got "abc"/)
+  })
+
   it('formats json, header and env', async () => {
     await login(['--scope', 'machinelearning.predict', '--scope', 'machinelearning.model', '--customer-id', 'cust'])
     const j = JSON.parse((await cli(['token', 'lucidworks', '--format', 'json'])).stdout)
