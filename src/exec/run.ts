@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { constants } from 'node:os'
 import { SecretMasker } from './mask.js'
 
@@ -14,6 +14,9 @@ export interface RunOptions {
   onMaskers?: (add: (secret: string) => void) => void
 }
 
+/** With masking: how long output is still relayed after the child exited, from what it left running. */
+export const BACKGROUND_GRACE_MS = 1000
+
 /**
  * Spawns `command` with inherited stdio and no shell, forwards signals, and resolves with the
  * exit code contract: the child's code, 128+N on signal N, 127 not found, 126 not executable.
@@ -21,7 +24,7 @@ export interface RunOptions {
 export function runChild(command: string, args: readonly string[], opts: RunOptions): Promise<{ code: number; error?: string }> {
   return new Promise((resolve) => {
     const masking = opts.mask !== undefined
-    let child: ReturnType<typeof spawn>
+    let child: ChildProcess
     try {
       child = spawn(command, [...args], { stdio: masking ? ['inherit', 'pipe', 'pipe'] : 'inherit', env: opts.env })
     } catch (err) {
@@ -29,37 +32,10 @@ export function runChild(command: string, args: readonly string[], opts: RunOpti
       resolve({ code: 126, error: `cannot start ${command}: ${(err as NodeJS.ErrnoException).code ?? 'invalid argument'}` })
       return
     }
-    const drained: Promise<void>[] = []
-    if (masking) {
-      const maskers: SecretMasker[] = []
-      for (const [from, to] of [
-        [child.stdout, process.stdout],
-        [child.stderr, process.stderr],
-      ] as const) {
-        const m = new SecretMasker(opts.mask ?? [])
-        maskers.push(m)
-        from?.pipe(m).pipe(to, { end: false })
-        drained.push(new Promise((r) => m.on('end', r)))
-      }
-      opts.onMaskers?.((secret) => {
-        for (const m of maskers) m.add(secret)
-      })
-    }
-    const handlers = new Map<NodeJS.Signals, () => void>()
-    for (const sig of opts.ignore) {
-      const h = () => {}
-      handlers.set(sig, h)
-      process.on(sig, h)
-    }
-    for (const sig of opts.forward) {
-      const h = () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill(sig)
-      }
-      handlers.set(sig, h)
-      process.on(sig, h)
-    }
+    const relay = masking ? relayMasked(child, opts) : undefined
+    const restoreSignals = handleSignals(child, opts)
     const done = (r: { code: number; error?: string }) => {
-      for (const [sig, h] of handlers) process.off(sig, h)
+      restoreSignals()
       resolve(r)
     }
     child.on('error', (err: NodeJS.ErrnoException) => {
@@ -67,12 +43,78 @@ export function runChild(command: string, args: readonly string[], opts: RunOpti
       else if (err.code === 'EACCES' || err.code === 'ENOEXEC' || err.code === 'EISDIR') done({ code: 126, error: `cannot execute ${command}: ${err.code}` })
       else done({ code: 126, error: `cannot start ${command}: ${err.message}` })
     })
+    let grace: NodeJS.Timeout | undefined
+    let finished = false
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (finished) return
+      finished = true
+      clearTimeout(grace)
+      void Promise.all(relay?.drained ?? []).then(() => done({ code: signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 1) }))
+    }
     // 'close' (not 'exit'): with --mask, every byte must be through the masker before we exit.
-    child.on('close', (code, signal) => {
-      void Promise.all(drained).then(() => {
-        if (signal) done({ code: 128 + (constants.signals[signal] ?? 0) })
-        else done({ code: code ?? 1 })
+    child.on('close', finish)
+    // …but a background process the child left holding its stdout or stderr (`sh -c 'server &'`)
+    // would keep the pipes open for as long as it runs: once the child itself has exited, what
+    // arrives within BACKGROUND_GRACE_MS is relayed, then the pipes are let go.
+    if (relay) {
+      child.on('exit', (code, signal) => {
+        grace = setTimeout(() => {
+          relay.detach()
+          finish(code, signal)
+        }, BACKGROUND_GRACE_MS)
       })
-    })
+    }
   })
+}
+
+/**
+ * The child's stdout and stderr through maskers to ours. `drained`: each masker has passed on its
+ * last byte; `detach()`: stop relaying (what the maskers hold is flushed; the pipes are closed on
+ * our side).
+ */
+function relayMasked(child: ChildProcess, opts: RunOptions): { drained: Promise<void>[]; detach: () => void } {
+  const maskers: SecretMasker[] = []
+  const drained: Promise<void>[] = []
+  const stops: Array<() => void> = []
+  for (const [from, to] of [
+    [child.stdout, process.stdout],
+    [child.stderr, process.stderr],
+  ] as const) {
+    const m = new SecretMasker(opts.mask ?? [])
+    maskers.push(m)
+    from?.pipe(m).pipe(to, { end: false })
+    drained.push(new Promise((r) => m.on('end', r)))
+    stops.push(() => {
+      from?.unpipe(m)
+      from?.destroy()
+      m.end()
+    })
+  }
+  opts.onMaskers?.((secret) => {
+    for (const m of maskers) m.add(secret)
+  })
+  const detach = () => {
+    for (const stop of stops) stop()
+  }
+  return { drained, detach }
+}
+
+/** Ignores and forwards signals as `opts` says while the child runs; returns the undo. */
+function handleSignals(child: ChildProcess, opts: RunOptions): () => void {
+  const handlers = new Map<NodeJS.Signals, () => void>()
+  for (const sig of opts.ignore) {
+    const h = () => {}
+    handlers.set(sig, h)
+    process.on(sig, h)
+  }
+  for (const sig of opts.forward) {
+    const h = () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig)
+    }
+    handlers.set(sig, h)
+    process.on(sig, h)
+  }
+  return () => {
+    for (const [sig, h] of handlers) process.off(sig, h)
+  }
 }

@@ -274,6 +274,14 @@ describe('exec', () => {
     expect((await runCli(['exec', '--', 'sh', '-c', script], { env })).code).toBe(code)
   })
 
+  it('masked, it does not wait for a background process the child left holding its output', async () => {
+    // With --mask the output goes through pipes; `sleep` keeps them open after the shell exits.
+    const r = await runCli(['exec', '--mask', '--', 'sh', '-c', 'sleep 12 & echo "started $LUCIDWORKS_ACCESS_TOKEN"; exit 3'], { env })
+    expect(r.code).toBe(3)
+    expect(r.stdout).toMatch(/^started \*+\n$/)
+    expect(r.ms).toBeLessThan(8000)
+  })
+
   it('127 for a missing command, 126 for a non-executable one', async () => {
     expect((await runCli(['exec', '--', 'no-such-command-xyz'], { env })).code).toBe(127)
     const f = join(tempDir('e2e-x-'), 'script.sh')
