@@ -14,7 +14,7 @@ export interface RunOptions {
   onMaskers?: (add: (secret: string) => void) => void
 }
 
-/** With masking: how long output is still relayed after the child exited, from what it left running. */
+/** With masking: after the child exited, how long its pipes may stay quiet before they are let go. */
 export const BACKGROUND_GRACE_MS = 1000
 
 /**
@@ -54,14 +54,19 @@ export function runChild(command: string, args: readonly string[], opts: RunOpti
     // 'close' (not 'exit'): with --mask, every byte must be through the masker before we exit.
     child.on('close', finish)
     // …but a background process the child left holding its stdout or stderr (`sh -c 'server &'`)
-    // would keep the pipes open for as long as it runs: once the child itself has exited, what
-    // arrives within BACKGROUND_GRACE_MS is relayed, then the pipes are let go.
+    // would keep the pipes open for as long as it runs: once the child itself has exited, output
+    // is relayed until none has come (or waited for a slow reader of ours) for
+    // BACKGROUND_GRACE_MS, then the pipes are let go.
     if (relay) {
       child.on('exit', (code, signal) => {
-        grace = setTimeout(() => {
-          relay.detach()
-          finish(code, signal)
-        }, BACKGROUND_GRACE_MS)
+        const check = () => {
+          if (relay.idleMs() < BACKGROUND_GRACE_MS) grace = setTimeout(check, BACKGROUND_GRACE_MS - relay.idleMs())
+          else {
+            relay.detach()
+            finish(code, signal)
+          }
+        }
+        grace = setTimeout(check, BACKGROUND_GRACE_MS)
       })
     }
   })
@@ -69,19 +74,24 @@ export function runChild(command: string, args: readonly string[], opts: RunOpti
 
 /**
  * The child's stdout and stderr through maskers to ours. `drained`: each masker has passed on its
- * last byte; `detach()`: stop relaying (what the maskers hold is flushed; the pipes are closed on
- * our side).
+ * last byte; `idleMs()`: how long nothing has come in and nothing waits to go out (0 while output
+ * is held up by a slow reader of ours); `detach()`: stop relaying (what the maskers hold is
+ * flushed; the pipes are closed on our side).
  */
-function relayMasked(child: ChildProcess, opts: RunOptions): { drained: Promise<void>[]; detach: () => void } {
+function relayMasked(child: ChildProcess, opts: RunOptions): { drained: Promise<void>[]; idleMs: () => number; detach: () => void } {
   const maskers: SecretMasker[] = []
   const drained: Promise<void>[] = []
   const stops: Array<() => void> = []
+  let last = Date.now()
   for (const [from, to] of [
     [child.stdout, process.stdout],
     [child.stderr, process.stderr],
   ] as const) {
     const m = new SecretMasker(opts.mask ?? [])
     maskers.push(m)
+    from?.on('data', () => {
+      last = Date.now()
+    })
     from?.pipe(m).pipe(to, { end: false })
     drained.push(new Promise((r) => m.on('end', r)))
     stops.push(() => {
@@ -96,7 +106,8 @@ function relayMasked(child: ChildProcess, opts: RunOptions): { drained: Promise<
   const detach = () => {
     for (const stop of stops) stop()
   }
-  return { drained, detach }
+  const held = () => maskers.some((m) => m.writableLength > 0 || m.readableLength > 0) || process.stdout.writableNeedDrain || process.stderr.writableNeedDrain
+  return { drained, idleMs: () => (held() ? 0 : Date.now() - last), detach }
 }
 
 /** Ignores and forwards signals as `opts` says while the child runs; returns the undo. */

@@ -32,6 +32,17 @@ async function loggedIn(extra: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEn
   return env
 }
 
+/** `sh -c script` (a pipeline around the CLI), its stdout. */
+function runShell(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', script], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+    let stdout = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout }))
+  })
+}
+
 function allFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((d) => d.isFile())
@@ -280,6 +291,9 @@ describe('exec', () => {
     expect(r.code).toBe(3)
     expect(r.stdout).toMatch(/^started \*+\n$/)
     expect(r.ms).toBeLessThan(8000)
+    // …while output held up by a slow reader is all relayed, however long it takes to be read.
+    const slow = await runShell(`"${process.execPath}" "${BIN}" exec --mask -- sh -c 'head -c 150000 /dev/zero | tr "\\0" a; exit 0' | (sleep 3; wc -c)`, env)
+    expect(slow.stdout.trim()).toBe('150000')
   })
 
   it('127 for a missing command, 126 for a non-executable one', async () => {
