@@ -308,6 +308,16 @@ describe('README CI recipes', () => {
       'LUCIDWORKS_ACCESS_TOKEN_MACHINELEARNING_PREDICT',
       'LUCIDWORKS_APPLICATION_ID',
     ])
-    expect(script).toMatch(/--env-file <\(authctl env /) // process substitution: nothing written to disk
+    expect(script).toMatch(/--env-file <\(printf /) // process substitution: nothing written to disk
+    // Without the secrets (a fork's pull request) authctl's exit 4 stops the script: a process
+    // substitution's exit code is lost even under `set -e`, so `<(authctl env …)` ran the container.
+    const fork = workspace()
+    const none = await bash(script, {
+      cwd: fork.dir,
+      env: baseEnv({ PATH: fork.path, HOME: fork.dir, AUTHCTL_LUCIDWORKS_TOKEN_URL: lw.tokenUrl, OUT: fork.out, ...VARS }),
+      flags: [],
+    })
+    expect(none.code, none.output).toBe(4)
+    expect(existsSync(join(fork.out, 'docker.env'))).toBe(false) // docker never ran
   })
 })
