@@ -53,10 +53,15 @@ describe('authctl doctor', () => {
     expect(r.code).toBe(5)
   })
 
-  it('no Secret Service with the default store → exit 6 with the headless fix', async () => {
-    const r = await doctor(env({ AUTHCTL_STORE: 'auto', DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' }))
+  it('no Secret Service: exit 6 with the headless fix when the keychain is asked for; a warning when only a new login would need it', async () => {
+    const noBus = { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' }
+    const r = await doctor(env({ AUTHCTL_STORE: 'keychain', ...noBus }))
     expect(r.code).toBe(6)
     expect(check(r.doc, 'keychain')?.fix).toMatch(/dbus-run-session.*AUTHCTL_STORE=file/)
+    // CI: the default store, environment credentials, nothing stored: doctor is a usable pre-flight check.
+    const ci = await doctor(env({ AUTHCTL_STORE: 'auto', ...noBus }))
+    expect(ci.code, ci.stdout).toBe(0)
+    expect(check(ci.doc, 'keychain')).toMatchObject({ status: 'warn', detail: expect.stringContaining('only a new `login` needs it') })
   })
 
   it('a wrong passphrase for the file store → exit 6', async () => {

@@ -140,35 +140,50 @@ async function storeChecks(ctx: CliContext): Promise<CheckResult[]> {
       },
     ]
   }
+  // With the default preference and no login kept in it, only a future `login` needs the
+  // keychain: environment credentials (CI) and file-store logins work without one.
+  const onlyForNewLogins = pref === 'auto' && !used.has('keychain')
   if (pref === 'auto' || pref === 'keychain') used.add('keychain')
   if (pref === 'file') used.add('file')
   const out: CheckResult[] = []
-  if (used.has('keychain')) {
-    try {
-      await (await ctx.stores.open('keychain')).check()
-      out.push({ name: 'keychain', status: 'pass', detail: 'the OS keychain answers and is unlocked (a probe item was written and deleted)' })
-    } catch (err) {
-      out.push({ name: 'keychain', status: 'fail', detail: (err as Error).message, fix: keychainFix(ctx.platform), exit_code: ExitCode.Store })
-    }
-  }
-  if (used.has('file')) {
-    if (!ctx.env.AUTHCTL_PASSPHRASE) {
-      out.push({
-        name: 'file store',
-        status: 'warn',
-        detail: 'not checked: AUTHCTL_PASSPHRASE is not set (doctor never prompts)',
-        fix: 'set AUTHCTL_PASSPHRASE to check it',
-      })
-    } else {
-      try {
-        await (await ctx.stores.open('file')).get('__doctor__')
-        out.push({ name: 'file store', status: 'pass', detail: 'the encrypted file store opens with AUTHCTL_PASSPHRASE' })
-      } catch (err) {
-        out.push({ name: 'file store', status: 'fail', detail: (err as Error).message, fix: (err as AuthctlError).hint ?? '', exit_code: ExitCode.Store })
-      }
-    }
-  }
+  if (used.has('keychain')) out.push(await keychainCheck(ctx, onlyForNewLogins))
+  if (used.has('file')) out.push(await fileStoreCheck(ctx))
   return out
+}
+
+/** The keychain answers and is unlocked; `onlyForNewLogins`: no login is kept in it (a warning then). */
+async function keychainCheck(ctx: CliContext, onlyForNewLogins: boolean): Promise<CheckResult> {
+  try {
+    await (await ctx.stores.open('keychain')).check()
+    return { name: 'keychain', status: 'pass', detail: 'the OS keychain answers and is unlocked (a probe item was written and deleted)' }
+  } catch (err) {
+    const detail = (err as Error).message
+    if (!onlyForNewLogins) return { name: 'keychain', status: 'fail', detail, fix: keychainFix(ctx.platform), exit_code: ExitCode.Store }
+    return {
+      name: 'keychain',
+      status: 'warn',
+      detail: `${detail}; no login here is kept in it, so only a new \`login\` needs it (environment credentials never do)`,
+      fix: keychainFix(ctx.platform), // the same words as a login's error (it names AUTHCTL_STORE=file too)
+    }
+  }
+}
+
+/** The file store opens with AUTHCTL_PASSPHRASE (not checked without it: doctor never prompts). */
+async function fileStoreCheck(ctx: CliContext): Promise<CheckResult> {
+  if (!ctx.env.AUTHCTL_PASSPHRASE) {
+    return {
+      name: 'file store',
+      status: 'warn',
+      detail: 'not checked: AUTHCTL_PASSPHRASE is not set (doctor never prompts)',
+      fix: 'set AUTHCTL_PASSPHRASE to check it',
+    }
+  }
+  try {
+    await (await ctx.stores.open('file')).get('__doctor__')
+    return { name: 'file store', status: 'pass', detail: 'the encrypted file store opens with AUTHCTL_PASSPHRASE' }
+  } catch (err) {
+    return { name: 'file store', status: 'fail', detail: (err as Error).message, fix: (err as AuthctlError).hint ?? '', exit_code: ExitCode.Store }
+  }
 }
 
 /** Endpoints of providers that have credentials (profiles or env) or an override variable. */
