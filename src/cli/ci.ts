@@ -1,3 +1,5 @@
+import { UsageError } from '../kernel/errors.js'
+import { cleanText } from '../kernel/sanitize.js'
 import type { CliContext } from './context.js'
 
 /**
@@ -20,13 +22,23 @@ export function registerMasks(ctx: CliContext, secrets: Iterable<string>): void 
   if (lines) ctx.io.err(lines)
 }
 
+const YES = new Set(['1', 'true', 'yes', 'on'])
+const NO = new Set(['0', 'false', 'no', 'off'])
+
 /**
- * Whether `exec` masks the child's output: `--mask`/`--no-mask` win, then AUTHCTL_MASK (1 or 0);
+ * Whether `exec` masks the child's output: `--mask`/`--no-mask` win, then AUTHCTL_MASK (1 or 0,
+ * or true/false, yes/no, on/off; anything else is exit 2 rather than a silent default);
  * otherwise on in CI (CI set) when stdout is not a terminal, i.e. when it goes to a log.
  */
 export function maskWanted(ctx: CliContext, flag: boolean | undefined): boolean {
   if (flag !== undefined) return flag
-  if (ctx.env.AUTHCTL_MASK === '1') return true
-  if (ctx.env.AUTHCTL_MASK === '0') return false
+  const v = ctx.env.AUTHCTL_MASK?.trim().toLowerCase()
+  if (v && YES.has(v)) return true
+  if (v && NO.has(v)) return false
+  if (v) {
+    throw new UsageError(`AUTHCTL_MASK must be 1 or 0 (true/false, yes/no, on/off also work), got ${JSON.stringify(cleanText(v).slice(0, 20))}`, {
+      hint: 'or use --mask / --no-mask',
+    })
+  }
   return Boolean(ctx.env.CI) && !ctx.io.stdoutIsTTY
 }

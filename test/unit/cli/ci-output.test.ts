@@ -112,8 +112,16 @@ describe('exec masking default', () => {
     [{}, true, true, true],
     [{ AUTHCTL_MASK: '1' }, true, undefined, true],
     [{ CI: '1', AUTHCTL_MASK: '0' }, false, undefined, false],
+    [{ AUTHCTL_MASK: 'true' }, true, undefined, true],
+    [{ AUTHCTL_MASK: 'Yes' }, true, undefined, true],
+    [{ CI: '1', AUTHCTL_MASK: 'off' }, false, undefined, false],
+    [{ CI: '1', AUTHCTL_MASK: 'FALSE' }, false, undefined, false],
   ])('env %j, stdout TTY %s, flag %s → %s', (env, tty, flag, want) => {
     expect(maskWanted(ctx(env, tty), flag)).toBe(want)
+  })
+  it('any other AUTHCTL_MASK is exit 2 naming it (it was ignored: AUTHCTL_MASK=true did not mask)', () => {
+    expect(() => maskWanted(ctx({ AUTHCTL_MASK: 'always' }, false), undefined)).toThrow(/AUTHCTL_MASK must be 1 or 0/)
+    expect(maskWanted(ctx({ AUTHCTL_MASK: 'always' }, false), false)).toBe(false) // a flag still wins
   })
 })
 
