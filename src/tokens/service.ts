@@ -248,7 +248,10 @@ export class TokenService {
     }
     this.fresh(provider, stamped, opts) // the --min-ttl clamp warning, from the first call on
     const plan = provider.plan(used, opts.scope)
-    if (plan.kind !== 'static') this.d.cache.write(ref, plan.slot, materialFor(used), stamped)
+    // The token exists now (on Lucidworks the previous one is dead): a cache that cannot be
+    // written costs a warning, not the token (the shared cache, if any, still gets it).
+    const unkept = plan.kind === 'static' ? undefined : this.d.cache.keep(ref, plan.slot, materialFor(used), stamped)
+    if (unkept) this.d.warn(`the new token is not kept in the local token cache (${unkept.message}); fix the config dir, or set AUTHCTL_CONFIG_DIR`)
     const grant = issued.secretUpdate ?? (worked.refreshToken ? { refreshToken: worked.refreshToken } : undefined)
     return grant ? { token: stamped, grant } : { token: stamped }
   }

@@ -69,7 +69,9 @@ export function sharedCoordinator(s: SharedSlotContext): Coordinator {
   }
   const adopt = async (e: SharedEntry): Promise<TokenSet> => {
     const t = { ...e.token, generation: e.gen }
-    s.cache.write(s.ref, s.slot, s.material, t) // the local copy serves the fallback path
+    // The local copy serves the fallback path; without it (a config dir that cannot be written) the fleet's token still serves.
+    const unkept = s.cache.keep(s.ref, s.slot, s.material, t)
+    if (unkept) s.debug(`the shared token is not kept locally: ${unkept.message}`)
     current = await s.followGrant(current, e)
     return t
   }

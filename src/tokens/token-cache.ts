@@ -64,6 +64,19 @@ export class TokenCache {
     writeFileAtomic(this.file(ref, slot), JSON.stringify(entry))
   }
 
+  /**
+   * write() for a token that exists already (just issued, or adopted from the shared cache): a
+   * failure (a read-only or full disk) must not lose it, so it is returned instead of thrown.
+   */
+  keep(ref: ProfileRef, slot: string, keyMaterial: Buffer, token: TokenSet): Error | undefined {
+    try {
+      this.write(ref, slot, keyMaterial, token)
+      return undefined
+    } catch (err) {
+      return err as Error
+    }
+  }
+
   /** Entry metadata without decrypting anything (for `status`). */
   list(ref: ProfileRef): CacheEntryMeta[] {
     let names: string[]

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { cpSync, readFileSync } from 'node:fs'
+import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucid } from '../emulators/lucid.js'
@@ -222,6 +222,26 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
     } finally {
       await nopass.stop()
       await open.stop()
+    }
+  })
+
+  it('a runner whose config dir cannot be written still gets and shares its token: one request, not one per run', async () => {
+    const redis = await startRedis()
+    try {
+      // root ignores mode bits: a file where the cache directory goes fails the same way.
+      const env = machine(redis.url)
+      writeFileSync(join(env.AUTHCTL_CONFIG_DIR as string, 'cache'), '')
+      const before = lw.tokenRequests()
+      const first = await runCli(['token', 'lucidworks'], { env })
+      expect(first.code, first.stderr).toBe(0)
+      expect(lw.isValid(first.stdout.trim())).toBe(true)
+      expect(first.stderr).toMatch(/^warning: .*not kept in the local token cache/m)
+      const again = await runCli(['token', 'lucidworks'], { env })
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.stdout).toBe(first.stdout) // from Redis
+      expect(lw.tokenRequests() - before).toBe(1)
+    } finally {
+      await redis.stop()
     }
   })
 
