@@ -16,7 +16,7 @@ import type { ProviderContext } from '../providers/types.js'
 import type { SecretStore } from '../store/types.js'
 import type { IO } from './io.js'
 import { createInquirerPrompter, type Prompter } from './prompter.js'
-import { Fleet } from './fleet.js'
+import { Fleet, type FleetMemory } from './fleet.js'
 import type { Env, GlobalOptions } from './settings.js'
 import { Stores } from './stores.js'
 
@@ -30,6 +30,8 @@ export interface ContextOverrides {
   prompter?: Prompter
   stores?: Partial<Record<StoreBackend, SecretStore>>
   platform?: NodeJS.Platform
+  /** What the process remembers about the shared cache between calls (the library). */
+  fleetMemory?: FleetMemory
 }
 
 export type { StorePreference } from './stores.js'
@@ -71,7 +73,7 @@ export class CliContext {
       prompter: () => this.prompter(),
       ...(overrides.stores ? { injected: overrides.stores } : {}),
     })
-    this.fleet = new Fleet(env, (l) => this.warn(l))
+    this.fleet = new Fleet(env, (l) => this.warn(l), overrides.fleetMemory)
   }
 
   /** Prompting is allowed only with a TTY on stdin and CI unset. */

@@ -6,6 +6,17 @@ import type { Env } from './settings.js'
 /** Connect and command timeout of the shared cache: a slow Redis must not slow every call much. */
 export const SHARED_CACHE_TIMEOUT_MS = 1500
 
+/** How long a process that outlives one call (the library) leaves a Redis alone after it failed. */
+export const FLEET_RETRY_AFTER_MS = 30_000
+
+/**
+ * What a long-lived process remembers about the shared cache from one call to the next (the
+ * library; a CLI process makes one call): when a Redis may be tried again after it failed.
+ */
+export interface FleetMemory {
+  retryAt: Map<string, number>
+}
+
 /**
  * The runner fleet's shared cache: AUTHCTL_CACHE and AUTHCTL_CACHE_KEY, checked, and the Redis
  * connection, made on first use (store/redis.ts and store/resp.ts load only then).
@@ -16,6 +27,7 @@ export class Fleet {
   constructor(
     private readonly env: Env,
     private readonly warn: (line: string) => void,
+    private readonly memory?: FleetMemory,
   ) {}
 
   /** AUTHCTL_CACHE_KEY, checked (exit 2 when missing or shorter than 32 bytes). */
@@ -45,10 +57,13 @@ export class Fleet {
     this.shared ??= (async () => {
       const url = this.url()
       if (!url) return undefined
+      // Failed a moment ago (warned then): the local cache and lock, without waiting on it again.
+      if ((this.memory?.retryAt.get(url) ?? 0) > Date.now()) return undefined
       const { connectRedis } = await import('../store/redis.js')
       try {
         return await connectRedis(url, SHARED_CACHE_TIMEOUT_MS)
       } catch (err) {
+        this.memory?.retryAt.set(url, Date.now() + FLEET_RETRY_AFTER_MS)
         this.warn(`${(err as Error).message}; using the local cache and lock`)
         return undefined
       }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { execVars } from '../cli/commands/exec.js'
 import { minTtlMs, target } from '../cli/commands/common.js'
 import { CliContext, type Env } from '../cli/context.js'
+import type { FleetMemory } from '../cli/fleet.js'
 import type { IO } from '../cli/io.js'
 import type { StoreBackend } from '../kernel/config.js'
 import { AuthctlError, ExitCode, SecretStoreError, UsageError } from '../kernel/errors.js'
@@ -48,6 +49,12 @@ function createStore(backend: StoreBackend, dir: string, pass: string): SecretSt
 }
 
 /**
+ * The shared cache (AUTHCTL_CACHE) as this process last found it: a Redis that failed is left
+ * alone for FLEET_RETRY_AFTER_MS instead of costing every call its connect timeout.
+ */
+const fleetMemory: FleetMemory = { retryAt: new Map() }
+
+/**
  * Warnings already emitted by this process: a long-running service calls getToken again and
  * again, and the same warning (an unreachable shared cache, a clamped minTtl) once is enough, as
  * with Node's own deprecation warnings. Bounded, in case the texts vary.
@@ -79,7 +86,7 @@ function libraryIO(): IO {
 async function withContext<T>(profile: string | undefined, fn: (ctx: CliContext) => Promise<T>): Promise<T> {
   const env: Env = { ...process.env }
   const stores: Partial<Record<StoreBackend, SecretStore>> = {}
-  const call = new CliContext(env, libraryIO(), { stores })
+  const call = new CliContext(env, libraryIO(), { stores, fleetMemory })
   for (const b of ['file', 'keychain', 'memory'] as const) {
     Object.defineProperty(stores, b, { enumerable: true, get: () => storeFor(b, env, call.configDir()) })
   }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
+import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks, type LucidworksEmulator } from '../emulators/lucidworks.js'
@@ -186,6 +187,31 @@ describe('the packed tarball, installed in a project outside the repository', ()
     expect(r.code, r.stderr).toBe(0)
     expect((JSON.parse(r.stdout) as { calls: ProbeCall[] }).calls.every((c) => c.result?.accessToken)).toBe(true)
     expect(r.stderr.match(/AuthctlWarning: .*min-ttl/g)).toHaveLength(1)
+  })
+
+  it('a shared cache that does not answer costs one timeout per process, not one per call', async () => {
+    const env = await loggedIn()
+    // Accepts connections and never answers: each attempt waits for the 1.5 s timeout.
+    let connections = 0
+    const silent = createServer((sock) => {
+      connections++
+      sock.on('error', () => undefined)
+    })
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    try {
+      const cache = {
+        AUTHCTL_CACHE: `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+        AUTHCTL_CACHE_KEY: 'library-fleet-key-0123456789abcdefghij',
+      }
+      const again: Call = ['getToken', 'lucidworks', {}]
+      const r = await node([join(project, 'probe.cjs'), JSON.stringify([again, again, again])], { ...env, ...cache })
+      expect(r.code, r.stderr).toBe(0)
+      expect((JSON.parse(r.stdout) as { calls: ProbeCall[] }).calls.every((c) => c.result?.accessToken)).toBe(true)
+      expect(connections).toBe(1)
+      expect(r.stderr.match(/AuthctlWarning/g)).toHaveLength(1)
+    } finally {
+      silent.close()
+    }
   })
 
   it('errors are AuthctlError with the CLI exit code and a stable code, in both module systems, and nothing prompts', async () => {
