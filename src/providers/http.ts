@@ -47,17 +47,20 @@ export function isLoopbackHost(hostname: string): boolean {
  * Validates a provider URL before any secret is sent: https anywhere, http only on loopback
  * (the emulators), anything else is a usage error (exit 2). `source` names the variable.
  */
+/** The next step for a bad URL: a variable is fixed or unset, a flag or an answer given again. */
+const fixHint = (source: string) => (/^[A-Z][A-Z0-9_]*$/.test(source) ? `fix or unset ${source}` : `give ${source} again`)
+
 export function checkProviderUrl(raw: string, source: string): URL {
   let url: URL
   try {
     url = new URL(raw)
   } catch {
-    throw new UsageError(`${source} is not a valid URL: ${JSON.stringify(redactUrl(raw).slice(0, 200))}`, { hint: `fix or unset ${source}` })
+    throw new UsageError(`${source} is not a valid URL: ${JSON.stringify(redactUrl(raw).slice(0, 200))}`, { hint: fixHint(source) })
   }
   if (url.protocol === 'https:') return url
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url
   throw new UsageError(`${source} must be an https:// URL (http:// is allowed only for 127.0.0.1, localhost and [::1]); got ${redactUrl(raw)}`, {
-    hint: `fix or unset ${source}`,
+    hint: fixHint(source),
   })
 }
 

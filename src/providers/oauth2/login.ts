@@ -28,7 +28,8 @@ const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined)
 async function collectSettings(input: LoginInput, ctx: ProviderContext): Promise<OAuth2Settings> {
   const o = input.options
   const tokenUrl = await collectValue(input, ctx, { value: str(o.tokenUrl), envVar: ENV.tokenUrl, flag: '--token-url', message: 'OAuth2 token URL' })
-  checkTokenUrl(tokenUrl, str(o.tokenUrl) ? '--token-url' : ENV.tokenUrl)
+  // Named as the user gave it: the flag, the variable, or the answer to the prompt.
+  checkTokenUrl(tokenUrl, str(o.tokenUrl) ? '--token-url' : ctx.env[ENV.tokenUrl] ? ENV.tokenUrl : 'the token URL')
   const envPrefix = checkEnvPrefix(str(o.envPrefix) ?? DEFAULT_PREFIX)
   const auth = checkAuthMethod(str(o.auth) ?? 'basic')
   const resource = str(o.resource) ?? ctx.env[ENV.resource] ?? undefined

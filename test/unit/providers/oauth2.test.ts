@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { inProcessCli } from '../../helpers/run.js'
 import { identityOf } from '../../../src/providers/oauth2/identity.js'
 import { checkEnvPrefix, checkTokenUrl, credentialFromEnv, settingsOf, type OAuth2Settings } from '../../../src/providers/oauth2/settings.js'
 import { basicCredentials, buildTokenRequest, normaliseTokenType, tokenSetFrom } from '../../../src/providers/oauth2/token-request.js'
@@ -96,5 +97,16 @@ describe('oauth2 token URL', () => {
     const b = credentialFromEnv({ ...env, OAUTH2_CLIENT_ID: 'client-b' })
     expect(a?.secret.binding).toBeTruthy()
     expect(a?.secret.binding).not.toBe(b?.secret.binding)
+  })
+})
+
+describe('oauth2 login at a terminal', () => {
+  const { cli } = inProcessCli(() => ({}))
+  it('a bad token URL typed at the prompt is named as such, not as OAUTH2_TOKEN_URL (which nobody set)', async () => {
+    const r = await cli(['login', 'oauth2'], { tty: true, answers: { 'token URL': 'http://auth.example.com/token' } })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^authctl: the token URL must be an https:\/\/ URL/)
+    expect(r.stderr).toMatch(/hint: give the token URL again/)
+    expect(r.stderr).not.toContain('OAUTH2_TOKEN_URL')
   })
 })
