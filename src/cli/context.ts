@@ -76,9 +76,12 @@ export class CliContext {
     this.fleet = new Fleet(env, (l) => this.warn(l), overrides.fleetMemory)
   }
 
-  /** Prompting is allowed only with a TTY on stdin and CI unset. */
+  /**
+   * Prompting is allowed only with a TTY on stdin and on stderr (where prompts are written: with
+   * `2>/dev/null` a prompt would be invisible and the command would seem to hang), and CI unset.
+   */
   get interactive(): boolean {
-    return this.io.stdinIsTTY && !this.env.CI
+    return this.io.stdinIsTTY && this.io.stderrIsTTY && !this.env.CI
   }
 
   get profile(): string {

@@ -67,6 +67,19 @@ describe.skipIf(!hasTmux())('interactive login in a real terminal (tmux)', () =>
     }
   })
 
+  it('with stderr (where prompts go) not a terminal, nothing prompts: exit 2 at once instead of an invisible question', async () => {
+    const e = env()
+    const login = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', '--no-verify'], { env: e, input: SECRET })
+    expect(login.code).toBe(0)
+    const t = startTmux(`authctl-quiet-${process.pid}`, `${process.execPath} ${BIN} token lucidworks 2>/dev/null`, { ...e, AUTHCTL_PASSPHRASE: undefined })
+    try {
+      const screen = await t.waitFor(/EXIT:\d+/)
+      expect(screen).toContain('EXIT:2')
+    } finally {
+      t.kill()
+    }
+  })
+
   it('without a provider, login asks which one (arrow keys + Enter)', async () => {
     const e = env()
     const t = startTmux(`authctl-choose-${process.pid}`, `${process.execPath} ${BIN} login`, e)

@@ -6,7 +6,7 @@ export interface TestIO extends IO {
 }
 
 /** Buffers instead of process streams (gh iostreams.Test). */
-export function createTestIO(opts: { stdin?: string; stdinTTY?: boolean; stdoutTTY?: boolean } = {}): TestIO {
+export function createTestIO(opts: { stdin?: string; stdinTTY?: boolean; stdoutTTY?: boolean; stderrTTY?: boolean } = {}): TestIO {
   let out = ''
   let err = ''
   let stdin = opts.stdin ?? ''
@@ -20,7 +20,7 @@ export function createTestIO(opts: { stdin?: string; stdinTTY?: boolean; stdoutT
     },
     stdinIsTTY: opts.stdinTTY ?? false,
     stdoutIsTTY: opts.stdoutTTY ?? false,
-    stderrIsTTY: false,
+    stderrIsTTY: opts.stderrTTY ?? opts.stdinTTY ?? false, // a terminal session: both, unless a test says otherwise
     readStdin: async () => {
       rest ??= stdin
       stdin = ''

@@ -103,7 +103,7 @@ describe('oauth2 token URL', () => {
 describe('oauth2 login at a terminal', () => {
   const { cli } = inProcessCli(() => ({}))
   it('a bad token URL typed at the prompt is named as such, not as OAUTH2_TOKEN_URL (which nobody set)', async () => {
-    const r = await cli(['login', 'oauth2'], { tty: true, answers: { 'token URL': 'http://auth.example.com/token' } })
+    const r = await cli(['login', 'oauth2'], { tty: true, env: { NO_COLOR: '1' }, answers: { 'token URL': 'http://auth.example.com/token' } })
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/^authctl: the token URL must be an https:\/\/ URL/)
     expect(r.stderr).toMatch(/hint: give the token URL again/)
