@@ -155,7 +155,7 @@ export class CliContext {
   }
 
   prompter(): Prompter {
-    this.prompterImpl ??= this.overrides.prompter ?? createInquirerPrompter({ interactive: this.interactive })
+    this.prompterImpl ??= this.overrides.prompter ?? createInquirerPrompter({ interactive: this.interactive, color: () => this.globals.color })
     return this.prompterImpl
   }
 

@@ -111,6 +111,18 @@ describe.skipIf(!hasTmux())('interactive login in a real terminal (tmux)', () =>
     }
   })
 
+  it('--no-color reaches the prompts too', async () => {
+    const t = startTmux(`authctl-nocolor-${process.pid}`, `${process.execPath} ${BIN} --no-color login`, env())
+    try {
+      await t.waitFor(/Log in to which provider\?/)
+      expect(t.rawScreen()).not.toMatch(/\x1b\[(3\d|1)m/) // no colour, no bold
+      t.send('C-c')
+      await t.waitFor(/EXIT:130/)
+    } finally {
+      t.kill()
+    }
+  })
+
   it('exec in a terminal: Ctrl-C reaches the child exactly once, and its exit code comes back', async () => {
     const child = `let n = 0; process.on('SIGINT', () => { n++; console.log('got SIGINT ' + n); setTimeout(() => process.exit(5), 300) }); console.log('ready'); setInterval(() => {}, 1000)`
     // A token from the environment (served without a request): exec with no credentials runs nothing.
