@@ -41,6 +41,8 @@ export interface FlagSpec {
 /** A key flag, and the `keys` subcommands that take it (all four when absent). */
 export interface KeyFlagSpec extends FlagSpec {
   ops?: ReadonlyArray<'create' | 'list' | 'revoke' | 'rotate'>
+  /** Required by these operations: its absence is exit 2 (with this hint) before any secret is read. */
+  required?: { hint: string }
 }
 
 /** The environment a provider reads and writes. */

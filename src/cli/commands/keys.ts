@@ -45,6 +45,12 @@ export async function prepare(ctx: CliContext, opts: KeysOptions, op: Op) {
       throw new UsageError(`--${kebab(key)} does not apply to ${t.provider.id} keys`, { hint: `see \`authctl keys ${op} ${t.provider.id} --help\`` })
   }
   checkPathFlags(opts.flags)
+  // A missing required flag is said before the store is opened (a passphrase typed for nothing).
+  for (const spec of km.flags ?? []) {
+    if (spec.required && spec.ops?.includes(op) && opts.flags[flagKey(spec)] === undefined) {
+      throw new UsageError(`missing ${spec.flags.split(' ')[0]}`, { hint: spec.required.hint })
+    }
+  }
   const cred = await ctx.credentials().resolve(t.provider, t.ref)
   const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { minTtlMs: minTtlMs(ctx, undefined) })
   return { t, km, cred, token }

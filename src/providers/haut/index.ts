@@ -164,7 +164,7 @@ export function nextPage(next: string, current: string, base: URL): string {
 
 const keys: KeyManager = {
   flags: [
-    { flags: '--name <name>', help: 'key name (required)', ops: ['create'] },
+    { flags: '--name <name>', help: 'key name (required)', ops: ['create'], required: { hint: 'e.g. --name ci-pipeline' } },
     { flags: '--expires <when>', help: 'ISO-8601 date or 30d/12h/2w (default 90d)', ops: ['create', 'rotate'] },
   ],
 

@@ -129,7 +129,12 @@ const keys: KeyManager = {
   flags: [
     { flags: '--org <slug>', help: 'organization (default: from login, or your only one)' },
     { flags: '--project <slug>', help: 'project (default: from login)' },
-    { flags: '--description <text>', help: 'what the key is for (required)', ops: ['create'] },
+    {
+      flags: '--description <text>',
+      help: 'what the key is for (required)',
+      ops: ['create'],
+      required: { hint: 'say where the key will be used, e.g. --description "staging import"' },
+    },
     { flags: '--access <level>', help: 'read | full (default read)', ops: ['create'] },
     { flags: '--index <id>', help: 'restrict to this index id, repeatable', repeatable: true, ops: ['create'] },
     { flags: '--expires <when>', help: 'ISO-8601 date or never (default never; rotate: as the old key)', ops: ['create', 'rotate'] },

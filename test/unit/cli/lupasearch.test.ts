@@ -60,6 +60,18 @@ describe('lupasearch', () => {
     expect(expired.stderr).toContain('authctl login lupasearch')
   })
 
+  it('keys create without a required flag is exit 2 before the login is read (no passphrase typed for nothing)', async () => {
+    // Not logged in at all: the missing flag is still what is reported.
+    for (const [provider, flag] of [
+      ['lupa', '--description'],
+      ['haut', '--name'],
+    ]) {
+      const r = await cli(['keys', 'create', provider as string])
+      expect(r.code, r.stderr).toBe(2)
+      expect(r.stderr).toMatch(new RegExp(`^authctl: missing ${flag}\nhint: `))
+    }
+  })
+
   it('a wrong password is exit 4 with the provider message in one line', async () => {
     const r = await cli(['login', 'lupasearch', '--email', 'dev@example.com', '--password-stdin'], { stdin: 'wrong-pass-xyz' })
     expect(r.code).toBe(4)
