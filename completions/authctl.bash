@@ -2,7 +2,10 @@
 # Install: source this file, or copy it to /etc/bash_completion.d/authctl
 _authctl() {
   local cur=${COMP_WORDS[COMP_CWORD]}
+  local words=("${COMP_WORDS[@]:1:COMP_CWORD}")
+  # `--flag=` reaches us as `--flag` `=`: the value being typed is the empty word after it.
+  if [[ $cur == = ]]; then cur=''; words+=(''); fi
   local IFS=$'\n'
-  COMPREPLY=($(compgen -W "$(authctl __complete -- "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)" -- "$cur"))
+  COMPREPLY=($(compgen -W "$(authctl __complete -- "${words[@]}" 2>/dev/null)" -- "$cur"))
 }
 complete -o default -F _authctl authctl

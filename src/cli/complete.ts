@@ -85,7 +85,9 @@ export function completions(root: Command, ctx: CliContext, words: readonly stri
     const w = before[i] as string
     if (w === '--') return [] // the rest is exec's command
     if (w.startsWith('-')) {
-      if (!w.includes('=') && takesValue(cmd, root, w)) i++
+      // bash splits `--flag=value` at the `=` (COMP_WORDBREAKS): skip all three words.
+      if (before[i + 1] === '=') i += 2
+      else if (!w.includes('=') && takesValue(cmd, root, w)) i++
       continue
     }
     const sub = positionals.length === 0 ? visibleCommands(cmd).find((c) => c.name() === w || c.aliases().includes(w)) : undefined
@@ -94,6 +96,11 @@ export function completions(root: Command, ctx: CliContext, words: readonly stri
   }
   const prev = before.at(-1)
   if (prev?.startsWith('--') && takesValue(cmd, root, prev)) return optionValues(prev, ctx, positionals[0], cmd.name())
+  // `--flag=` then the value: bash passes `--flag`, `=` and the value; zsh and fish the whole word.
+  const split = before.at(-2)
+  if (prev === '=' && split?.startsWith('--') && takesValue(cmd, root, split)) return optionValues(split, ctx, positionals[0], cmd.name())
+  const joined = /^(--[\w-]+)=/.exec(current)?.[1]
+  if (joined && takesValue(cmd, root, joined)) return optionValues(joined, ctx, positionals[0], cmd.name()).map((v) => `${joined}=${v}`)
   if (current.startsWith('-')) {
     // `login PROVIDER --…`: only the flags that provider accepts.
     const p = cmd.name() === 'login' && positionals[0] ? safeProvider(positionals[0]) : undefined
@@ -117,8 +124,11 @@ export function completionScript(shell: Shell): string {
 # Install: source this file, or copy it to /etc/bash_completion.d/authctl
 _authctl() {
   local cur=\${COMP_WORDS[COMP_CWORD]}
+  local words=("\${COMP_WORDS[@]:1:COMP_CWORD}")
+  # \`--flag=\` reaches us as \`--flag\` \`=\`: the value being typed is the empty word after it.
+  if [[ $cur == = ]]; then cur=''; words+=(''); fi
   local IFS=$'\\n'
-  COMPREPLY=($(compgen -W "$(authctl __complete -- "\${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)" -- "$cur"))
+  COMPREPLY=($(compgen -W "$(authctl __complete -- "\${words[@]}" 2>/dev/null)" -- "$cur"))
 }
 complete -o default -F _authctl authctl
 `

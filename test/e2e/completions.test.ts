@@ -89,6 +89,14 @@ describe.skipIf(!has('bash'))('bash', () => {
       ['authctl', 'status', 'hau'],
       ['haut', 'hautai'],
     ],
+    // `--flag=value`: bash hands over `--flag`, `=`, and the value typed so far.
+    [['authctl', '--profile', '=', 'st'], ['staging']],
+    [
+      ['authctl', '--profile', '='],
+      ['default', 'staging'],
+    ],
+    [['authctl', 'token', '--format', '=', 'js'], ['json']],
+    [['authctl', '--profile', '=', 'staging', 'to'], ['token']],
   ])('%j → %j', (words, expected) => {
     expect(complete(words).sort()).toEqual([...expected].sort())
   })
@@ -105,6 +113,8 @@ describe.skipIf(!has('fish'))('fish', () => {
     ['authctl token lucidworks --format ', ['dotenv', 'env', 'header', 'json', 'powershell', 'raw']],
     ['authctl login hau', ['haut', 'hautai']],
     ['authctl --profile sta', ['staging']],
+    ['authctl --profile=sta', ['--profile=staging']],
+    ['authctl token --format=js', ['--format=json']],
   ])('%s → %j', (line, expected) => {
     expect(complete(line).sort()).toEqual(expected)
   })
@@ -122,6 +132,8 @@ describe.skipIf(!has('zsh') || !hasTmux())('zsh (a real Tab in a terminal)', () 
       await t.waitFor(/authctl whoami hautai *$/m)
       t.send('--profile stag', 'Tab')
       await t.waitFor(/--profile staging *$/m)
+      t.send(' --profile=stag', 'Tab')
+      await t.waitFor(/--profile=staging *$/m)
     } finally {
       t.kill()
     }
