@@ -37,6 +37,14 @@ export interface CredentialsDeps {
  * Where a profile's credential comes from (environment variables win and never touch the store)
  * and where a login's secret fields go: the lookup and the writes, nothing about tokens.
  */
+/** No login, and an environment credential with a variable missing: names the missing one. */
+export function halfSetError(provider: Provider, profile: string, half: { set: string[]; missing: string[] }): AuthRequiredError {
+  return new AuthRequiredError(
+    `${listVars(half.set)} ${half.set.length > 1 ? 'are' : 'is'} set but ${listVars(half.missing)} ${half.missing.length > 1 ? 'are' : 'is'} not, and profile ${profile} has no ${provider.displayName} login`,
+    { hint: `set ${listVars(half.missing)} too, or run \`authctl login ${provider.id}${profileSuffix(profile)}\`` },
+  )
+}
+
 export class Credentials {
   constructor(private readonly d: CredentialsDeps) {}
 
@@ -53,12 +61,7 @@ export class Credentials {
     if (!record && !required) return undefined
     if (!record) {
       const half = halfSetEnv(provider, this.d.env)
-      if (half) {
-        throw new AuthRequiredError(
-          `${listVars(half.set)} ${half.set.length > 1 ? 'are' : 'is'} set but ${listVars(half.missing)} ${half.missing.length > 1 ? 'are' : 'is'} not, and profile ${ref.profile} has no ${provider.displayName} login`,
-          { hint: `set ${listVars(half.missing)} too, or run \`authctl login ${provider.id}${profileSuffix(ref.profile)}\`` },
-        )
-      }
+      if (half) throw halfSetError(provider, ref.profile, half)
       throw new AuthRequiredError(`not logged in to ${provider.displayName} (profile ${ref.profile})`, {
         hint: `run \`authctl login ${provider.id}${profileSuffix(ref.profile)}\` or set ${envHint(provider)}`,
       })

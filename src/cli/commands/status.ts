@@ -7,6 +7,7 @@ import type { CliContext } from '../context.js'
 import { SHARED_CACHE_TIMEOUT_MS } from '../fleet.js'
 import { formatTable, isoOrNull, printJson, relativeTime } from '../output.js'
 import { profileSuffix } from './common.js'
+import { halfSetEnv, halfSetError } from '../../tokens/credentials.js'
 
 export interface StatusEntry {
   provider: string
@@ -129,6 +130,8 @@ export async function runStatus(ctx: CliContext, providerName?: string): Promise
   if (ctx.globals.json) printJson(ctx.io, { profiles: entries, shared_cache: shared })
   else printStatus(ctx, entries, shared, provider === undefined)
   if (provider && !entries.some((e) => e.profile === ctx.profile)) {
+    const half = halfSetEnv(provider, ctx.env)
+    if (half) throw halfSetError(provider, ctx.profile, half) // as `token` says it
     throw new AuthRequiredError(`no ${provider.displayName} credential in profile ${ctx.profile}`, {
       hint: `run \`authctl login ${provider.id}${profileSuffix(ctx.profile)}\`, or set ${envHint(provider)}`,
     })

@@ -140,6 +140,12 @@ describe('token', () => {
     expect(lw.isValid(a.stdout.trim())).toBe(false) // Lucidworks kills the older token of the scope
   })
 
+  it('status PROVIDER with half an environment credential names the missing variable, as token does', async () => {
+    const r = await cli(['status', 'lucidworks'], { env: { LUCIDWORKS_CLIENT_ID: 'lw-client' } })
+    expect(r.code).toBe(4)
+    expect(r.stderr).toMatch(/^authctl: LUCIDWORKS_CLIENT_ID is set but LUCIDWORKS_CLIENT_SECRET is not/)
+  })
+
   it('a bad minimum lifetime is exit 2 naming where it came from: --min-ttl or AUTHCTL_MIN_TTL', async () => {
     await login()
     const flag = await cli(['token', 'lucidworks', '--min-ttl', 'soon'])
