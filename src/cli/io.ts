@@ -38,7 +38,14 @@ export function createProcessIO(): IO {
 function stdinReader(limit: number) {
   const st = { text: '', ended: false, failure: undefined as Error | undefined }
   const waiting: Array<() => void> = []
-  const next = () => new Promise<void>((r) => waiting.push(r))
+  // stdin is read only while a read waits: a paused stdin lets the process exit when its command
+  // is done, whatever the writer still holds open (a pipe kept open after the last line read).
+  const next = () => {
+    process.stdin.resume()
+    return new Promise<void>((r) => waiting.push(r)).finally(() => {
+      if (waiting.length === 0) process.stdin.pause()
+    })
+  }
   let started = false
   let rest: Promise<string> | undefined
   const start = (maxBytes: number) => {

@@ -633,6 +633,24 @@ describe('Lucid OAuth', () => {
     }
   })
 
+  it('--manual --client-secret-stdin ends when login does, not when stdin does (a writer may keep the pipe open)', async () => {
+    const child = spawn(process.execPath, [BIN, 'login', 'lucid', '--client-id', 'lucid-client', '--manual', '--client-secret-stdin'], {
+      env: env(),
+      stdio: ['pipe', 'ignore', 'ignore'],
+    })
+    child.stdin.write(`${LUCID_SECRET}\nnot-a-code-from-this-run\n`) // …and the pipe stays open
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => resolve(-1), 8000)
+      child.on('close', (c) => {
+        clearTimeout(timer)
+        resolve(c)
+      })
+    })
+    child.stdin.end()
+    child.kill('SIGKILL')
+    expect(code).toBe(4) // the code is refused; the process did not wait for EOF (-1: still running after 8 s)
+  })
+
   // The person opens the printed URL, approves, and copies the code from the page it lands on:
   // the code exists only after the URL is printed, so stdin stays open until then.
   it.each([
