@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import type { Readable } from 'node:stream'
 import { constants } from 'node:os'
 import { SecretMasker } from './mask.js'
 
@@ -14,7 +15,7 @@ export interface RunOptions {
   onMaskers?: (add: (secret: string) => void) => void
 }
 
-/** With masking: after the child exited, how long its pipes may stay quiet before they are let go. */
+/** With masking: how long output is still relayed after the child exited (from what it left running). */
 export const BACKGROUND_GRACE_MS = 1000
 
 /**
@@ -55,12 +56,14 @@ export function runChild(command: string, args: readonly string[], opts: RunOpti
     child.on('close', finish)
     // …but a background process the child left holding its stdout or stderr (`sh -c 'server &'`)
     // would keep the pipes open for as long as it runs: once the child itself has exited, output
-    // is relayed until none has come (or waited for a slow reader of ours) for
-    // BACKGROUND_GRACE_MS, then the pipes are let go.
+    // is relayed for BACKGROUND_GRACE_MS (and for as long as a slow reader of ours holds it up),
+    // then the pipes are handed to a drain, so that the process keeps running and writing.
     if (relay) {
       child.on('exit', (code, signal) => {
+        const exited = Date.now()
         const check = () => {
-          if (relay.idleMs() < BACKGROUND_GRACE_MS) grace = setTimeout(check, BACKGROUND_GRACE_MS - relay.idleMs())
+          const wait = relay.held() ? BACKGROUND_GRACE_MS : exited + BACKGROUND_GRACE_MS - Date.now()
+          if (wait > 0) grace = setTimeout(check, wait)
           else {
             relay.detach()
             finish(code, signal)
@@ -74,40 +77,49 @@ export function runChild(command: string, args: readonly string[], opts: RunOpti
 
 /**
  * The child's stdout and stderr through maskers to ours. `drained`: each masker has passed on its
- * last byte; `idleMs()`: how long nothing has come in and nothing waits to go out (0 while output
- * is held up by a slow reader of ours); `detach()`: stop relaying (what the maskers hold is
- * flushed; the pipes are closed on our side).
+ * last byte; `held()`: output waits for a slow reader of ours; `detach()`: stop relaying (what the
+ * maskers hold is flushed) and leave the pipes to a drain of their own.
  */
-function relayMasked(child: ChildProcess, opts: RunOptions): { drained: Promise<void>[]; idleMs: () => number; detach: () => void } {
+function relayMasked(child: ChildProcess, opts: RunOptions): { drained: Promise<void>[]; held: () => boolean; detach: () => void } {
   const maskers: SecretMasker[] = []
   const drained: Promise<void>[] = []
-  const stops: Array<() => void> = []
-  let last = Date.now()
   for (const [from, to] of [
     [child.stdout, process.stdout],
     [child.stderr, process.stderr],
   ] as const) {
     const m = new SecretMasker(opts.mask ?? [])
     maskers.push(m)
-    from?.on('data', () => {
-      last = Date.now()
-    })
     from?.pipe(m).pipe(to, { end: false })
     drained.push(new Promise((r) => m.on('end', r)))
-    stops.push(() => {
-      from?.unpipe(m)
-      from?.destroy()
-      m.end()
-    })
   }
   opts.onMaskers?.((secret) => {
     for (const m of maskers) m.add(secret)
   })
   const detach = () => {
-    for (const stop of stops) stop()
+    child.stdout?.unpipe()
+    child.stderr?.unpipe()
+    for (const m of maskers) m.end()
+    drainAway(child.stdout, child.stderr)
   }
   const held = () => maskers.some((m) => m.writableLength > 0 || m.readableLength > 0) || process.stdout.writableNeedDrain || process.stderr.writableNeedDrain
-  return { drained, idleMs: () => (held() ? 0 : Date.now() - last), detach }
+  return { drained, held, detach }
+}
+
+/**
+ * What a background process writes to pipes we no longer relay goes to a detached `cat` into
+ * /dev/null: closing them would kill it (SIGPIPE) at its next write, keeping them would keep us.
+ */
+function drainAway(out: Readable | null, err: Readable | null): void {
+  try {
+    if (process.platform === 'win32' || !out || !err) throw new Error('no sh')
+    const drain = spawn('sh', ['-c', 'cat <&3 >/dev/null & exec cat >/dev/null'], { stdio: [out, 'ignore', 'ignore', err], detached: true })
+    drain.on('error', () => undefined)
+    drain.unref()
+  } catch {
+    /* no drain: the pipes close with us */
+  }
+  out?.destroy()
+  err?.destroy()
 }
 
 /** Ignores and forwards signals as `opts` says while the child runs; returns the undo. */

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs'
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { startLucidworks } from '../emulators/lucidworks.js'
@@ -285,12 +285,21 @@ describe('exec', () => {
     expect((await runCli(['exec', '--', 'sh', '-c', script], { env })).code).toBe(code)
   })
 
-  it('masked, it does not wait for a background process the child left holding its output', async () => {
-    // With --mask the output goes through pipes; `sleep` keeps them open after the shell exits.
-    const r = await runCli(['exec', '--mask', '--', 'sh', '-c', 'sleep 12 & echo "started $LUCIDWORKS_ACCESS_TOKEN"; exit 3'], { env })
-    expect(r.code).toBe(3)
-    expect(r.stdout).toMatch(/^started \*+\n$/)
-    expect(r.ms).toBeLessThan(8000)
+  it('masked, it does not wait for a background process the child left holding its output, and leaves it running', async () => {
+    // With --mask the output goes through pipes; the background jobs keep them open after the
+    // shell exits, one of them writing all the time, one writing late (it must not die of SIGPIPE).
+    const dir = tempDir('e2e-bg-')
+    const script = `(while :; do echo tick; sleep .2; done) & echo $! > ${dir}/ticker; (sleep 2; echo late; touch ${dir}/alive) & echo "started $LUCIDWORKS_ACCESS_TOKEN"; exit 3`
+    const r = await runCli(['exec', '--mask', '--', 'sh', '-c', script], { env })
+    try {
+      expect(r.code).toBe(3)
+      expect(r.stdout).toMatch(/^started \*+$/m)
+      expect(r.ms).toBeLessThan(8000)
+      await new Promise((resolve) => setTimeout(resolve, 2500))
+      expect(existsSync(join(dir, 'alive'))).toBe(true)
+    } finally {
+      process.kill(Number(readFileSync(join(dir, 'ticker'), 'utf8')))
+    }
     // …while output held up by a slow reader is all relayed, however long it takes to be read.
     const slow = await runShell(`"${process.execPath}" "${BIN}" exec --mask -- sh -c 'head -c 150000 /dev/zero | tr "\\0" a; exit 0' | (sleep 3; wc -c)`, env)
     expect(slow.stdout.trim()).toBe('150000')
