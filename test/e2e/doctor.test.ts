@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { startLucidworks } from '../emulators/lucidworks.js'
 import { runCli } from '../helpers/cli.js'
 import { cliEnv, fileEmulator } from '../helpers/fixture.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const lw = fileEmulator(() => startLucidworks())
 
@@ -99,6 +100,11 @@ describe('authctl doctor', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(check(r.doc, 'config dir')?.status).toBe('pass')
     expect(r.stderr).toBe('')
+    // A link to a file is judged by the file, which authctl would read through it.
+    const outside = join(tempDir('doc-outside-'), 'leaky.json')
+    writeFileSync(outside, '{}', { mode: 0o644 })
+    symlinkSync(outside, join(dir, 'linked.json'))
+    expect(check((await doctor(e)).doc, 'config dir')).toMatchObject({ status: 'fail', exit_code: 2 })
   })
 
   it('server text is data: a Redis error with escape sequences reaches neither the table nor the JSON raw', async () => {

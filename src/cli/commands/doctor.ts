@@ -46,8 +46,9 @@ Examples:
 
 /**
  * The paths under the config dir that group or others may read or write, and those that cannot be
- * read. Links are not followed (a link's own mode says nothing, and its target, dangling or `/`,
- * is not ours to walk); a file a running authctl renamed meanwhile is skipped.
+ * read. A link to a file is judged by that file (authctl reads through it); a link to a directory
+ * is not walked (it may be `/`), and a dangling one, or a file a running authctl renamed
+ * meanwhile, is skipped.
  */
 function scanConfigDir(dir: string): { open: string[]; unreadable: string[] } {
   const open: string[] = []
@@ -58,8 +59,10 @@ function scanConfigDir(dir: string): { open: string[]; unreadable: string[] } {
     let names: string[] = []
     try {
       st = top ? statSync(p) : lstatSync(p)
-      if (st.isSymbolicLink()) return
-      if (st.isDirectory()) names = readdirSync(p)
+      if (st.isSymbolicLink()) {
+        st = statSync(p)
+        if (!st.isFile()) return
+      } else if (st.isDirectory()) names = readdirSync(p)
     } catch (err) {
       if (!gone(err)) unreadable.push(p)
       return
