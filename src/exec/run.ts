@@ -112,7 +112,7 @@ function relayMasked(child: ChildProcess, opts: RunOptions): { drained: Promise<
 function drainAway(out: Readable | null, err: Readable | null): void {
   try {
     if (process.platform === 'win32' || !out || !err) throw new Error('no sh')
-    const drain = spawn('sh', ['-c', 'cat <&3 >/dev/null & exec cat >/dev/null'], { stdio: [out, 'ignore', 'ignore', err], detached: true })
+    const drain = spawn('/bin/sh', ['-c', 'cat <&3 >/dev/null & exec cat >/dev/null'], { stdio: [out, 'ignore', 'ignore', err], detached: true })
     drain.on('error', () => undefined)
     drain.unref()
   } catch {

@@ -67,7 +67,8 @@ function libraryIO(): IO {
     out: () => undefined,
     err: (text) => {
       const line = text.replace(/^warning: /, '').trimEnd()
-      if (!line || warned.has(line) || warned.size >= 100) return
+      if (!line || warned.has(line)) return
+      if (warned.size >= 100) warned.clear() // texts that vary: forget, rather than fall silent
       warned.add(line)
       process.emitWarning(line, 'AuthctlWarning')
     },
