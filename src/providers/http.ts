@@ -43,13 +43,14 @@ export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK.has(hostname.toLowerCase())
 }
 
-/**
- * Validates a provider URL before any secret is sent: https anywhere, http only on loopback
- * (the emulators), anything else is a usage error (exit 2). `source` names the variable.
- */
 /** The next step for a bad URL: a variable is fixed or unset, a flag or an answer given again. */
 const fixHint = (source: string) => (/^[A-Z][A-Z0-9_]*$/.test(source) ? `fix or unset ${source}` : `give ${source} again`)
 
+/**
+ * Validates a provider URL before any secret is sent: https anywhere, http only on loopback
+ * (the emulators), anything else is a usage error (exit 2). `source` names the variable, flag
+ * or prompt the value came from.
+ */
 export function checkProviderUrl(raw: string, source: string): URL {
   let url: URL
   try {

@@ -33,10 +33,6 @@ export interface CredentialsDeps {
   env: Readonly<Record<string, string | undefined>>
 }
 
-/**
- * Where a profile's credential comes from (environment variables win and never touch the store)
- * and where a login's secret fields go: the lookup and the writes, nothing about tokens.
- */
 /** No login, and an environment credential with a variable missing: names the missing one. */
 export function halfSetError(provider: Provider, profile: string, half: { set: string[]; missing: string[] }): AuthRequiredError {
   return new AuthRequiredError(
@@ -45,6 +41,10 @@ export function halfSetError(provider: Provider, profile: string, half: { set: s
   )
 }
 
+/**
+ * Where a profile's credential comes from (environment variables win and never touch the store)
+ * and where a login's secret fields go: the lookup and the writes, nothing about tokens.
+ */
 export class Credentials {
   constructor(private readonly d: CredentialsDeps) {}
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import { CancelledError, NonInteractiveError, UnsupportedOperationError, UsageError } from '../../kernel/errors.js'
 import type { StoreBackend } from '../../kernel/config.js'
 import { checkSegment } from '../../kernel/sanitize.js'
-import { flagKey, flagUnion, keyFlagsFor, unionHelp } from '../../providers/descriptor.js'
+import { flagKey, flagName, flagUnion, keyFlagsFor, unionHelp } from '../../providers/descriptor.js'
 import { allProviders } from '../../providers/registry.js'
 import type { ApiKey, CreatedKey, Credential, FlagSpec, KeyManager, Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
@@ -39,17 +39,16 @@ function checkPathFlags(flags: Record<string, unknown>): void {
 export async function prepare(ctx: CliContext, opts: KeysOptions, op: Op) {
   const t: Target = target(ctx, opts.provider)
   const km = keyManagerOf(t.provider, op)
-  const accepted = new Set([...keyFlagsFor(t.provider, op), ...COMMON[op]].map(flagKey))
+  const own = keyFlagsFor(t.provider, op)
+  const accepted = new Set([...own, ...COMMON[op]].map(flagKey))
   for (const key of Object.keys(opts.flags)) {
     if (!accepted.has(key))
       throw new UsageError(`--${kebab(key)} does not apply to ${t.provider.id} keys`, { hint: `see \`authctl keys ${op} ${t.provider.id} --help\`` })
   }
   checkPathFlags(opts.flags)
   // A missing required flag is said before the store is opened (a passphrase typed for nothing).
-  for (const spec of km.flags ?? []) {
-    if (spec.required && spec.ops?.includes(op) && opts.flags[flagKey(spec)] === undefined) {
-      throw new UsageError(`missing ${spec.flags.split(' ')[0]}`, { hint: spec.required.hint })
-    }
+  for (const spec of own) {
+    if (spec.required && opts.flags[flagKey(spec)] === undefined) throw new UsageError(`missing --${flagName(spec)}`, { hint: spec.required.hint })
   }
   const cred = await ctx.credentials().resolve(t.provider, t.ref)
   const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { minTtlMs: minTtlMs(ctx, undefined) })

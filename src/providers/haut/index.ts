@@ -162,15 +162,18 @@ export function nextPage(next: string, current: string, base: URL): string {
   return nextUrl.toString()
 }
 
+/** `keys create` needs a name (checked by the CLI before the login is read, and here). */
+const NAME_REQUIRED = { hint: 'e.g. --name ci-pipeline' }
+
 const keys: KeyManager = {
   flags: [
-    { flags: '--name <name>', help: 'key name (required)', ops: ['create'], required: { hint: 'e.g. --name ci-pipeline' } },
+    { flags: '--name <name>', help: 'key name (required)', ops: ['create'], required: NAME_REQUIRED },
     { flags: '--expires <when>', help: 'ISO-8601 date or 30d/12h/2w (default 90d)', ops: ['create', 'rotate'] },
   ],
 
   async create(cred, token, o, ctx): Promise<CreatedKey> {
     const name = str(o.name)
-    if (!name) throw new UsageError('missing --name', { hint: 'e.g. --name ci-pipeline' })
+    if (!name) throw new UsageError('missing --name', NAME_REQUIRED) // a rotation's old key may have none
     let expires = str(o.expires)
     if (!expires) {
       expires = `${DEFAULT_KEY_DAYS}d`

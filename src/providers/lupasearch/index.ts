@@ -125,6 +125,9 @@ async function listRaw(cred: Credential, token: TokenSet, o: KeyOptions, ctx: Pr
   return jsonArray(res, 'LupaSearch key list').map((k) => (k ?? {}) as Record<string, unknown>)
 }
 
+/** `keys create` needs a description (checked by the CLI before the login is read, and here). */
+const DESCRIPTION_REQUIRED = { hint: 'say where the key will be used, e.g. --description "staging import"' }
+
 const keys: KeyManager = {
   flags: [
     { flags: '--org <slug>', help: 'organization (default: from login, or your only one)' },
@@ -133,7 +136,7 @@ const keys: KeyManager = {
       flags: '--description <text>',
       help: 'what the key is for (required)',
       ops: ['create'],
-      required: { hint: 'say where the key will be used, e.g. --description "staging import"' },
+      required: DESCRIPTION_REQUIRED,
     },
     { flags: '--access <level>', help: 'read | full (default read)', ops: ['create'] },
     { flags: '--index <id>', help: 'restrict to this index id, repeatable', repeatable: true, ops: ['create'] },
@@ -142,7 +145,7 @@ const keys: KeyManager = {
 
   async create(cred, token, o, ctx): Promise<CreatedKey> {
     const description = str(o.description)
-    if (!description) throw new UsageError('missing --description', { hint: 'say where the key will be used, e.g. --description "staging import"' })
+    if (!description) throw new UsageError('missing --description', DESCRIPTION_REQUIRED) // a rotation's old key may have none
     const access = str(o.access) ?? 'read'
     if (access !== 'read' && access !== 'full') throw new UsageError(`--access must be read or full; got ${JSON.stringify(access)}`)
     const indexIds = Array.isArray(o.index) ? o.index.map(String) : []
