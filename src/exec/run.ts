@@ -110,13 +110,15 @@ function relayMasked(child: ChildProcess, opts: RunOptions): { drained: Promise<
  * /dev/null: closing them would kill it (SIGPIPE) at its next write, keeping them would keep us.
  */
 function drainAway(out: Readable | null, err: Readable | null): void {
-  try {
-    if (process.platform === 'win32' || !out || !err) throw new Error('no sh')
-    const drain = spawn('/bin/sh', ['-c', 'cat <&3 >/dev/null & exec cat >/dev/null'], { stdio: [out, 'ignore', 'ignore', err], detached: true })
-    drain.on('error', () => undefined)
-    drain.unref()
-  } catch {
-    /* no drain: the pipes close with us */
+  // Without a drain (Windows, or spawn failing), the pipes close with us.
+  if (process.platform !== 'win32' && out && err) {
+    try {
+      const drain = spawn('/bin/sh', ['-c', 'cat <&3 >/dev/null & exec cat >/dev/null'], { stdio: [out, 'ignore', 'ignore', err], detached: true })
+      drain.on('error', () => undefined)
+      drain.unref()
+    } catch {
+      /* see above */
+    }
   }
   out?.destroy()
   err?.destroy()
