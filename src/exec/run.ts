@@ -113,7 +113,11 @@ function drainAway(out: Readable | null, err: Readable | null): void {
   // Without a drain (Windows, or spawn failing), the pipes close with us.
   if (process.platform !== 'win32' && out && err) {
     try {
-      const drain = spawn('/bin/sh', ['-c', 'cat <&3 >/dev/null & exec cat >/dev/null'], { stdio: [out, 'ignore', 'ignore', err], detached: true })
+      const drain = spawn('/bin/sh', ['-c', 'cat <&3 >/dev/null & exec cat >/dev/null'], {
+        stdio: [out, 'ignore', 'ignore', err],
+        detached: true,
+        env: { PATH: '/usr/bin:/bin' }, // nothing of ours: it may outlive us by hours
+      })
       drain.on('error', () => undefined)
       drain.unref()
     } catch {

@@ -32,6 +32,15 @@ async function loggedIn(extra: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEn
   return env
 }
 
+/** /proc/PID/FILE, or '' for a process gone meanwhile. */
+function readProc(pid: string, file: string): string {
+  try {
+    return readFileSync(join('/proc', pid, file), 'utf8')
+  } catch {
+    return ''
+  }
+}
+
 /** `sh -c script` (a pipeline around the CLI), its stdout. */
 function runShell(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
@@ -295,6 +304,10 @@ describe('exec', () => {
       expect(r.code).toBe(3)
       expect(r.stdout).toMatch(/^started \*+$/m)
       expect(r.ms).toBeLessThan(8000)
+      // The drain that took the pipes over (`cat`, outliving authctl) holds nothing of authctl's environment.
+      const drains = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && readProc(pid, 'comm').trim() === 'cat')
+      expect(drains.length).toBeGreaterThan(0)
+      for (const pid of drains) expect(readProc(pid, 'environ')).not.toContain('e2e passphrase')
       await new Promise((resolve) => setTimeout(resolve, 2500))
       expect(existsSync(join(dir, 'alive'))).toBe(true)
     } finally {
