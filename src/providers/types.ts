@@ -194,7 +194,7 @@ export interface StoredKey {
   replaceHint: string
   /**
    * What `token` and `exec` do once it has expired when the login renews without it (Haut.ai
-   * with a stored password), for doctor; absent when they refuse it (exit 4).
+   * with a stored password), for doctor's message; absent when they refuse it (exit 4).
    */
   afterExpiry?: string
 }

@@ -277,10 +277,10 @@ function keyChecks(ctx: CliContext): CheckResult[] {
     const day = new Date(at).toISOString().slice(0, 10)
     const what = `profile ${r.profile}, ${provider.id} ${k.label}${k.id ? ` ${k.id}` : ''}`
     const name = `key ${r.provider}/${r.profile}`
-    if (at <= now && k.afterExpiry) {
-      out.push({ name, status: 'warn', detail: `${what} expired on ${day}; ${k.afterExpiry}`, fix: k.replaceHint })
-    } else if (at <= now) {
-      out.push({ name, status: 'fail', detail: `${what} expired on ${day}; token and exec refuse it`, fix: k.replaceHint, exit_code: ExitCode.Auth })
+    if (at <= now) {
+      // An expired key fails (CONTRACT: exit 4), saying truly what token and exec do meanwhile.
+      const meanwhile = k.afterExpiry ?? 'token and exec refuse it'
+      out.push({ name, status: 'fail', detail: `${what} expired on ${day}; ${meanwhile}`, fix: k.replaceHint, exit_code: ExitCode.Auth })
     } else if (at - now <= KEY_WARN_DAYS * 86_400_000) {
       out.push({ name, status: 'warn', detail: `${what} expires on ${day} (in ${Math.max(1, Math.ceil((at - now) / 86_400_000))} days)`, fix: k.replaceHint })
     }

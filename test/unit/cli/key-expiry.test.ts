@@ -185,12 +185,13 @@ describe('status and doctor show key expiry', () => {
       fix: expect.stringContaining('login lucid --api-key-stdin'),
     })
     expect(checks.find((c) => c.name === 'key haut/default')?.status).toBe('warn')
-    // Day 11: the haut key has expired too, but token and exec log in with the stored password
-    // instead: a warning saying so, not a failure (lucid/ops still fails).
+    // Day 11: the haut key has expired too. It fails (CONTRACT: an expired key is exit 4), and
+    // says truly that token and exec log in with the stored password meanwhile.
     const d11 = await cli(['doctor', '--json'], { now: now + 11 * DAY })
     expect(d11.code).toBe(4)
     expect(JSON.parse(d11.stdout).checks.find((c: { name: string }) => c.name === 'key haut/default')).toMatchObject({
-      status: 'warn',
+      status: 'fail',
+      exit_code: 4,
       detail: expect.stringMatching(/expired on .*; token and exec log in with the stored password instead/),
       fix: expect.stringContaining(`keys rotate haut ${id}`),
     })
