@@ -1,6 +1,6 @@
 import { createHash, randomBytes, scryptSync } from 'node:crypto'
 import type { ConfigStore, StoreBackend } from '../kernel/config.js'
-import { AuthRequiredError } from '../kernel/errors.js'
+import { AuthRequiredError, UsageError } from '../kernel/errors.js'
 import { type ProfileRef, profileSuffix } from '../kernel/profile.js'
 import type { Credential } from '../kernel/types.js'
 import { envHint, parseStored } from '../providers/descriptor.js'
@@ -42,6 +42,24 @@ export function halfSetError(provider: Provider, profile: string, half: { set: s
 }
 
 /**
+ * A provider's environment credential, its variables taken as CI secret stores and `echo` give
+ * them: trailing line breaks dropped (sent on in a header or form field they made a 401 whose
+ * hint named the very variables that were set). A line break or NUL left inside is exit 2
+ * naming the variable, never its value.
+ */
+export function credentialFromEnv(provider: Provider, env: Readonly<Record<string, string | undefined>>): Credential | undefined {
+  let clean = env
+  for (const name of new Set(provider.env.credentials.flat())) {
+    const value = env[name]
+    if (value === undefined) continue
+    const trimmed = value.replace(/[\r\n]+$/, '')
+    if (/[\r\n\0]/.test(trimmed)) throw new UsageError(`${name} contains a line break or NUL`, { hint: `set ${name} to its value alone, on one line` })
+    if (trimmed !== value) clean = { ...clean, [name]: trimmed }
+  }
+  return provider.fromEnv(clean)
+}
+
+/**
  * Where a profile's credential comes from (environment variables win and never touch the store)
  * and where a login's secret fields go: the lookup and the writes, nothing about tokens.
  */
@@ -50,7 +68,7 @@ export class Credentials {
 
   /** The profile's credential; environment variables win and never touch the store. */
   async resolve(provider: Provider, ref: ProfileRef): Promise<Credential> {
-    return provider.fromEnv(this.d.env) ?? this.resolveStored(provider, ref, true)
+    return credentialFromEnv(provider, this.d.env) ?? this.resolveStored(provider, ref, true)
   }
 
   /** The stored login only (ignoring the environment); undefined when there is none. */

@@ -188,6 +188,21 @@ describe('token', () => {
     expect(lw.tokenRequests() - before).toBe(2)
   })
 
+  it('an environment credential with the trailing line break a CI secret store or `echo` adds works; one inside is exit 2 naming the variable', async () => {
+    const before = lw.tokenRequests()
+    const a = await cli(['token', 'lucidworks'], { env: { LUCIDWORKS_CLIENT_ID: 'lw-client\n', LUCIDWORKS_CLIENT_SECRET: `${SECRET}\r\n` } })
+    expect(a.code, a.stderr).toBe(0)
+    expect(lw.isValid(a.stdout.trim())).toBe(true)
+    expect(lw.tokenRequests() - before).toBe(1)
+    const b = await cli(['token', 'lucidworks'], {
+      env: { LUCIDWORKS_CLIENT_ID: 'lw-client', LUCIDWORKS_CLIENT_SECRET: `${SECRET.slice(0, 6)}\n${SECRET.slice(6)}` },
+    })
+    expect(b.code).toBe(2)
+    expect(b.stderr).toMatch(/^authctl: LUCIDWORKS_CLIENT_SECRET contains a line break or NUL/)
+    expect(b.stderr).not.toContain(SECRET.slice(6))
+    expect(lw.tokenRequests() - before).toBe(1)
+  })
+
   it('not logged in: exit 4 naming the login command and the variables', async () => {
     const r = await cli(['--profile', 'ci', 'token', 'lucidworks'])
     expect(r.code).toBe(4)
