@@ -43,22 +43,28 @@ export interface SecretSpec {
   header?: boolean
 }
 
-function checkHeaderSafe(value: string, spec: SecretSpec): string {
-  if (spec.header && /[^\x21-\x7e]/.test(value)) {
+/**
+ * A secret as given, tidied where that cannot change it: a token or API key (sent in a header,
+ * where whitespace is never part of it) loses the spaces, tabs and line breaks a paste leaves
+ * around it; anything else only the trailing line breaks of a variable. Then checked.
+ */
+function tidySecret(value: string, spec: SecretSpec, what: string): string {
+  const v = validateSecret(spec.header ? value.trim() : value, what)
+  if (spec.header && /[^\x21-\x7e]/.test(v)) {
     throw new UsageError(`${spec.message} contains spaces or non-ASCII characters, which an HTTP header cannot carry`, {
       hint: 'paste the token exactly as the provider showed it',
     })
   }
-  return value
+  return v
 }
 
 /** A secret: `--*-stdin`, then environment, then a masked prompt on a TTY, else exit 2. */
 export async function collectSecret(input: LoginInput, ctx: ProviderContext, spec: SecretSpec): Promise<string> {
-  if (spec.stdin) return checkHeaderSafe(validateSecret(stripFinalNewline(await input.readStdin()), spec.message), spec)
-  const env = ctx.env[spec.envVar]
-  if (env !== undefined && env !== '') return checkHeaderSafe(validateSecret(env, `${spec.message} (from ${spec.envVar})`), spec)
+  if (spec.stdin) return tidySecret(stripFinalNewline(await input.readStdin()), spec, spec.message)
+  const env = ctx.env[spec.envVar]?.replace(/[\r\n]+$/, '')
+  if (env !== undefined && env !== '') return tidySecret(env, spec, `${spec.message} (from ${spec.envVar})`)
   if (!input.interactive) {
     throw new NonInteractiveError(`missing ${spec.message}`, { hint: `pipe it to ${spec.flag} or set ${spec.envVar}` })
   }
-  return checkHeaderSafe(validateSecret(await ctx.prompter.password(spec.message), spec.message), spec)
+  return tidySecret(await ctx.prompter.password(spec.message), spec, spec.message)
 }

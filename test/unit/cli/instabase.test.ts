@@ -27,6 +27,22 @@ describe('instabase', () => {
     expect(JSON.parse((await cli(['whoami', 'instabase', '--json'])).stdout)).toMatchObject({ provider: 'instabase', context: 'acme-org', valid: true })
   })
 
+  it('a token pasted with spaces or a tab around it (prompt, stdin, INSTABASE_API_TOKEN) is stored trimmed; a space inside is exit 2', async () => {
+    const prompted = await cli(['login', 'instabase', '--context', 'acme-org'], { tty: true, answers: { 'AI Hub API token': `  ${TOKEN} ` } })
+    expect(prompted.code, prompted.stderr).toBe(0)
+    expect((await cli(['token', 'instabase'])).stdout).toBe(`${TOKEN}\n`)
+    reset()
+    const piped = await cli(['login', 'instabase', '--token-stdin', '--context', 'acme-org'], { stdin: `\t${TOKEN}  \n` })
+    expect(piped.code, piped.stderr).toBe(0)
+    reset()
+    const env = await cli(['login', 'instabase', '--context', 'acme-org'], { env: { INSTABASE_API_TOKEN: ` ${TOKEN}\n` } })
+    expect(env.code, env.stderr).toBe(0)
+    expect((await cli(['token', 'instabase'])).stdout).toBe(`${TOKEN}\n`)
+    const inside = await cli(['login', 'instabase', '--token-stdin', '--context', 'acme-org'], { stdin: `${TOKEN.slice(0, 8)} ${TOKEN.slice(8)}\n` })
+    expect(inside.code).toBe(2)
+    expect(inside.stderr).toContain('contains spaces or non-ASCII characters')
+  })
+
   it('several contexts of one token are several profiles', async () => {
     await cli(['--profile', 'personal', 'login', 'instabase', '--token-stdin', '--context', 'john.doe_acme.com'], { stdin: TOKEN })
     await cli(['--profile', 'org', 'login', 'instabase', '--token-stdin', '--context', 'acme-org'], { stdin: TOKEN })
