@@ -71,6 +71,7 @@ export class CliContext {
       dir: () => this.ourDir(),
       interactive: () => this.interactive,
       prompter: () => this.prompter(),
+      warn: (l) => this.warn(l),
       ...(overrides.stores ? { injected: overrides.stores } : {}),
     })
     this.fleet = new Fleet(env, (l) => this.warn(l), overrides.fleetMemory)

@@ -14,6 +14,7 @@ export interface StoreNeeds {
   dir(): string
   interactive(): boolean
   prompter(): Prompter
+  warn(line: string): void
   injected?: Partial<Record<StoreBackend, SecretStore>>
 }
 
@@ -75,7 +76,18 @@ export class Stores {
     if (backend === 'memory') return (await import('../store/memory.js')).createMemoryStore()
     if (backend === 'keychain') return (await import('../store/keychain.js')).createKeychainStore({ platform: this.n.platform })
     const { createFileStore } = await import('../store/file.js')
-    return createFileStore({ dir: this.n.dir(), passphrase: ({ creating }) => this.passphrase(creating) })
+    return createFileStore({
+      dir: this.n.dir(),
+      passphrase: ({ creating }) => this.passphrase(creating),
+      askAgain: (tries, max) => this.askAgain(tries, max),
+    })
+  }
+
+  /** A prompted passphrase that was wrong is asked again ; AUTHCTL_PASSPHRASE is not. */
+  private askAgain(tries: number, max: number): boolean {
+    if (this.n.env.AUTHCTL_PASSPHRASE || !this.n.interactive()) return false
+    this.n.warn(`wrong passphrase, try again (${tries + 1} of ${max})`)
+    return true
   }
 
   private async passphrase(creating: boolean): Promise<string> {

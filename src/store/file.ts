@@ -37,9 +37,17 @@ const newKdf = (cost: ScryptCost): StoreFile['kdf'] => ({ alg: 'scrypt', N: cost
 
 export interface FileStoreOptions {
   dir: string
-  /** Supplies the passphrase (env or prompt); called at most once per process. */
+  /** Supplies the passphrase (env or prompt); called once per process, and again after each wrong one `askAgain` allows. */
   passphrase(opts: { creating: boolean }): Promise<string>
+  /**
+   * After a wrong passphrase (the `tries`-th), whether to call `passphrase` again: a prompt may
+   * (it says so), AUTHCTL_PASSPHRASE may not. At most PASSPHRASE_TRIES in all.
+   */
+  askAgain?(tries: number, max: number): boolean
 }
+
+/** Passphrases one run may try, as sudo and ssh-add allow three. */
+export const PASSPHRASE_TRIES = 3
 
 function deriveKey(pass: string, kdf: StoreFile['kdf']): Promise<Buffer> {
   return new Promise((resolve, reject) =>
@@ -106,14 +114,18 @@ export function createFileStore(opts: FileStoreOptions): SecretStore & { file: s
   const file = join(opts.dir, 'secrets.enc')
   let pass: Promise<string> | undefined
   const keys = new Map<string, Promise<Buffer>>()
+  /** The last wrong passphrase's error, once no other may be tried. */
+  let refused: unknown
 
   function getPass(creating: boolean): Promise<string> {
     pass ??= opts.passphrase({ creating })
     return pass
   }
 
+  const kdfId = (kdf: StoreFile['kdf']) => `${kdf.salt}:${kdf.N}:${kdf.r}:${kdf.p}`
+
   function key(kdf: StoreFile['kdf'], creating: boolean): Promise<Buffer> {
-    const id = `${kdf.salt}:${kdf.N}:${kdf.r}:${kdf.p}`
+    const id = kdfId(kdf)
     let k = keys.get(id)
     if (!k) {
       k = getPass(creating).then((p) => deriveKey(p, kdf))
@@ -122,10 +134,27 @@ export function createFileStore(opts: FileStoreOptions): SecretStore & { file: s
     return k
   }
 
+  /** The items, asking again after a wrong passphrase where `askAgain` allows; concurrent readers share each ask. */
+  async function unlock(f: StoreFile): Promise<Record<string, string>> {
+    for (let tries = 1; ; tries++) {
+      if (refused) throw refused
+      const pending = key(f.kdf, false)
+      const k = await pending
+      try {
+        return openItems(f, k, file)
+      } catch (err) {
+        if (keys.get(kdfId(f.kdf)) !== pending) continue // another reader has asked again meanwhile
+        if (tries >= PASSPHRASE_TRIES || !opts.askAgain?.(tries, PASSPHRASE_TRIES)) refused = err
+        pass = undefined
+        keys.delete(kdfId(f.kdf))
+      }
+    }
+  }
+
   async function readItems(): Promise<{ items: Record<string, string>; kdf?: StoreFile['kdf'] }> {
     const f = readRaw(file)
     if (!f) return { items: {} }
-    return { items: openItems(f, await key(f.kdf, false), file), kdf: f.kdf }
+    return { items: await unlock(f), kdf: f.kdf }
   }
 
   async function modify(fn: (items: Record<string, string>) => boolean): Promise<boolean> {

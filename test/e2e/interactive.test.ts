@@ -67,6 +67,25 @@ describe.skipIf(!hasTmux())('interactive login in a real terminal (tmux)', () =>
     }
   })
 
+  it('a mistyped passphrase is asked for again (3 tries), and the run goes on with the right one', async () => {
+    const e = env()
+    const login = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', '--no-verify'], { env: e, input: SECRET })
+    expect(login.code).toBe(0)
+    const t = startTmux(`authctl-retry-${process.pid}`, `${process.execPath} ${BIN} token lucidworks`, { ...e, AUTHCTL_PASSPHRASE: undefined })
+    try {
+      await t.waitFor(/Passphrase for the authctl secret file/)
+      t.send('tty passfrase', 'Enter')
+      await t.waitFor(/wrong passphrase, try again \(2 of 3\)/)
+      t.send('tty passphrase', 'Enter')
+      const screen = await t.waitFor(/EXIT:\d+/)
+      expect(screen).toContain('EXIT:0')
+      expect(screen.match(/Passphrase for the authctl secret file/g)).toHaveLength(2)
+      expect(screen).toMatch(/^eyJ/m) // the token
+    } finally {
+      t.kill()
+    }
+  })
+
   it('with stderr (where prompts go) not a terminal, nothing prompts: exit 2 at once instead of an invisible question', async () => {
     const e = env()
     const login = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', '--no-verify'], { env: e, input: SECRET })

@@ -47,6 +47,32 @@ describe('file store', () => {
     expect(await open(dir, 'right').store.get('a')).toBe('keep me')
   })
 
+  it('a wrong passphrase is asked again where askAgain allows (3 tries in all); concurrent readers share each ask', async () => {
+    const dir = tempDir('fs-')
+    writeFileSync(join(dir, 'secrets.enc'), emptyStoreFile('right', { N: 16, r: 8, p: 1 }))
+    await open(dir, 'right').store.set('a', 'keep me')
+    const typed = (answers: string[]) => {
+      const asked: number[] = []
+      const store = createFileStore({
+        dir,
+        passphrase: async () => answers[asked.length] ?? 'none left',
+        askAgain: (tries, max) => {
+          asked.push(tries)
+          return tries < max
+        },
+      })
+      return { store, asked }
+    }
+    const second = typed(['wrong', 'right'])
+    expect(await Promise.all([second.store.get('a'), second.store.get('a'), second.store.get('a')])).toEqual(['keep me', 'keep me', 'keep me'])
+    expect(second.asked).toEqual([1])
+    const never = typed(['wrong', 'wrong', 'wrong', 'right'])
+    await expect(never.store.get('a')).rejects.toThrow(/wrong passphrase/)
+    expect(never.asked).toEqual([1, 2])
+    await expect(never.store.get('a')).rejects.toThrow(/wrong passphrase/) // no fourth try later in the run
+    expect(never.asked).toEqual([1, 2])
+  })
+
   it('keeps the scrypt cost its file records: a new file gets SCRYPT, a seeded one keeps its own through writes', async () => {
     const cost = (dir: string) => JSON.parse(readFileSync(join(dir, 'secrets.enc'), 'utf8')).kdf
     const fresh = tempDir('fs-')
