@@ -106,35 +106,28 @@ export function emptyStoreFile(pass: string, cost: ScryptCost): string {
 }
 
 /**
- * Secrets in `<dir>/secrets.enc`: one AES-256-GCM blob of all items, key from scrypt over the
- * passphrase. Writes are read-modify-write under a lock and atomic, so a wrong passphrase or a
- * crash never loses what was there.
+ * The store's keys: the passphrase asked once (and again after a wrong one where `askAgain`
+ * allows), each file's key derived once. Concurrent readers share each ask.
  */
-export function createFileStore(opts: FileStoreOptions): SecretStore & { file: string } {
-  const file = join(opts.dir, 'secrets.enc')
+function storeKeys(opts: FileStoreOptions, file: string) {
   let pass: Promise<string> | undefined
   const keys = new Map<string, Promise<Buffer>>()
   /** The last wrong passphrase's error, once no other may be tried. */
   let refused: unknown
-
-  function getPass(creating: boolean): Promise<string> {
-    pass ??= opts.passphrase({ creating })
-    return pass
-  }
-
   const kdfId = (kdf: StoreFile['kdf']) => `${kdf.salt}:${kdf.N}:${kdf.r}:${kdf.p}`
 
   function key(kdf: StoreFile['kdf'], creating: boolean): Promise<Buffer> {
     const id = kdfId(kdf)
     let k = keys.get(id)
     if (!k) {
-      k = getPass(creating).then((p) => deriveKey(p, kdf))
+      pass ??= opts.passphrase({ creating })
+      k = pass.then((p) => deriveKey(p, kdf))
       keys.set(id, k)
     }
     return k
   }
 
-  /** The items, asking again after a wrong passphrase where `askAgain` allows; concurrent readers share each ask. */
+  /** The items of `f`. */
   async function unlock(f: StoreFile): Promise<Record<string, string>> {
     for (let tries = 1; ; tries++) {
       if (refused) throw refused
@@ -150,6 +143,26 @@ export function createFileStore(opts: FileStoreOptions): SecretStore & { file: s
       }
     }
   }
+
+  return {
+    key,
+    unlock,
+    /** Asks for the passphrase of a store about to be created, before any login step. */
+    async ready(): Promise<void> {
+      pass ??= opts.passphrase({ creating: true })
+      await pass
+    },
+  }
+}
+
+/**
+ * Secrets in `<dir>/secrets.enc`: one AES-256-GCM blob of all items, key from scrypt over the
+ * passphrase. Writes are read-modify-write under a lock and atomic, so a wrong passphrase or a
+ * crash never loses what was there.
+ */
+export function createFileStore(opts: FileStoreOptions): SecretStore & { file: string } {
+  const file = join(opts.dir, 'secrets.enc')
+  const { key, unlock, ready } = storeKeys(opts, file)
 
   async function readItems(): Promise<{ items: Record<string, string>; kdf?: StoreFile['kdf'] }> {
     const f = readRaw(file)
@@ -184,7 +197,7 @@ export function createFileStore(opts: FileStoreOptions): SecretStore & { file: s
     },
     async check() {
       await readItems() // unlocks (or creates the key for) the file now, before any login step
-      if (!readRaw(file)) await getPass(true)
+      if (!readRaw(file)) await ready()
     },
   }
 }
