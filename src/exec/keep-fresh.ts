@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, renameSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join } from 'node:path'
-import type { GetTokenOptions } from '../tokens/service.js'
+import type { GetTokenOptions, MinTtl } from '../tokens/service.js'
 import { cacheKeyMaterial } from '../tokens/credentials.js'
 import { ProviderHttpError } from '../kernel/errors.js'
 import { pidAlive } from '../kernel/fsutil.js'
@@ -63,7 +63,7 @@ export class KeepFresh {
   constructor(
     readonly dir: string,
     sources: readonly FreshSource[],
-    private readonly minTtlMs: number,
+    private readonly minTtl: MinTtl,
     private readonly d: KeepFreshDeps,
   ) {
     this.sources = sources.map((s) => ({ ...s, prefix: envPrefix(s.provider, s.cred), written: new Map(), failures: 0, retryAt: 0 }))
@@ -129,7 +129,7 @@ export class KeepFresh {
             s,
             s.tokens.map((x) => (x.scope === scope ? { scope, token: t } : x)),
           )
-        const token = await this.d.tokens().getToken(s.provider, s.ref, s.cred, { scope, minTtlMs: this.minTtlMs, renewEarly: true, onIssued })
+        const token = await this.d.tokens().getToken(s.provider, s.ref, s.cred, { scope, ...this.minTtl, renewEarly: true, onIssued })
         tokens.push({ scope, token })
       }
       this.write(s, tokens)
@@ -210,13 +210,13 @@ export class KeepFresh {
  * Creates the private directory (0700, in $XDG_RUNTIME_DIR when set, else the temp dir), writes
  * the files, and starts keeping them fresh. Synchronous: nothing can interrupt it half-way.
  */
-export function startKeepFresh(deps: KeepFreshDeps, sources: readonly FreshSource[], minTtlMs: number): KeepFresh {
+export function startKeepFresh(deps: KeepFreshDeps, sources: readonly FreshSource[], minTtl: MinTtl): KeepFresh {
   const base = baseDir(deps.env)
   sweepOrphans(base)
   const dir = mkdtempSync(join(base, `${DIR_PREFIX}${process.pid}-`))
   chmodSync(dir, 0o700)
   try {
-    const keeper = new KeepFresh(dir, sources, minTtlMs, deps)
+    const keeper = new KeepFresh(dir, sources, minTtl, deps)
     keeper.start()
     return keeper
   } catch (err) {

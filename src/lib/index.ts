@@ -1,6 +1,7 @@
+import type { MinTtl } from '../tokens/service.js'
 import { createHash } from 'node:crypto'
 import { execVars } from '../cli/commands/exec.js'
-import { minTtlMs, target } from '../cli/commands/common.js'
+import { minTtlOf, target } from '../cli/commands/common.js'
 import { CliContext, type Env } from '../cli/context.js'
 import type { FleetMemory } from '../cli/fleet.js'
 import type { IO } from '../cli/io.js'
@@ -111,11 +112,11 @@ function asAuthctlError(err: unknown): AuthctlError {
 const MAX_MIN_TTL = 9_999_999
 
 /** `minTtl` in seconds (a whole number, like --min-ttl), else AUTHCTL_MIN_TTL, else 300. */
-function ttlMs(ctx: CliContext, minTtl: number | undefined): number {
+function ttlOf(ctx: CliContext, minTtl: number | undefined): MinTtl {
   if (minTtl !== undefined && (!Number.isInteger(minTtl) || minTtl < 0 || minTtl > MAX_MIN_TTL)) {
     throw new UsageError(`minTtl must be a whole number of seconds from 0 to ${MAX_MIN_TTL}, got ${String(minTtl).slice(0, 40)}`)
   }
-  return minTtlMs(ctx, minTtl === undefined ? undefined : String(minTtl))
+  return minTtlOf(ctx, minTtl === undefined ? undefined : String(minTtl), 'minTtl')
 }
 
 type Kind = 'string' | 'number' | 'boolean' | 'string[]'
@@ -145,9 +146,9 @@ function checkArgs<T extends object>(opts: unknown, kinds: Record<string, Kind>,
 
 async function freshToken(ctx: CliContext, provider: string, opts: Api.TokenOptions) {
   const t = target(ctx, provider)
-  const minTtl = ttlMs(ctx, opts.minTtl)
+  const minTtl = ttlOf(ctx, opts.minTtl)
   const cred = await ctx.credentials().resolve(t.provider, t.ref)
-  const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope: opts.scope, minTtlMs: minTtl, forceRefresh: Boolean(opts.forceRefresh) })
+  const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope: opts.scope, ...minTtl, forceRefresh: Boolean(opts.forceRefresh) })
   return { provider: t.provider, cred, token }
 }
 
@@ -175,7 +176,7 @@ export const getHeaders: typeof Api.getHeaders = async (provider, options) => {
 
 export const getEnv: typeof Api.getEnv = async (options) => {
   const opts = checkArgs<Api.EnvOptions>(options, ENV_OPTIONS)
-  return withContext(opts.profile, (ctx) => execVars(ctx, { providers: opts.providers ?? [], scopes: opts.scopes ?? [], minTtlMs: ttlMs(ctx, opts.minTtl) }))
+  return withContext(opts.profile, (ctx) => execVars(ctx, { providers: opts.providers ?? [], scopes: opts.scopes ?? [], minTtl: ttlOf(ctx, opts.minTtl) }))
 }
 
 /** Fails the typecheck if the published declarations (public.d.ts) stop describing these values. */

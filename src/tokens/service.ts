@@ -28,10 +28,18 @@ export interface TokenServiceDeps {
   sharedWaitMs?: number
 }
 
+/** A minimum token lifetime, and the name it was given by, for messages (`--min-ttl`, `minTtl`, AUTHCTL_MIN_TTL). */
+export interface MinTtl {
+  minTtlMs: number
+  minTtlName: string
+}
+
 export interface GetTokenOptions {
   scope?: string
   /** Renew when less than this is left; clamped to what the token's lifetime allows (clampMinTtl). */
   minTtlMs: number
+  /** What the minimum was given as, for the clamp warning (default `--min-ttl`). */
+  minTtlName?: string
   forceRefresh?: boolean
   /** `exec --keep-fresh`: renew a little before `minTtlMs` (keepFreshLeadMs), ahead of peers. */
   renewEarly?: boolean
@@ -72,12 +80,13 @@ export class TokenService {
    */
   private fresh(provider: Provider, t: TokenSet, opts: GetTokenOptions): boolean {
     const c = clampMinTtl(opts.minTtlMs, t)
-    if (c.clampedFrom !== undefined && c.lifetimeMs !== undefined) this.warnClamped(provider, c.clampedFrom, c.lifetimeMs, c.minTtlMs)
+    if (c.clampedFrom !== undefined && c.lifetimeMs !== undefined)
+      this.warnClamped(provider, opts.minTtlName ?? '--min-ttl', c.clampedFrom, c.lifetimeMs, c.minTtlMs)
     const lead = opts.renewEarly && c.lifetimeMs !== undefined ? keepFreshLeadMs(c.minTtlMs, c.lifetimeMs) : 0
     return isFresh(t, c.minTtlMs + lead, this.d.clock.now())
   }
 
-  private warnClamped(provider: Provider, fromMs: number, lifeMs: number, toMs: number): void {
+  private warnClamped(provider: Provider, name: string, fromMs: number, lifeMs: number, toMs: number): void {
     const s = (ms: number) => `${Math.round(ms / 1000)} s`
     const key = `${provider.id}\0${fromMs}`
     // The default is adjusted silently; a minimum the user chose gets a warning.
@@ -87,7 +96,7 @@ export class TokenService {
       lifeMs < 120_000
         ? `half the ${provider.displayName} token lifetime (${s(lifeMs)})`
         : `the ${provider.displayName} token lifetime (${s(lifeMs)}) minus 60 s`
-    this.d.warn(`--min-ttl ${s(fromMs)} is not below ${limit}; using ${s(toMs)}`)
+    this.d.warn(`${name} ${s(fromMs)} is not below ${limit}; using ${s(toMs)}`)
   }
 
   /**

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { UsageError } from '../../kernel/errors.js'
 import type { ProfileRef } from '../../kernel/profile.js'
 import type { FlagSpec } from '../../providers/types.js'
+import type { MinTtl } from '../../tokens/service.js'
 import { DEFAULT_MIN_TTL_MS } from '../../tokens/token-cache.js'
 import { allProviders, getProvider } from '../../providers/registry.js'
 import type { Provider } from '../../providers/types.js'
@@ -19,15 +20,16 @@ export function target(ctx: CliContext, providerName: string): Target {
   return { provider, ref: { provider: provider.id, profile: ctx.profile } }
 }
 
-/** `--min-ttl` (seconds), else AUTHCTL_MIN_TTL, else 300. */
-export function minTtlMs(ctx: CliContext, flag: string | undefined): number {
-  const raw = flag ?? ctx.env.AUTHCTL_MIN_TTL
-  if (raw === undefined || raw === '') return DEFAULT_MIN_TTL_MS
+/** `--min-ttl` (seconds; `givenName` for the library's `minTtl`), else AUTHCTL_MIN_TTL, else 300. */
+export function minTtlOf(ctx: CliContext, given: string | undefined, givenName = '--min-ttl'): MinTtl {
+  const raw = given ?? ctx.env.AUTHCTL_MIN_TTL
+  const minTtlName = given === undefined ? 'AUTHCTL_MIN_TTL' : givenName
+  if (raw === undefined || raw === '') return { minTtlMs: DEFAULT_MIN_TTL_MS, minTtlName }
   if (!/^\d{1,7}$/.test(raw))
-    throw new UsageError(`${flag === undefined ? 'AUTHCTL_MIN_TTL' : '--min-ttl'} must be a whole number of seconds, got ${JSON.stringify(raw.slice(0, 40))}`, {
+    throw new UsageError(`${minTtlName} must be a whole number of seconds, got ${JSON.stringify(raw.slice(0, 40))}`, {
       hint: 'e.g. --min-ttl 600 (or AUTHCTL_MIN_TTL=600)',
     })
-  return Number(raw) * 1000
+  return { minTtlMs: Number(raw) * 1000, minTtlName }
 }
 
 export function collect(value: string, previous: string[] | undefined): string[] {

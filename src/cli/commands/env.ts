@@ -4,7 +4,7 @@ import { secretValues } from '../../exec/mask.js'
 import { registerMasks } from '../ci.js'
 import type { CliContext } from '../context.js'
 import { ENV_FORMATS, formatVars, type EnvFormat } from '../env-format.js'
-import { addEnvSelection, minTtlMs } from './common.js'
+import { addEnvSelection, minTtlOf } from './common.js'
 import { execVars } from './exec.js'
 
 export interface EnvOptions {
@@ -43,7 +43,7 @@ Examples:
 }
 
 export async function runEnv(opts: EnvOptions, ctx: CliContext): Promise<void> {
-  const vars = await execVars(ctx, { providers: opts.providers, scopes: opts.scopes, minTtlMs: minTtlMs(ctx, opts.minTtl) })
+  const vars = await execVars(ctx, { providers: opts.providers, scopes: opts.scopes, minTtl: minTtlOf(ctx, opts.minTtl) })
   const text = formatVars(vars, opts.format)
   registerMasks(ctx, secretValues(vars))
   ctx.io.out(text)

@@ -1,3 +1,4 @@
+import type { MinTtl } from '../../tokens/service.js'
 import { envHint } from '../../providers/descriptor.js'
 import type { Command } from 'commander'
 import { AuthctlError, AuthRequiredError, UsageError } from '../../kernel/errors.js'
@@ -11,7 +12,7 @@ import { allProviders, getProvider } from '../../providers/registry.js'
 import type { Provider } from '../../providers/types.js'
 import { maskWanted, registerMasks } from '../ci.js'
 import type { CliContext } from '../context.js'
-import { addEnvSelection, minTtlMs } from './common.js'
+import { addEnvSelection, minTtlOf } from './common.js'
 import { tokensForEnv } from './token.js'
 
 export interface ExecOptions {
@@ -93,7 +94,7 @@ function selectProviders(ctx: CliContext, names: readonly string[]): Provider[] 
  */
 export async function collectExecEnv(
   ctx: CliContext,
-  opts: { providers: readonly string[]; scopes: readonly string[]; minTtlMs: number; renewEarly?: boolean },
+  opts: { providers: readonly string[]; scopes: readonly string[]; minTtl: MinTtl; renewEarly?: boolean },
 ): Promise<{ providers: Provider[]; vars: Record<string, string>; sources: FreshSource[] }> {
   const providers = selectProviders(ctx, opts.providers)
   const vars: Record<string, string> = {}
@@ -102,7 +103,7 @@ export async function collectExecEnv(
     const ref = { provider: provider.id, profile: ctx.profile }
     try {
       const cred = await ctx.credentials().resolve(provider, ref)
-      const tokens = await tokensForEnv(ctx, { provider, ref }, cred, opts.scopes, opts.minTtlMs, { renewEarly: opts.renewEarly })
+      const tokens = await tokensForEnv(ctx, { provider, ref }, cred, opts.scopes, opts.minTtl, { renewEarly: opts.renewEarly })
       Object.assign(vars, provider.envVars(cred, tokens))
       sources.push({ provider, ref, cred, scopes: opts.scopes, tokens })
     } catch (err) {
@@ -119,7 +120,7 @@ export async function collectExecEnv(
  */
 export async function execVars(
   ctx: CliContext,
-  opts: { providers: readonly string[]; scopes: readonly string[]; minTtlMs: number },
+  opts: { providers: readonly string[]; scopes: readonly string[]; minTtl: MinTtl },
 ): Promise<Record<string, string>> {
   const { vars } = await collectExecEnvOrFail(ctx, opts)
   return { ...vars, AUTHCTL_PROFILE: ctx.profile }
@@ -141,11 +142,11 @@ async function collectExecEnvOrFail(ctx: CliContext, opts: Parameters<typeof col
 export async function runExec(opts: ExecOptions, ctx: CliContext): Promise<void> {
   const [command, ...args] = opts.command
   if (!command) throw new UsageError('missing command', { hint: 'authctl exec -- COMMAND [ARGS...]' })
-  const minTtl = minTtlMs(ctx, opts.minTtl)
+  const minTtl = minTtlOf(ctx, opts.minTtl)
   const { vars: inject, sources } = await collectExecEnvOrFail(ctx, {
     providers: opts.providers,
     scopes: opts.scopes,
-    minTtlMs: minTtl,
+    minTtl,
     renewEarly: opts.keepFresh,
   })
   // Tokens only: nothing that unlocks the store, the shared cache or a login goes to the child.

@@ -7,7 +7,7 @@ import { allProviders } from '../../providers/registry.js'
 import type { ApiKey, CreatedKey, Credential, FlagSpec, KeyManager, Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
 import { formatTable, printJson, relativeTime } from '../output.js'
-import { addFlagSpec, givenFlags, kebab, minTtlMs, target, type Target } from './common.js'
+import { addFlagSpec, givenFlags, kebab, minTtlOf, target, type Target } from './common.js'
 
 /**
  * The one choke point for key management (STYLE rule 4): providers without a key API fail
@@ -51,7 +51,7 @@ export async function prepare(ctx: CliContext, opts: KeysOptions, op: Op) {
     if (spec.required && opts.flags[flagKey(spec)] === undefined) throw new UsageError(`missing --${flagName(spec)}`, { hint: spec.required.hint })
   }
   const cred = await ctx.credentials().resolve(t.provider, t.ref)
-  const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { minTtlMs: minTtlMs(ctx, undefined) })
+  const token = await ctx.tokens().getToken(t.provider, t.ref, cred, minTtlOf(ctx, undefined))
   return { t, km, cred, token }
 }
 

@@ -1,3 +1,4 @@
+import type { MinTtl } from '../../tokens/service.js'
 import type { Command } from 'commander'
 import { UsageError } from '../../kernel/errors.js'
 import type { Credential, Provider, TokenSet } from '../../providers/types.js'
@@ -9,7 +10,7 @@ import { isoOrNull, listNames, printJson } from '../output.js'
 import { tokenFormatOf } from '../settings.js'
 import { execScopesOf } from '../../providers/descriptor.js'
 import { allProviders } from '../../providers/registry.js'
-import { minTtlMs, target, type Target } from './common.js'
+import { minTtlOf, target, type Target } from './common.js'
 
 export const TOKEN_FORMATS = ['raw', 'json', 'header', 'env', 'dotenv', 'powershell'] as const
 export type TokenFormat = (typeof TOKEN_FORMATS)[number]
@@ -83,7 +84,7 @@ export async function tokensForEnv(
   t: Target,
   cred: Credential,
   scopes: readonly string[],
-  minTtl: number,
+  minTtl: MinTtl,
   extra: { renewEarly?: boolean } = {},
 ): Promise<Array<{ scope: string | undefined; token: TokenSet }>> {
   // A key handed out beside the session token (LupaSearch's LUPA_API_KEY) must not have expired;
@@ -91,7 +92,7 @@ export async function tokensForEnv(
   if (t.provider.plan(cred, undefined).kind !== 'static') ctx.tokens().liveCredential(t.provider, t.ref, cred, false)
   const out: Array<{ scope: string | undefined; token: TokenSet }> = []
   for (const scope of execScopesOf(t.provider, cred, scopes)) {
-    const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope, minTtlMs: minTtl, ...extra })
+    const token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope, ...minTtl, ...extra })
     out.push({ scope, token })
   }
   return out
@@ -99,7 +100,7 @@ export async function tokensForEnv(
 
 export async function runToken(opts: TokenOptions, ctx: CliContext): Promise<void> {
   const t = target(ctx, opts.provider)
-  const minTtl = minTtlMs(ctx, opts.minTtl)
+  const minTtl = minTtlOf(ctx, opts.minTtl)
   const cred = await ctx.credentials().resolve(t.provider, t.ref)
   if (opts.format === 'env' || opts.format === 'dotenv' || opts.format === 'powershell') {
     const tokens = await tokensForEnv(ctx, t, cred, opts.scope ? [opts.scope] : [], minTtl)
@@ -113,7 +114,7 @@ export async function runToken(opts: TokenOptions, ctx: CliContext): Promise<voi
   if (opts.apiKey) {
     token = storedKeyToken(ctx, t, cred)
   } else {
-    token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope: opts.scope, minTtlMs: minTtl, forceRefresh: opts.forceRefresh })
+    token = await ctx.tokens().getToken(t.provider, t.ref, cred, { scope: opts.scope, ...minTtl, forceRefresh: opts.forceRefresh })
   }
   registerMasks(ctx, [token.accessToken])
   printToken(ctx, t.provider, cred, token, opts.format)

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import type { CliContext } from '../context.js'
 import { formatFields, printJson } from '../output.js'
-import { minTtlMs, target } from './common.js'
+import { minTtlOf, target } from './common.js'
 
 export interface WhoamiOptions {
   provider: string
@@ -20,7 +20,7 @@ export async function runWhoami(opts: WhoamiOptions, ctx: CliContext): Promise<v
   const t = target(ctx, opts.provider)
   const tokens = ctx.tokens()
   const cred = await ctx.credentials().resolve(t.provider, t.ref)
-  const token = await tokens.getToken(t.provider, t.ref, cred, { minTtlMs: minTtlMs(ctx, undefined) })
+  const token = await tokens.getToken(t.provider, t.ref, cred, minTtlOf(ctx, undefined))
   const identity = await t.provider.whoami(cred, token, ctx.providerContext())
   const doc = { provider: t.provider.id, profile: t.ref.profile, ...identity, source: cred.source }
   if (ctx.globals.json) return printJson(ctx.io, doc)

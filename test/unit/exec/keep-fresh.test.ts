@@ -31,7 +31,7 @@ function setup(next: () => Promise<TokenSet>) {
     scopes: [],
     tokens: [{ scope: 'machinelearning.predict', token: tok(1) }],
   }
-  const keeper = startKeepFresh(deps, [source], 300_000)
+  const keeper = startKeepFresh(deps, [source], { minTtlMs: 300_000, minTtlName: '--min-ttl' })
   const read = (name: string) => readFileSync(join(keeper.dir, name), 'utf8')
   return { keeper, warnings, read }
 }
