@@ -128,13 +128,15 @@ export class TokenService {
     // The request's own credential reuses the material above (for an env password an scrypt, ~37 ms);
     // a login re-read after invalid_grant gets its own.
     const materialFor = (c: Credential) => (c === cred ? material : cacheKeyMaterial(c))
-    const renew: RenewFn = (gen, used) => this.renew(provider, ref, used, opts, gen, materialFor)
+    // Whether this call's renewal could be kept in the local cache, for the shared cache's warning.
+    const kept = { locally: true }
+    const renew: RenewFn = (gen, used) => this.renew(provider, ref, used, opts, gen, materialFor, kept)
     const slot: SlotContext = { ref, slot: plan.slot, cred, material, cache: this.d.cache, now: () => this.d.clock.now(), debug: (l) => this.d.debug(l) }
     const servable = (t: TokenSet) => !opts.forceRefresh && this.fresh(provider, t, opts)
     const shared = this.sharedDisabled ? undefined : await this.d.shared?.()
     if (shared) {
       try {
-        return await serve(this.sharedFor(shared, provider, ref, slot), servable, renew)
+        return await serve(this.sharedFor(shared, ref, slot, kept), servable, renew)
       } catch (err) {
         if (!(err instanceof SharedCacheError)) throw err
         this.sharedDisabled = true
@@ -144,17 +146,19 @@ export class TokenService {
     return serve(localCoordinator(slot, this.d.lockDir, servable), servable, renew)
   }
 
-  private sharedFor(shared: SharedCache, provider: Provider, ref: ProfileRef, slot: SlotContext): Coordinator {
+  private sharedFor(shared: SharedCache, ref: ProfileRef, slot: SlotContext, kept: { locally: boolean }): Coordinator {
     return sharedCoordinator({
       ...slot,
       shared,
-      names: sharedSlot(this.d.fleetKey?.() ?? fleetKeyFrom(undefined), slot.cred, provider.id, slot.slot),
+      names: sharedSlot(this.d.fleetKey?.() ?? fleetKeyFrom(undefined), slot.cred, ref.provider, slot.slot),
       followGrant: (cred, e) => this.followGrant(ref, cred, e),
       warmUp: async () => this.d.providerContext().http?.(),
       waitMs: this.d.sharedWaitMs ?? SHARED_WAIT_MS,
       onWriteFailure: (err) => {
         this.sharedDisabled = true
-        this.d.warn(`${err.message}; the new token is cached locally only`)
+        this.d.warn(
+          `${err.message}; ${kept.locally ? 'the new token is cached locally only' : 'the new token is not cached anywhere: the next run requests another'}`,
+        )
       },
     })
   }
@@ -237,6 +241,7 @@ export class TokenService {
     opts: GetTokenOptions,
     gen: number,
     materialFor: (c: Credential) => Buffer,
+    kept: { locally: boolean },
   ): Promise<Renewal> {
     const { issued, used } = await this.issueRecovering(provider, ref, cred, opts)
     const { [PREV_REFRESH]: hadPrev, ...worked } = used.secret
@@ -260,6 +265,7 @@ export class TokenService {
     // The token exists now (on Lucidworks the previous one is dead): a cache that cannot be
     // written costs a warning, not the token (the shared cache, if any, still gets it).
     const unkept = plan.kind === 'static' ? undefined : this.d.cache.keep(ref, plan.slot, materialFor(used), stamped)
+    kept.locally = !unkept
     if (unkept) this.d.warn(`the new token is not kept in the local token cache (${unkept.message}); fix the config dir, or set AUTHCTL_CONFIG_DIR`)
     const grant = issued.secretUpdate ?? (worked.refreshToken ? { refreshToken: worked.refreshToken } : undefined)
     return grant ? { token: stamped, grant } : { token: stamped }

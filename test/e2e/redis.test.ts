@@ -245,6 +245,23 @@ describe.skipIf(!hasRedisServer())('runner fleets: the token cache on a real Red
     }
   })
 
+  it('a runner that can neither write its config dir nor publish to Redis: the token is printed, and no warning says it was cached', async () => {
+    // An ACL user that may take locks and read entries, but not write them.
+    const redis = await startRedis({ user: { name: 'reader', keys: ['~authctl:v2:lock:*', '%R~authctl:v2:token:*'] } })
+    try {
+      const env = machine(`redis://reader@127.0.0.1:${redis.port}/0`)
+      writeFileSync(join(env.AUTHCTL_CONFIG_DIR as string, 'cache'), '')
+      const r = await runCli(['token', 'lucidworks'], { env })
+      expect(r.code, r.stderr).toBe(0)
+      expect(lw.isValid(r.stdout.trim())).toBe(true)
+      expect(r.stderr).toMatch(/^warning: .*not kept in the local token cache/m)
+      expect(r.stderr).toMatch(/^warning: .*NOPERM.*; the new token is not cached anywhere: the next run requests another/m)
+      expect(r.stderr).not.toContain('cached locally')
+    } finally {
+      await redis.stop()
+    }
+  })
+
   it('a Lucid grant shared by two machines: the rotated refresh token follows through Redis', async () => {
     const redis = await startRedis()
     const lucid = await startLucid()

@@ -23,8 +23,8 @@ export interface RedisServer {
 export interface RedisOptions {
   /** requirepass: the default user's password. */
   password?: string
-  /** An ACL user that may touch only authctl's keys (`~authctl:*`); no password: `nopass`. */
-  user?: { name: string; password?: string }
+  /** An ACL user that may touch only authctl's keys (`~authctl:*`, or `keys`); no password: `nopass`. */
+  user?: { name: string; password?: string; keys?: string[] }
   /** Switch the default user off: only `user` may connect (the test's own client too). */
   defaultUserOff?: boolean
   /** TLS only (no plain port), with a self-signed certificate for localhost (`ca`: its PEM file, the CA to trust). */
@@ -56,7 +56,8 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
       : ['--port', String(port)]),
   )
   if (opts.password) args.push('--requirepass', opts.password)
-  if (opts.user) args.push('--user', opts.user.name, 'on', opts.user.password ? `>${opts.user.password}` : 'nopass', '~authctl:*', '+@all')
+  if (opts.user)
+    args.push('--user', opts.user.name, 'on', opts.user.password ? `>${opts.user.password}` : 'nopass', ...(opts.user.keys ?? ['~authctl:*']), '+@all')
   if (opts.defaultUserOff) args.push('--user', 'default', 'off')
   const proc: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
   await new Promise<void>((resolve, reject) => {
