@@ -7,6 +7,8 @@ export interface IO {
   stdinIsTTY: boolean
   stdoutIsTTY: boolean
   stderrIsTTY: boolean
+  /** The terminal's width when stdout is one (tables fit it). */
+  stdoutColumns?: number
   /** Reads the rest of stdin (once); rejects input over `maxBytes`. */
   readStdin(maxBytes?: number): Promise<string>
   /**
@@ -26,6 +28,7 @@ export function createProcessIO(): IO {
     stdinIsTTY: isatty(0),
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     stderrIsTTY: Boolean(process.stderr.isTTY),
+    ...(process.stdout.isTTY && process.stdout.columns ? { stdoutColumns: process.stdout.columns } : {}),
     readStdin: (maxBytes) => stdin.rest(maxBytes),
     readStdinLine: () => stdin.line(),
   }

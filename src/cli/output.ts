@@ -6,17 +6,49 @@ export function printJson(io: IO, value: unknown): void {
   io.out(`${escapeJsonControls(JSON.stringify(value, null, 2))}\n`)
 }
 
-/** Left-aligned columns, two spaces apart (gh tableprinter without truncation). */
-export function formatTable(header: readonly string[], dirty: ReadonlyArray<readonly string[]>): string {
+/** A terminal's width to fit a table into, leaving the first `fixed` columns (ids, names to type) whole. */
+export interface TableFit {
+  width: number
+  fixed: number
+}
+
+/**
+ * Left-aligned columns, two spaces apart (gh tableprinter). With `fit` (stdout is a terminal),
+ * the widest columns after the fixed ones are cut, with `…`, until the table fits the width:
+ * no row wraps. Piped output is never cut; `--json` has every value.
+ */
+export function formatTable(header: readonly string[], dirty: ReadonlyArray<readonly string[]>, fit?: TableFit): string {
   // Cells may hold server text (names, emails): control characters and ESC sequences go.
   const rows = dirty.map((r) => r.map((c) => cleanText(c)))
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  if (fit) fitWidths(widths, header, fit)
+  const cut = (c: string, w: number) => (c.length > w ? `${c.slice(0, w - 1)}…` : c)
   const line = (cells: readonly string[]) =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .map((c, i) => (i === cells.length - 1 ? cut(c, widths[i] ?? 0) : cut(c, widths[i] ?? 0).padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd()
   return `${[line(header), ...rows.map(line)].join('\n')}\n`
+}
+
+/** Narrows the widest cuttable column, one column at a time, down to its header (at least 12). */
+function fitWidths(widths: number[], header: readonly string[], fit: TableFit): void {
+  const floors = widths.map((w, i) => (i < fit.fixed ? w : Math.min(w, Math.max((header[i] ?? '').length, 12))))
+  let total = widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1)
+  while (total > fit.width) {
+    let widest = -1
+    for (let i = 0; i < widths.length; i++) {
+      if ((widths[i] ?? 0) > (floors[i] ?? 0) && (widest < 0 || (widths[i] ?? 0) > (widths[widest] ?? 0))) widest = i
+    }
+    if (widest < 0) return // as narrow as it goes: the terminal wraps the rest
+    widths[widest] = (widths[widest] ?? 0) - 1
+    total--
+  }
+}
+
+/** The fit for a table on stdout: its terminal's width, or none when stdout is not a terminal. */
+export function terminalFit(io: IO, fixed: number): TableFit | undefined {
+  return io.stdoutIsTTY && io.stdoutColumns ? { width: io.stdoutColumns, fixed } : undefined
 }
 
 /** "key: value" lines with aligned values, for human-readable single objects. */

@@ -86,6 +86,29 @@ describe.skipIf(!hasTmux())('interactive login in a real terminal (tmux)', () =>
     }
   })
 
+  it('status fits a 120-column terminal: no row wraps, the widest cells end in …', async () => {
+    const e = { ...env(), AUTHCTL_PROFILE: 'nightly-prediction-jobs' }
+    const login = await runCli(
+      ['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', '--scope', 'machinelearning.predict', '--scope', 'machinelearning.model'],
+      { env: e, input: SECRET },
+    )
+    expect(login.code, login.stderr).toBe(0)
+    expect((await runCli(['token', 'lucidworks', '--scope', 'machinelearning.model'], { env: e })).code).toBe(0)
+    const piped = await runCli(['status'], { env: e })
+    expect(Math.max(...piped.stdout.split('\n').map((l) => l.length))).toBeGreaterThan(120)
+    const t = startTmux(`authctl-status-${process.pid}`, `${process.execPath} ${BIN} status`, e)
+    try {
+      const screen = await t.waitFor(/EXIT:\d+/)
+      expect(screen).toContain('EXIT:0')
+      const rows = screen.split('\n')
+      const i = rows.findIndex((l) => l.startsWith('PROVIDER'))
+      expect(rows[i + 1]).toMatch(/^lucidworks {2}nightly-prediction-jobs {2}client-credentials .*…$/)
+      expect(rows[i + 2]).toMatch(/^EXIT:0/) // the row did not wrap onto a second line
+    } finally {
+      t.kill()
+    }
+  })
+
   it('with stderr (where prompts go) not a terminal, nothing prompts: exit 2 at once instead of an invisible question', async () => {
     const e = env()
     const login = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', '--no-verify'], { env: e, input: SECRET })

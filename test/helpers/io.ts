@@ -6,7 +6,7 @@ export interface TestIO extends IO {
 }
 
 /** Buffers instead of process streams (gh iostreams.Test). */
-export function createTestIO(opts: { stdin?: string; stdinTTY?: boolean; stdoutTTY?: boolean; stderrTTY?: boolean } = {}): TestIO {
+export function createTestIO(opts: { stdin?: string; stdinTTY?: boolean; stdoutTTY?: boolean; stderrTTY?: boolean; stdoutColumns?: number } = {}): TestIO {
   let out = ''
   let err = ''
   let stdin = opts.stdin ?? ''
@@ -20,6 +20,7 @@ export function createTestIO(opts: { stdin?: string; stdinTTY?: boolean; stdoutT
     },
     stdinIsTTY: opts.stdinTTY ?? false,
     stdoutIsTTY: opts.stdoutTTY ?? false,
+    ...(opts.stdoutColumns ? { stdoutColumns: opts.stdoutColumns } : {}),
     stderrIsTTY: opts.stderrTTY ?? opts.stdinTTY ?? false, // a terminal session: both, unless a test says otherwise
     readStdin: async () => {
       rest ??= stdin

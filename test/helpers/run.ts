@@ -16,6 +16,8 @@ export interface CliOpts {
   stdin?: string
   tty?: boolean
   answers?: Record<string, string | boolean>
+  /** stdout is a terminal this many columns wide. */
+  columns?: number
   /** A fixed clock (epoch ms) for this invocation. */
   now?: number
 }
@@ -32,7 +34,7 @@ export function inProcessCli(baseEnv: () => Record<string, string>) {
   }
   reset()
   const cli = async (argv: string[], opts: CliOpts = {}): Promise<InProcessResult> => {
-    const io = createTestIO({ stdin: opts.stdin, stdinTTY: opts.tty })
+    const io = createTestIO({ stdin: opts.stdin, stdinTTY: opts.tty, stdoutTTY: opts.columns !== undefined, stdoutColumns: opts.columns })
     const env = { AUTHCTL_CONFIG_DIR: state.dir, AUTHCTL_STORE: 'memory', ...(TEST_KNOBS as Record<string, string>), ...baseEnv(), ...opts.env }
     const code = await run(argv, env, io, {
       stores: { memory: state.store },

@@ -6,7 +6,7 @@ import { flagKey, flagName, flagUnion, keyFlagsFor, unionHelp } from '../../prov
 import { allProviders } from '../../providers/registry.js'
 import type { ApiKey, CreatedKey, Credential, FlagSpec, KeyManager, Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
-import { formatTable, printJson, relativeTime } from '../output.js'
+import { formatTable, printJson, relativeTime, terminalFit } from '../output.js'
 import { addFlagSpec, givenFlags, kebab, minTtlOf, target, type Target } from './common.js'
 
 /**
@@ -104,7 +104,7 @@ export async function runKeysList(opts: KeysOptions, ctx: CliContext): Promise<v
     ...(withAccess ? [k.access ?? '-'] : []),
     k.expiresAt ? `${k.expiresAt.slice(0, 10)} (${relativeTime(Date.parse(k.expiresAt), now)})` : 'never',
   ])
-  ctx.io.out(formatTable(header, rows))
+  ctx.io.out(formatTable(header, rows, terminalFit(ctx.io, 1)))
 }
 
 /** Asks on a terminal (declining is exit 130); without one, --yes is required. */

@@ -5,7 +5,7 @@ import { allProviders, getProvider } from '../../providers/registry.js'
 import type { Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
 import { SHARED_CACHE_TIMEOUT_MS } from '../fleet.js'
-import { formatTable, isoOrNull, printJson, relativeTime } from '../output.js'
+import { formatTable, isoOrNull, printJson, relativeTime, terminalFit } from '../output.js'
 import { profileSuffix } from './common.js'
 import { halfSetEnv, halfSetError } from '../../tokens/credentials.js'
 
@@ -164,7 +164,7 @@ function printStatus(ctx: CliContext, entries: StatusEntry[], shared: Awaited<Re
     e.tokens.length === 0 ? '-' : e.tokens.map((t) => `${t.scope}: ${t.expires_at ? relativeTime(Date.parse(t.expires_at), now) : 'no expiry'}`).join('; '),
     ...(withKeys ? [keyCell(e.key, now, e.source !== 'environment' && never.has(`${e.provider}/${e.profile}`))] : []),
   ])
-  ctx.io.out(formatTable(['PROVIDER', 'PROFILE', 'KIND', 'SOURCE', 'IDENTITY', 'TOKENS', ...(withKeys ? ['KEY EXPIRY'] : [])], rows))
+  ctx.io.out(formatTable(['PROVIDER', 'PROFILE', 'KIND', 'SOURCE', 'IDENTITY', 'TOKENS', ...(withKeys ? ['KEY EXPIRY'] : [])], rows, terminalFit(ctx.io, 2)))
 }
 
 function keyCell(k: StatusKey | null, now: number, never: boolean): string {

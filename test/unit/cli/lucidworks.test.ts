@@ -203,6 +203,18 @@ describe('token', () => {
     expect(lw.tokenRequests() - before).toBe(1)
   })
 
+  it('status on a terminal fits its width (the widest columns cut with …); piped, nothing is cut', async () => {
+    await login(['--scope', 'machinelearning.predict', '--scope', 'machinelearning.model'])
+    await cli(['token', 'lucidworks', '--scope', 'machinelearning.model'])
+    const piped = (await cli(['status'])).stdout
+    expect(piped).toMatch(/machinelearning\.model: in 1 h; machinelearning\.predict: in 1 h/)
+    expect(Math.max(...piped.split('\n').map((l) => l.length))).toBeGreaterThan(80)
+    const narrow = (await cli(['status'], { columns: 80 })).stdout
+    for (const l of narrow.trimEnd().split('\n')) expect(l.length, l).toBeLessThanOrEqual(80)
+    expect(narrow).toMatch(/^lucidworks  default  client-credentials .*…$/m) // provider and profile whole
+    expect((await cli(['status'], { columns: 300 })).stdout).toBe(piped)
+  })
+
   it('not logged in: exit 4 naming the login command and the variables', async () => {
     const r = await cli(['--profile', 'ci', 'token', 'lucidworks'])
     expect(r.code).toBe(4)
