@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
@@ -105,6 +105,13 @@ describe('authctl doctor', () => {
     writeFileSync(outside, '{}', { mode: 0o644 })
     symlinkSync(outside, join(dir, 'linked.json'))
     expect(check((await doctor(e)).doc, 'config dir')).toMatchObject({ status: 'fail', exit_code: 2 })
+    // A path that cannot be read (for root, who reads everything, a link to itself) fails too, with the reason.
+    rmSync(join(dir, 'linked.json'))
+    symlinkSync('loop', join(dir, 'loop'))
+    const loop = await doctor(e)
+    expect(loop.code, loop.stderr).toBe(2)
+    expect(check(loop.doc, 'config dir')).toMatchObject({ status: 'fail', exit_code: 2, detail: `cannot read ${join(dir, 'loop')} (ELOOP)` })
+    expect(check(loop.doc, 'config dir')?.fix).toContain('or remove what cannot be read')
   })
 
   it('server text is data: a Redis error with escape sequences reaches neither the table nor the JSON raw', async () => {

@@ -52,6 +52,7 @@ Examples:
  */
 function scanConfigDir(dir: string): { open: string[]; unreadable: string[] } {
   const open: string[] = []
+  /** Each as `path (ERRNO)`: EACCES, or ELOOP for a link that points at itself. */
   const unreadable: string[] = []
   const gone = (err: unknown) => (err as NodeJS.ErrnoException)?.code === 'ENOENT'
   const walk = (p: string, top: boolean) => {
@@ -64,7 +65,7 @@ function scanConfigDir(dir: string): { open: string[]; unreadable: string[] } {
         if (!st.isFile()) return
       } else if (st.isDirectory()) names = readdirSync(p)
     } catch (err) {
-      if (!gone(err)) unreadable.push(p)
+      if (!gone(err)) unreadable.push(`${p} (${(err as NodeJS.ErrnoException)?.code ?? 'error'})`)
       return
     }
     if ((st.mode & 0o077) !== 0) open.push(p)
@@ -97,7 +98,7 @@ function configDirCheck(ctx: CliContext, configError: Error | undefined): CheckR
       name: 'config dir',
       status: 'fail',
       detail: `cannot read ${unreadable[0]}`,
-      fix: `make ${dir} and everything in it yours and readable by you (chmod -R u+rwX ${dir})`,
+      fix: `make ${dir} and everything in it yours and readable by you (chmod -R u+rwX ${dir}), or remove what cannot be read`,
       exit_code: ExitCode.Usage,
     }
   }
