@@ -1,3 +1,5 @@
+import { trimLineEnd } from '../providers/inputs.js'
+
 /**
  * What an `exec` child must never inherit (CONTRACT 0.2 "The child gets tokens, never keys to
  * the vault"): the file store's passphrase, the shared cache's URL (often with a password) and
@@ -20,6 +22,8 @@ export function scrubbedValues(env: Readonly<Record<string, string | undefined>>
     const v = env[name]
     if (!v) continue
     out.push(v)
+    // As authctl reads a credential variable: without the line breaks at its end.
+    if (trimLineEnd(v) !== v && trimLineEnd(v)) out.push(trimLineEnd(v))
     const password = urlPassword(v)
     if (password) out.push(password)
   }

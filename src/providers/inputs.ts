@@ -12,6 +12,11 @@ export function validateSecret(value: string, what: string): string {
   return value
 }
 
+/** `value` without the trailing line breaks that `echo`, a heredoc or a CI secret page add (for variables). */
+export function trimLineEnd(value: string): string {
+  return value.replace(/[\r\n]+$/, '')
+}
+
 /** Strips the one trailing newline `echo` or a heredoc adds. */
 export function stripFinalNewline(s: string): string {
   return s.replace(/\r?\n$/, '')
@@ -26,7 +31,8 @@ export interface ValueSpec {
 
 /** A non-secret value: flag, then environment, then a prompt on a TTY, else exit 2. */
 export async function collectValue(input: LoginInput, ctx: ProviderContext, spec: ValueSpec): Promise<string> {
-  const v = spec.value ?? ctx.env[spec.envVar]
+  const fromEnv = ctx.env[spec.envVar]
+  const v = spec.value ?? (fromEnv === undefined ? undefined : trimLineEnd(fromEnv))
   if (v !== undefined && v !== '') return validateSecret(v, spec.message)
   if (!input.interactive) {
     throw new NonInteractiveError(`missing ${spec.message}`, { hint: `pass ${spec.flag} or set ${spec.envVar}` })
@@ -61,7 +67,8 @@ function tidySecret(value: string, spec: SecretSpec, what: string): string {
 /** A secret: `--*-stdin`, then environment, then a masked prompt on a TTY, else exit 2. */
 export async function collectSecret(input: LoginInput, ctx: ProviderContext, spec: SecretSpec): Promise<string> {
   if (spec.stdin) return tidySecret(stripFinalNewline(await input.readStdin()), spec, spec.message)
-  const env = ctx.env[spec.envVar]?.replace(/[\r\n]+$/, '')
+  const given = ctx.env[spec.envVar]
+  const env = given === undefined ? undefined : trimLineEnd(given)
   if (env !== undefined && env !== '') return tidySecret(env, spec, `${spec.message} (from ${spec.envVar})`)
   if (!input.interactive) {
     throw new NonInteractiveError(`missing ${spec.message}`, { hint: `pipe it to ${spec.flag} or set ${spec.envVar}` })

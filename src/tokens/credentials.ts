@@ -4,6 +4,7 @@ import { AuthRequiredError, UsageError } from '../kernel/errors.js'
 import { type ProfileRef, profileSuffix } from '../kernel/profile.js'
 import type { Credential } from '../kernel/types.js'
 import { envHint, parseStored } from '../providers/descriptor.js'
+import { trimLineEnd } from '../providers/inputs.js'
 import type { Provider } from '../providers/types.js'
 import type { SecretStore } from '../store/types.js'
 import { accountFor } from '../store/types.js'
@@ -17,10 +18,11 @@ const CACHE_KEY_FIELD = 'cacheKey'
  * environment holds a complete credential or none of its variables.
  */
 export function halfSetEnv(provider: Provider, env: Readonly<Record<string, string | undefined>>): { set: string[]; missing: string[] } | undefined {
-  if (provider.fromEnv(env)) return undefined
+  const { clean } = credentialEnv(provider, env)
+  if (provider.fromEnv(clean)) return undefined
   for (const group of provider.env.credentials) {
-    const set = group.filter((v) => env[v])
-    if (set.length > 0 && set.length < group.length) return { set, missing: group.filter((v) => !env[v]) }
+    const set = group.filter((v) => clean[v])
+    if (set.length > 0 && set.length < group.length) return { set, missing: group.filter((v) => !clean[v]) }
   }
   return undefined
 }
@@ -42,21 +44,42 @@ export function halfSetError(provider: Provider, profile: string, half: { set: s
 }
 
 /**
- * A provider's environment credential, its variables taken as CI secret stores and `echo` give
- * them: trailing line breaks dropped (sent on in a header or form field they made a 401 whose
- * hint named the very variables that were set). A line break or NUL left inside is exit 2
- * naming the variable, never its value.
+ * The environment as a provider's credential reads it: its credential variables without their
+ * trailing line breaks (sent on in a header or form field they made a 401 whose hint named the
+ * very variables that were set), and the first variable left with a line break or NUL inside.
  */
-export function credentialFromEnv(provider: Provider, env: Readonly<Record<string, string | undefined>>): Credential | undefined {
+function credentialEnv(provider: Provider, env: Readonly<Record<string, string | undefined>>) {
   let clean = env
+  let broken: string | undefined
   for (const name of new Set(provider.env.credentials.flat())) {
     const value = env[name]
     if (value === undefined) continue
-    const trimmed = value.replace(/[\r\n]+$/, '')
-    if (/[\r\n\0]/.test(trimmed)) throw new UsageError(`${name} contains a line break or NUL`, { hint: `set ${name} to its value alone, on one line` })
+    const trimmed = trimLineEnd(value)
     if (trimmed !== value) clean = { ...clean, [name]: trimmed }
+    if (/[\r\n\0]/.test(trimmed)) broken ??= name
   }
-  return provider.fromEnv(clean)
+  return { clean, broken }
+}
+
+/**
+ * A provider's environment credential, if the environment holds one (every place that asks
+ * reads it the same way: token, status, exec, doctor, login's and logout's warnings).
+ */
+export function envCredential(provider: Provider, env: Readonly<Record<string, string | undefined>>): Credential | undefined {
+  return provider.fromEnv(credentialEnv(provider, env).clean)
+}
+
+/**
+ * envCredential for a command that sends it: a credential with a line break or NUL inside one
+ * of its variables is exit 2 naming the variable, never its value. A variable of an incomplete
+ * set is left alone, as it is when no set is complete (a stored login serves).
+ */
+export function credentialFromEnv(provider: Provider, env: Readonly<Record<string, string | undefined>>): Credential | undefined {
+  const { clean, broken } = credentialEnv(provider, env)
+  const cred = provider.fromEnv(clean)
+  if (cred && broken && provider.env.credentials.some((set) => set.includes(broken) && set.every((v) => clean[v])))
+    throw new UsageError(`${broken} contains a line break or NUL`, { hint: `set ${broken} to its value alone, on one line` })
+  return cred
 }
 
 /**

@@ -5,7 +5,7 @@ import { AuthctlError, AuthRequiredError, UsageError } from '../../kernel/errors
 import { buildChildEnv } from '../../exec/env.js'
 import type { FreshSource } from '../../exec/keep-fresh.js'
 import { secretValues } from '../../exec/mask.js'
-import { halfSetEnv } from '../../tokens/credentials.js'
+import { envCredential, halfSetEnv } from '../../tokens/credentials.js'
 import { scrubbedNames, scrubbedValues } from '../../exec/scrub.js'
 import { listNames, wrap } from '../output.js'
 import { allProviders, getProvider } from '../../providers/registry.js'
@@ -74,7 +74,7 @@ function selectProviders(ctx: CliContext, names: readonly string[]): Provider[] 
       .filter((r) => r.profile === ctx.profile)
       .map((r) => r.provider),
   )
-  const usable = allProviders().filter((p) => stored.has(p.id) || p.fromEnv(ctx.env))
+  const usable = allProviders().filter((p) => stored.has(p.id) || envCredential(p, ctx.env))
   if (usable.length > 0) {
     // Another provider's stray variable (a password with no email) does not stop this run.
     for (const p of allProviders()) {

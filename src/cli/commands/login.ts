@@ -1,7 +1,7 @@
 import { envHint } from '../../providers/descriptor.js'
 import { Command } from 'commander'
 import type { ProfileRecord } from '../../kernel/config.js'
-import { cacheKeyMaterial } from '../../tokens/credentials.js'
+import { cacheKeyMaterial, envCredential } from '../../tokens/credentials.js'
 import { CancelledError, NonInteractiveError, UsageError } from '../../kernel/errors.js'
 import { allProviders, findProvider, getProvider } from '../../providers/registry.js'
 import { flagHelp, flagKey, flagUnion, unionHelp } from '../../providers/descriptor.js'
@@ -127,7 +127,7 @@ export async function runLogin(opts: LoginOptions, ctx: CliContext): Promise<voi
   const material = cacheKeyMaterial(cred)
   for (const t of result.tokens ?? []) cache.write(ref, t.slot, material, t.token)
   ctx.info(`${result.summary}; secret stored in the ${store.backend === 'keychain' ? 'OS keychain' : `${store.backend} store`} (profile ${ref.profile}).`)
-  if (provider.fromEnv(ctx.env)) {
+  if (envCredential(provider, ctx.env)) {
     ctx.warn(`${envHint(provider)} are set in this environment and take precedence over the stored login`)
   }
   if (ctx.globals.json) {

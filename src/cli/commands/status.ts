@@ -7,7 +7,7 @@ import type { CliContext } from '../context.js'
 import { SHARED_CACHE_TIMEOUT_MS } from '../fleet.js'
 import { formatTable, isoOrNull, printJson, relativeTime, terminalFit } from '../output.js'
 import { profileSuffix } from './common.js'
-import { halfSetEnv, halfSetError } from '../../tokens/credentials.js'
+import { envCredential, halfSetEnv, halfSetError } from '../../tokens/credentials.js'
 
 export interface StatusEntry {
   provider: string
@@ -75,7 +75,7 @@ export function collectStatus(ctx: CliContext): StatusEntry[] {
   const envProviders = new Set<string>()
   const byId = new Map(allProviders().map((p) => [p.id, p]))
   for (const p of allProviders()) {
-    const cred = p.fromEnv(ctx.env)
+    const cred = envCredential(p, ctx.env)
     if (!cred) continue
     envProviders.add(p.id)
     entries.push({
@@ -164,7 +164,9 @@ function printStatus(ctx: CliContext, entries: StatusEntry[], shared: Awaited<Re
     e.tokens.length === 0 ? '-' : e.tokens.map((t) => `${t.scope}: ${t.expires_at ? relativeTime(Date.parse(t.expires_at), now) : 'no expiry'}`).join('; '),
     ...(withKeys ? [keyCell(e.key, now, e.source !== 'environment' && never.has(`${e.provider}/${e.profile}`))] : []),
   ])
-  ctx.io.out(formatTable(['PROVIDER', 'PROFILE', 'KIND', 'SOURCE', 'IDENTITY', 'TOKENS', ...(withKeys ? ['KEY EXPIRY'] : [])], rows, terminalFit(ctx.io, 2)))
+  ctx.io.out(
+    formatTable(['PROVIDER', 'PROFILE', 'KIND', 'SOURCE', 'IDENTITY', 'TOKENS', ...(withKeys ? ['KEY EXPIRY'] : [])], rows, terminalFit(ctx.io, [0, 1])),
+  )
 }
 
 function keyCell(k: StatusKey | null, now: number, never: boolean): string {

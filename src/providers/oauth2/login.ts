@@ -1,5 +1,5 @@
 import { NonInteractiveError, UsageError } from '../../kernel/errors.js'
-import { collectSecret, collectValue, stripFinalNewline, validateSecret } from '../inputs.js'
+import { collectSecret, collectValue, stripFinalNewline, trimLineEnd, validateSecret } from '../inputs.js'
 import type { LoginInput, LoginResult, ProviderContext, TokenSet } from '../types.js'
 import {
   checkAuthMethod,
@@ -57,7 +57,7 @@ async function collectSecrets(input: LoginInput, ctx: ProviderContext, s: OAuth2
     }
     return {
       clientSecret: validateSecret(lines[0] ?? '', 'client secret (stdin line 1)'),
-      refreshToken: printable(validateSecret(lines[1] ?? '', 'refresh token (stdin line 2)')),
+      refreshToken: printable(validateSecret((lines[1] ?? '').trim(), 'refresh token (stdin line 2)')),
     }
   }
   const secretSpec = { stdin: Boolean(o.clientSecretStdin), envVar: ENV.clientSecret, flag: '--client-secret-stdin', message: 'OAuth2 client secret' }
@@ -69,7 +69,7 @@ async function collectSecrets(input: LoginInput, ctx: ProviderContext, s: OAuth2
     message: 'OAuth2 refresh token',
     header: true,
   })
-  const envSecret = ctx.env[ENV.clientSecret]
+  const envSecret = trimLineEnd(ctx.env[ENV.clientSecret] ?? '')
   if (envSecret) return { clientSecret: validateSecret(envSecret, `OAuth2 client secret (from ${ENV.clientSecret})`), refreshToken }
   // The secret is optional here: a public client refreshes with its client_id alone.
   return { refreshToken }

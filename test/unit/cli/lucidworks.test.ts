@@ -211,8 +211,22 @@ describe('token', () => {
     expect(Math.max(...piped.split('\n').map((l) => l.length))).toBeGreaterThan(80)
     const narrow = (await cli(['status'], { columns: 80 })).stdout
     for (const l of narrow.trimEnd().split('\n')) expect(l.length, l).toBeLessThanOrEqual(80)
-    expect(narrow).toMatch(/^lucidworks  default  client-credentials .*…$/m) // provider and profile whole
+    expect(narrow).toMatch(/^lucidworks {2}default {2}client-credentials .*…$/m) // provider and profile whole
     expect((await cli(['status'], { columns: 300 })).stdout).toBe(piped)
+  })
+
+  it('a broken variable of an incomplete credential is left alone (the stored login serves); a variable that is only a line break is not set', async () => {
+    await login()
+    const half = await cli(['token', 'lucidworks'], { env: { LUCIDWORKS_CLIENT_SECRET: 'a\nb' } })
+    expect(half.code, half.stderr).toBe(0)
+    expect(lw.isValid(half.stdout.trim())).toBe(true)
+    const blank = { LUCIDWORKS_CLIENT_ID: '\n', LUCIDWORKS_CLIENT_SECRET: SECRET }
+    const status = JSON.parse((await cli(['status', '--json'], { env: blank })).stdout).profiles as Array<{ provider: string; source: string; identity: string }>
+    expect(status.find((e) => e.provider === 'lucidworks')).toMatchObject({ source: 'memory', identity: 'lw-client' })
+    reset()
+    const login2 = await cli(['login', 'lucidworks', '--no-verify'], { env: { LUCIDWORKS_CLIENT_ID: 'lw-client\n', LUCIDWORKS_CLIENT_SECRET: `${SECRET}\n` } })
+    expect(login2.code, login2.stderr).toBe(0) // login reads the variables as token does
+    expect(JSON.parse(state.store.items.get('lucidworks:default') ?? '{}').clientSecret).toBe(SECRET)
   })
 
   it('not logged in: exit 4 naming the login command and the variables', async () => {

@@ -162,6 +162,8 @@ describe('Trust rule: the child gets tokens, never keys to the vault', () => {
     expect(names).toEqual(expect.arrayContaining(['AUTHCTL_PASSPHRASE', 'AUTHCTL_CACHE', 'AUTHCTL_CACHE_KEY', 'LUCIDWORKS_CLIENT_SECRET', 'LUPA_PASSWORD']))
     const values = scrubbedValues({ AUTHCTL_PASSPHRASE: 'pp', AUTHCTL_CACHE: 'redis://:pa%24s@h:6379/0', OTHER: 'x' }, names)
     expect(values).toEqual(['pp', 'redis://:pa%24s@h:6379/0', 'pa$s'])
+    // A variable with the line break a CI secret page adds works as a credential: its value without it is masked too.
+    expect(scrubbedValues({ LUCIDWORKS_CLIENT_SECRET: 's3cr3t-value\r\n' }, names)).toEqual(['s3cr3t-value\r\n', 's3cr3t-value'])
   })
 })
 
