@@ -6,34 +6,43 @@ export function printJson(io: IO, value: unknown): void {
   io.out(`${escapeJsonControls(JSON.stringify(value, null, 2))}\n`)
 }
 
-/** A terminal's width to fit a table into, leaving the first `fixed` columns (ids, names to type) whole. */
+/** A terminal's width to fit a table into, and the columns never cut (ids and masked keys to read whole). */
 export interface TableFit {
   width: number
-  fixed: number
+  keep: readonly number[]
 }
+
+/** Length in code points: a cut never splits a character in two (emoji are two UTF-16 units). */
+const len = (s: string) => Array.from(s).length
 
 /**
  * Left-aligned columns, two spaces apart (gh tableprinter). With `fit` (stdout is a terminal),
- * the widest columns after the fixed ones are cut, with `…`, until the table fits the width:
- * no row wraps. Piped output is never cut; `--json` has every value.
+ * the widest columns not kept are cut, with `…`, until the table fits the width or every such
+ * column is down to its header (at least 12). Piped output is never cut; `--json` has every value.
  */
 export function formatTable(header: readonly string[], dirty: ReadonlyArray<readonly string[]>, fit?: TableFit): string {
   // Cells may hold server text (names, emails): control characters and ESC sequences go.
   const rows = dirty.map((r) => r.map((c) => cleanText(c)))
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const widths = header.map((h, i) => Math.max(len(h), ...rows.map((r) => len(r[i] ?? ''))))
   if (fit) fitWidths(widths, header, fit)
-  const cut = (c: string, w: number) => (c.length > w ? `${c.slice(0, w - 1)}…` : c)
+  const cut = (c: string, w: number) =>
+    len(c) > w
+      ? `${Array.from(c)
+          .slice(0, w - 1)
+          .join('')}…`
+      : c
+  const pad = (c: string, w: number) => c + ' '.repeat(Math.max(0, w - len(c)))
   const line = (cells: readonly string[]) =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? cut(c, widths[i] ?? 0) : cut(c, widths[i] ?? 0).padEnd(widths[i] ?? 0)))
+      .map((c, i) => (i === cells.length - 1 ? cut(c, widths[i] ?? 0) : pad(cut(c, widths[i] ?? 0), widths[i] ?? 0)))
       .join('  ')
       .trimEnd()
   return `${[line(header), ...rows.map(line)].join('\n')}\n`
 }
 
-/** Narrows the widest cuttable column, one column at a time, down to its header (at least 12). */
+/** Narrows the widest column not kept, one column at a time, down to its header (at least 12). */
 function fitWidths(widths: number[], header: readonly string[], fit: TableFit): void {
-  const floors = widths.map((w, i) => (i < fit.fixed ? w : Math.min(w, Math.max((header[i] ?? '').length, 12))))
+  const floors = widths.map((w, i) => (fit.keep.includes(i) ? w : Math.min(w, Math.max(len(header[i] ?? ''), 12))))
   let total = widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1)
   while (total > fit.width) {
     let widest = -1
@@ -47,8 +56,8 @@ function fitWidths(widths: number[], header: readonly string[], fit: TableFit): 
 }
 
 /** The fit for a table on stdout: its terminal's width, or none when stdout is not a terminal. */
-export function terminalFit(io: IO, fixed: number): TableFit | undefined {
-  return io.stdoutIsTTY && io.stdoutColumns ? { width: io.stdoutColumns, fixed } : undefined
+export function terminalFit(io: IO, keep: readonly number[]): TableFit | undefined {
+  return io.stdoutIsTTY && io.stdoutColumns ? { width: io.stdoutColumns, keep } : undefined
 }
 
 /** "key: value" lines with aligned values, for human-readable single objects. */

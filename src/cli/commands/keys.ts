@@ -104,7 +104,7 @@ export async function runKeysList(opts: KeysOptions, ctx: CliContext): Promise<v
     ...(withAccess ? [k.access ?? '-'] : []),
     k.expiresAt ? `${k.expiresAt.slice(0, 10)} (${relativeTime(Date.parse(k.expiresAt), now)})` : 'never',
   ])
-  ctx.io.out(formatTable(header, rows, terminalFit(ctx.io, 1)))
+  ctx.io.out(formatTable(header, rows, terminalFit(ctx.io, [0, 2]) /* ID and KEY whole */))
 }
 
 /** Asks on a terminal (declining is exit 130); without one, --yes is required. */
