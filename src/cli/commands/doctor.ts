@@ -1,3 +1,4 @@
+import { envCredential } from '../../tokens/credentials.js'
 import type { Command } from 'commander'
 import { lstatSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
@@ -50,10 +51,10 @@ Examples:
  * is not walked (it may be `/`), and a dangling one, or a file a running authctl renamed
  * meanwhile, is skipped.
  */
-function scanConfigDir(dir: string): { open: string[]; unreadable: string[] } {
+function scanConfigDir(dir: string): { open: string[]; unreadable: Array<{ path: string; code: string }> } {
   const open: string[] = []
-  /** Each as `path (ERRNO)`: EACCES, or ELOOP for a link that points at itself. */
-  const unreadable: string[] = []
+  /** With the reason: EACCES, or ELOOP for a link that points at itself. */
+  const unreadable: Array<{ path: string; code: string }> = []
   const gone = (err: unknown) => (err as NodeJS.ErrnoException)?.code === 'ENOENT'
   const walk = (p: string, top: boolean) => {
     let st: import('node:fs').Stats
@@ -65,7 +66,7 @@ function scanConfigDir(dir: string): { open: string[]; unreadable: string[] } {
         if (!st.isFile()) return
       } else if (st.isDirectory()) names = readdirSync(p)
     } catch (err) {
-      if (!gone(err)) unreadable.push(`${p} (${(err as NodeJS.ErrnoException)?.code ?? 'error'})`)
+      if (!gone(err)) unreadable.push({ path: p, code: (err as NodeJS.ErrnoException)?.code ?? 'error' })
       return
     }
     if ((st.mode & 0o077) !== 0) open.push(p)
@@ -93,12 +94,14 @@ function configDirCheck(ctx: CliContext, configError: Error | undefined): CheckR
       exit_code: ExitCode.Usage,
     }
   const { open, unreadable } = scanConfigDir(dir)
-  if (unreadable.length) {
+  const [first] = unreadable
+  if (first) {
     return {
       name: 'config dir',
       status: 'fail',
-      detail: `cannot read ${unreadable[0]}`,
-      fix: `make ${dir} and everything in it yours and readable by you (chmod -R u+rwX ${dir}), or remove what cannot be read`,
+      detail: `cannot read ${first.path} (${first.code})`,
+      // Only a link that leads nowhere is worth removing; a file here may hold the logins.
+      fix: first.code === 'ELOOP' ? `remove the link ${first.path}` : `make ${dir} and everything in it yours and readable by you (chmod -R u+rwX ${dir})`,
       exit_code: ExitCode.Usage,
     }
   }
@@ -194,7 +197,7 @@ async function fileStoreCheck(ctx: CliContext): Promise<CheckResult> {
 async function endpointChecks(ctx: CliContext): Promise<{ checks: CheckResult[]; skewMs?: number; skewFrom?: string }> {
   const records = ctx.config().list()
   const stored = new Set(records.map((r) => r.provider))
-  const targets = allProviders().filter((p) => stored.has(p.id) || p.fromEnv(ctx.env) || p.endpoints.some((e) => ctx.env[e.variable]))
+  const targets = allProviders().filter((p) => stored.has(p.id) || envCredential(p, ctx.env) || p.endpoints.some((e) => ctx.env[e.variable]))
   // A provider whose login chooses its endpoint (oauth2): the active profile's login, else the first.
   const loginEndpoint = (p: (typeof targets)[number]) => {
     const r = records.find((x) => x.provider === p.id && x.profile === ctx.profile) ?? records.find((x) => x.provider === p.id)
