@@ -12,8 +12,43 @@ export interface TableFit {
   keep: readonly number[]
 }
 
-/** Length in code points: a cut never splits a character in two (emoji are two UTF-16 units). */
-const len = (s: string) => Array.from(s).length
+/**
+ * Terminal columns of one character: 2 for East Asian wide and fullwidth characters and emoji,
+ * 0 for combining marks, zero-width characters and variation selectors, else 1 (the ranges of
+ * wcwidth that matter for names, emails and ids a server sends).
+ */
+function charWidth(c: string): number {
+  const cp = c.codePointAt(0) ?? 0
+  if ((cp >= 0x300 && cp <= 0x36f) || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0xfe00 && cp <= 0xfe0f)) return 0
+  const wide =
+    (cp >= 0x1100 && cp <= 0x115f) ||
+    (cp >= 0x2e80 && cp <= 0xa4cf && cp !== 0x303f) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) ||
+    (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) ||
+    (cp >= 0x1f300 && cp <= 0x1f64f) ||
+    (cp >= 0x1f900 && cp <= 0x1f9ff) ||
+    (cp >= 0x20000 && cp <= 0x3fffd)
+  return wide ? 2 : 1
+}
+
+/** Width on a terminal, by characters (a cut never splits an emoji's two UTF-16 units). */
+const len = (s: string) => Array.from(s).reduce((w, c) => w + charWidth(c), 0)
+
+/** `s` cut to `w` columns, ending in `…` when something was cut. */
+function cut(s: string, w: number): string {
+  if (len(s) <= w) return s
+  let out = ''
+  let used = 0
+  for (const c of s) {
+    if (used + charWidth(c) > w - 1) break
+    out += c
+    used += charWidth(c)
+  }
+  return `${out}…`
+}
 
 /**
  * Left-aligned columns, two spaces apart (gh tableprinter). With `fit` (stdout is a terminal),
@@ -25,12 +60,6 @@ export function formatTable(header: readonly string[], dirty: ReadonlyArray<read
   const rows = dirty.map((r) => r.map((c) => cleanText(c)))
   const widths = header.map((h, i) => Math.max(len(h), ...rows.map((r) => len(r[i] ?? ''))))
   if (fit) fitWidths(widths, header, fit)
-  const cut = (c: string, w: number) =>
-    len(c) > w
-      ? `${Array.from(c)
-          .slice(0, w - 1)
-          .join('')}…`
-      : c
   const pad = (c: string, w: number) => c + ' '.repeat(Math.max(0, w - len(c)))
   const line = (cells: readonly string[]) =>
     cells

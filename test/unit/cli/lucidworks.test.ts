@@ -221,7 +221,11 @@ describe('token', () => {
     expect(half.code, half.stderr).toBe(0)
     expect(lw.isValid(half.stdout.trim())).toBe(true)
     const blank = { LUCIDWORKS_CLIENT_ID: '\n', LUCIDWORKS_CLIENT_SECRET: SECRET }
-    const status = JSON.parse((await cli(['status', '--json'], { env: blank })).stdout).profiles as Array<{ provider: string; source: string; identity: string }>
+    const status = JSON.parse((await cli(['status', '--json'], { env: blank })).stdout).profiles as Array<{
+      provider: string
+      source: string
+      identity: string
+    }>
     expect(status.find((e) => e.provider === 'lucidworks')).toMatchObject({ source: 'memory', identity: 'lw-client' })
     reset()
     const login2 = await cli(['login', 'lucidworks', '--no-verify'], { env: { LUCIDWORKS_CLIENT_ID: 'lw-client\n', LUCIDWORKS_CLIENT_SECRET: `${SECRET}\n` } })

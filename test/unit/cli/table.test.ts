@@ -17,4 +17,18 @@ describe('tables on a terminal', () => {
     const tight = formatTable(header, rows, { width: 20, keep: [0, 2] })
     expect(tight).toContain('****************wxyz') // as narrow as it goes; kept columns still whole
   })
+
+  it('count wide characters (CJK, emoji) as two columns: a row of them fits, and piped columns line up', () => {
+    const cols = (l: string) => Array.from(l).reduce((w, c) => w + (/[\u3000-\u9fff\u{1f300}-\u{1f64f}]/u.test(c) ? 2 : 1), 0)
+    const wide = [['instabase', 'default', 'token', 'file', '組織コンテキスト名前がとても長い組織', '-', 'API token: expiry unknown']]
+    const head = ['PROVIDER', 'PROFILE', 'KIND', 'SOURCE', 'IDENTITY', 'TOKENS', 'KEY EXPIRY']
+    const fit = formatTable(head, wide, { width: 80, keep: [0, 1] })
+    for (const l of fit.trimEnd().split('\n')) expect(cols(l), l).toBeLessThanOrEqual(80)
+    expect(fit).toMatch(/組織.*…/)
+    const piped = formatTable(head, [...wide, ['lucid', 'default', 'api-key', 'file', 'ascii@example.com', '-', '-']])
+      .trimEnd()
+      .split('\n')
+    const tokensAt = (l: string) => cols(l.slice(0, l.indexOf(' -') + 1))
+    expect(tokensAt(piped[1] ?? '')).toBe(tokensAt(piped[2] ?? ''))
+  })
 })
