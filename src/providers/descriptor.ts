@@ -14,6 +14,11 @@ export function envHint(p: Provider): string {
   return `${first ?? ''}${rest.length ? ` (or ${rest.join(', or ')})` : ''}`
 }
 
+/** "is" for a hint of one variable (INSTABASE_API_TOKEN), "are" for more (A and B, or C). */
+export function envVerb(p: Provider): 'is' | 'are' {
+  return p.env.credentials.length === 1 && p.env.credentials[0]?.length === 1 ? 'is' : 'are'
+}
+
 /** The prefix of a credential's `exec` variables (a login may choose its own, e.g. oauth2 --env-prefix). */
 export function envPrefix(p: Provider, cred?: Credential): string {
   return (cred && p.envPrefixFor?.(cred)) ?? p.env.prefix

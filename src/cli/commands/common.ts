@@ -53,6 +53,11 @@ export function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 }
 
+/** A given flag as the user typed it: `verify: false` came from `--no-verify`. */
+export function typedFlag(key: string, value: unknown): string {
+  return `--${value === false ? 'no-' : ''}${kebab(key)}`
+}
+
 /** The options `exec` and `env` share: which providers, which scopes (of the providers that take them), how fresh. */
 export function addEnvSelection(cmd: Command, minTtlHelp: string): Command {
   const scoped = allProviders().filter((p) => p.execScopes)

@@ -7,7 +7,7 @@ import { allProviders } from '../../providers/registry.js'
 import type { ApiKey, CreatedKey, Credential, FlagSpec, KeyManager, Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
 import { formatTable, printJson, relativeTime, terminalFit } from '../output.js'
-import { addFlagSpec, givenFlags, kebab, minTtlOf, target, type Target } from './common.js'
+import { addFlagSpec, givenFlags, minTtlOf, target, type Target, typedFlag } from './common.js'
 
 /**
  * The one choke point for key management (STYLE rule 4): providers without a key API fail
@@ -41,9 +41,9 @@ export async function prepare(ctx: CliContext, opts: KeysOptions, op: Op) {
   const km = keyManagerOf(t.provider, op)
   const own = keyFlagsFor(t.provider, op)
   const accepted = new Set([...own, ...COMMON[op]].map(flagKey))
-  for (const key of Object.keys(opts.flags)) {
+  for (const [key, value] of Object.entries(opts.flags)) {
     if (!accepted.has(key))
-      throw new UsageError(`--${kebab(key)} does not apply to ${t.provider.id} keys`, { hint: `see \`authctl keys ${op} ${t.provider.id} --help\`` })
+      throw new UsageError(`${typedFlag(key, value)} does not apply to ${t.provider.id} keys`, { hint: `see \`authctl keys ${op} ${t.provider.id} --help\`` })
   }
   checkPathFlags(opts.flags)
   // A missing required flag is said before the store is opened (a passphrase typed for nothing).

@@ -1,4 +1,4 @@
-import { envHint } from '../../providers/descriptor.js'
+import { envHint, envVerb } from '../../providers/descriptor.js'
 import { Command } from 'commander'
 import type { ProfileRecord } from '../../kernel/config.js'
 import { cacheKeyMaterial, envCredential } from '../../tokens/credentials.js'
@@ -8,7 +8,7 @@ import { flagHelp, flagKey, flagUnion, unionHelp } from '../../providers/descrip
 import type { Credential, Provider } from '../../providers/types.js'
 import type { CliContext } from '../context.js'
 import { printJson } from '../output.js'
-import { addFlagSpec, givenFlags, kebab, target } from './common.js'
+import { addFlagSpec, givenFlags, target, typedFlag } from './common.js'
 
 export interface LoginOptions {
   provider?: string
@@ -83,9 +83,9 @@ async function chooseProvider(ctx: CliContext): Promise<Provider> {
 
 function checkFlagsApply(provider: Provider, flags: Record<string, unknown>): void {
   const accepted = new Set(provider.loginFlags.map(flagKey))
-  for (const key of Object.keys(flags)) {
+  for (const [key, value] of Object.entries(flags)) {
     if (!accepted.has(key)) {
-      throw new UsageError(`--${kebab(key)} does not apply to ${provider.id}`, { hint: `see \`authctl login ${provider.id} --help\`` })
+      throw new UsageError(`${typedFlag(key, value)} does not apply to ${provider.id}`, { hint: `see \`authctl login ${provider.id} --help\`` })
     }
   }
 }
@@ -128,7 +128,9 @@ export async function runLogin(opts: LoginOptions, ctx: CliContext): Promise<voi
   for (const t of result.tokens ?? []) cache.write(ref, t.slot, material, t.token)
   ctx.info(`${result.summary}; secret stored in the ${store.backend === 'keychain' ? 'OS keychain' : `${store.backend} store`} (profile ${ref.profile}).`)
   if (envCredential(provider, ctx.env)) {
-    ctx.warn(`${envHint(provider)} are set in this environment and take precedence over the stored login`)
+    ctx.warn(
+      `${envHint(provider)} ${envVerb(provider)} set in this environment and take${envVerb(provider) === 'is' ? 's' : ''} precedence over the stored login`,
+    )
   }
   if (ctx.globals.json) {
     printJson(ctx.io, { provider: provider.id, profile: ref.profile, kind: result.kind, store: store.backend, ...publicData(result.data) })

@@ -1,5 +1,5 @@
 import { envCredential } from '../../tokens/credentials.js'
-import { envHint } from '../../providers/descriptor.js'
+import { envHint, envVerb } from '../../providers/descriptor.js'
 import type { Command } from 'commander'
 import { NotFoundError } from '../../kernel/errors.js'
 import { accountFor } from '../../store/types.js'
@@ -57,7 +57,7 @@ export async function runLogout(opts: LogoutOptions, ctx: CliContext): Promise<v
     })
   }
   ctx.info(`Logged out of ${provider.displayName} (profile ${ref.profile}).`)
-  if (envCredential(provider, ctx.env)) ctx.warn(`${envHint(provider)} are still set in this environment`)
+  if (envCredential(provider, ctx.env)) ctx.warn(`${envHint(provider)} ${envVerb(provider)} still set in this environment`)
   if (ctx.globals.json) {
     printJson(ctx.io, {
       provider: provider.id,

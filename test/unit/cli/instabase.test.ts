@@ -43,6 +43,17 @@ describe('instabase', () => {
     expect(inside.stderr).toContain('contains spaces or non-ASCII characters')
   })
 
+  it('names flags as typed and verbs by number: --no-… that does not apply, "INSTABASE_API_TOKEN is set"', async () => {
+    const bad = await cli(['login', 'haut', '--email', 'lab@example.com', '--password-stdin', '--no-verify'], { stdin: 'pw\n' })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/^authctl: --no-verify does not apply to haut/)
+    const env = await cli(['login', 'instabase', '--token-stdin', '--context', 'acme-org'], { stdin: TOKEN, env: { INSTABASE_API_TOKEN: TOKEN } })
+    expect(env.code, env.stderr).toBe(0)
+    expect(env.stderr).toContain('INSTABASE_API_TOKEN is set in this environment and takes precedence over the stored login')
+    const out = await cli(['logout', 'instabase'], { env: { INSTABASE_API_TOKEN: TOKEN } })
+    expect(out.stderr).toContain('INSTABASE_API_TOKEN is still set in this environment')
+  })
+
   it('several contexts of one token are several profiles', async () => {
     await cli(['--profile', 'personal', 'login', 'instabase', '--token-stdin', '--context', 'john.doe_acme.com'], { stdin: TOKEN })
     await cli(['--profile', 'org', 'login', 'instabase', '--token-stdin', '--context', 'acme-org'], { stdin: TOKEN })
