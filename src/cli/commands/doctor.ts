@@ -1,4 +1,3 @@
-import { envCredential } from '../../tokens/credentials.js'
 import type { Command } from 'commander'
 import { lstatSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
@@ -12,6 +11,7 @@ import { allProviders } from '../../providers/registry.js'
 import { keychainFix } from '../../store/keychain.js'
 import type { CliContext } from '../context.js'
 import { printJson } from '../output.js'
+import { credentialFromEnv, envCredential, halfSetEnv } from '../../tokens/credentials.js'
 import { sharedCacheStatus } from './status.js'
 
 export interface CheckResult {
@@ -193,6 +193,34 @@ async function fileStoreCheck(ctx: CliContext): Promise<CheckResult> {
   }
 }
 
+/**
+ * Credentials in the environment, read as `token` reads them: a variable with a line break
+ * inside fails (exit 2, as `token` would), half a set warns (the stored login serves, if any).
+ * No check when no provider's variable is set.
+ */
+function environmentCheck(ctx: CliContext): CheckResult | undefined {
+  const found: string[] = []
+  for (const p of allProviders()) {
+    try {
+      if (credentialFromEnv(p, ctx.env)) found.push(p.id)
+    } catch (err) {
+      return { name: 'environment', status: 'fail', detail: (err as Error).message, fix: (err as AuthctlError).hint ?? '', exit_code: ExitCode.Usage }
+    }
+  }
+  for (const p of allProviders()) {
+    const half = halfSetEnv(p, ctx.env)
+    if (!half) continue
+    const [set, missing] = [half.set.join(' and '), half.missing.join(' and ')]
+    return {
+      name: 'environment',
+      status: 'warn',
+      detail: `${set} ${half.set.length > 1 ? 'are' : 'is'} set but ${missing} ${half.missing.length > 1 ? 'are' : 'is'} not: ${p.displayName} ignores them and uses a stored login, if any`,
+      fix: `set ${missing} too, or unset ${set}`,
+    }
+  }
+  return found.length ? { name: 'environment', status: 'pass', detail: `credentials from the environment for ${found.join(', ')}` } : undefined
+}
+
 /** Endpoints of providers that have credentials (profiles or env) or an override variable. */
 async function endpointChecks(ctx: CliContext): Promise<{ checks: CheckResult[]; skewMs?: number; skewFrom?: string }> {
   const records = ctx.config().list()
@@ -324,7 +352,8 @@ export async function runDoctor(ctx: CliContext): Promise<void> {
   } catch (err) {
     configError = err as Error
   }
-  const checks: CheckResult[] = [configDirCheck(ctx, configError)]
+  const env = environmentCheck(ctx)
+  const checks: CheckResult[] = [configDirCheck(ctx, configError), ...(env ? [env] : [])]
   // The other checks need the profile index; a corrupt one is reported by the config dir check.
   if (!configError) {
     checks.push(...(await storeChecks(ctx)))

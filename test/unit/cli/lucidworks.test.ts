@@ -233,6 +233,24 @@ describe('token', () => {
     expect(JSON.parse(state.store.items.get('lucidworks:default') ?? '{}').clientSecret).toBe(SECRET)
   })
 
+  it('doctor reads environment credentials as token does: a line break inside is a failed check (exit 2), half a set a warning', async () => {
+    type Doc = { checks: Array<{ name: string; status: string; detail: string; exit_code?: number }> }
+    const envCheck = (d: Doc) => d.checks.find((c) => c.name === 'environment')
+    const broken = await cli(['doctor', '--json'], {
+      env: { LUCIDWORKS_CLIENT_ID: 'lw-client', LUCIDWORKS_CLIENT_SECRET: `${SECRET.slice(0, 4)}\n${SECRET.slice(4)}` },
+    })
+    expect(broken.code).toBe(2)
+    expect(envCheck(JSON.parse(broken.stdout))).toMatchObject({ status: 'fail', exit_code: 2, detail: 'LUCIDWORKS_CLIENT_SECRET contains a line break or NUL' })
+    expect(broken.stdout).not.toContain(SECRET.slice(4))
+    const half = JSON.parse((await cli(['doctor', '--json'], { env: { LUCIDWORKS_CLIENT_ID: 'lw-client' } })).stdout) as Doc
+    expect(envCheck(half)).toMatchObject({ status: 'warn' })
+    expect(envCheck(half)?.detail).toMatch(/^LUCIDWORKS_CLIENT_ID is set but LUCIDWORKS_CLIENT_SECRET is not/)
+    const good = await cli(['doctor', '--json'], { env: { LUCIDWORKS_CLIENT_ID: 'lw-client\n', LUCIDWORKS_CLIENT_SECRET: `${SECRET}\n` } })
+    expect(good.code, good.stdout).toBe(0)
+    expect(envCheck(JSON.parse(good.stdout))).toMatchObject({ status: 'pass', detail: 'credentials from the environment for lucidworks' })
+    expect(envCheck(JSON.parse((await cli(['doctor', '--json'])).stdout))).toBeUndefined()
+  })
+
   it('not logged in: exit 4 naming the login command and the variables', async () => {
     const r = await cli(['--profile', 'ci', 'token', 'lucidworks'])
     expect(r.code).toBe(4)
