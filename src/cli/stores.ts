@@ -83,7 +83,7 @@ export class Stores {
     })
   }
 
-  /** A prompted passphrase that was wrong is asked again ; AUTHCTL_PASSPHRASE is not. */
+  /** A prompted passphrase that was wrong is asked again; AUTHCTL_PASSPHRASE is not. */
   private askAgain(tries: number, max: number): boolean {
     if (this.n.env.AUTHCTL_PASSPHRASE || !this.n.interactive()) return false
     this.n.warn(`wrong passphrase, try again (${tries + 1} of ${max})`)

@@ -23,7 +23,8 @@ export function scrubbedValues(env: Readonly<Record<string, string | undefined>>
     if (!v) continue
     out.push(v)
     // As authctl reads a credential variable: without the line breaks at its end.
-    if (trimLineEnd(v) !== v && trimLineEnd(v)) out.push(trimLineEnd(v))
+    const trimmed = trimLineEnd(v)
+    if (trimmed && trimmed !== v) out.push(trimmed)
     const password = urlPassword(v)
     if (password) out.push(password)
   }

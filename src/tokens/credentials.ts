@@ -35,12 +35,16 @@ export interface CredentialsDeps {
   env: Readonly<Record<string, string | undefined>>
 }
 
+/** "A is set but B is not", "A and B are set but C is not": what halfSetEnv found. */
+export function halfSetText(half: { set: string[]; missing: string[] }): string {
+  return `${listVars(half.set)} ${half.set.length > 1 ? 'are' : 'is'} set but ${listVars(half.missing)} ${half.missing.length > 1 ? 'are' : 'is'} not`
+}
+
 /** No login, and an environment credential with a variable missing: names the missing one. */
 export function halfSetError(provider: Provider, profile: string, half: { set: string[]; missing: string[] }): AuthRequiredError {
-  return new AuthRequiredError(
-    `${listVars(half.set)} ${half.set.length > 1 ? 'are' : 'is'} set but ${listVars(half.missing)} ${half.missing.length > 1 ? 'are' : 'is'} not, and profile ${profile} has no ${provider.displayName} login`,
-    { hint: `set ${listVars(half.missing)} too, or run \`authctl login ${provider.id}${profileSuffix(profile)}\`` },
-  )
+  return new AuthRequiredError(`${halfSetText(half)}, and profile ${profile} has no ${provider.displayName} login`, {
+    hint: `set ${listVars(half.missing)} too, or run \`authctl login ${provider.id}${profileSuffix(profile)}\``,
+  })
 }
 
 /**
@@ -74,7 +78,7 @@ export function envCredential(provider: Provider, env: Readonly<Record<string, s
  * of its variables is exit 2 naming the variable, never its value. A variable of an incomplete
  * set is left alone, as it is when no set is complete (a stored login serves).
  */
-export function credentialFromEnv(provider: Provider, env: Readonly<Record<string, string | undefined>>): Credential | undefined {
+export function checkedEnvCredential(provider: Provider, env: Readonly<Record<string, string | undefined>>): Credential | undefined {
   const { clean, broken } = credentialEnv(provider, env)
   const cred = provider.fromEnv(clean)
   if (cred && broken && provider.env.credentials.some((set) => set.includes(broken) && set.every((v) => clean[v])))
@@ -91,7 +95,7 @@ export class Credentials {
 
   /** The profile's credential; environment variables win and never touch the store. */
   async resolve(provider: Provider, ref: ProfileRef): Promise<Credential> {
-    return credentialFromEnv(provider, this.d.env) ?? this.resolveStored(provider, ref, true)
+    return checkedEnvCredential(provider, this.d.env) ?? this.resolveStored(provider, ref, true)
   }
 
   /** The stored login only (ignoring the environment); undefined when there is none. */

@@ -11,7 +11,7 @@ import { allProviders } from '../../providers/registry.js'
 import { keychainFix } from '../../store/keychain.js'
 import type { CliContext } from '../context.js'
 import { printJson } from '../output.js'
-import { credentialFromEnv, envCredential, halfSetEnv } from '../../tokens/credentials.js'
+import { checkedEnvCredential, envCredential, halfSetEnv, halfSetText } from '../../tokens/credentials.js'
 import { sharedCacheStatus } from './status.js'
 
 export interface CheckResult {
@@ -202,7 +202,7 @@ function environmentCheck(ctx: CliContext): CheckResult | undefined {
   const found: string[] = []
   for (const p of allProviders()) {
     try {
-      if (credentialFromEnv(p, ctx.env)) found.push(p.id)
+      if (checkedEnvCredential(p, ctx.env)) found.push(p.id)
     } catch (err) {
       return { name: 'environment', status: 'fail', detail: (err as Error).message, fix: (err as AuthctlError).hint ?? '', exit_code: ExitCode.Usage }
     }
@@ -210,12 +210,11 @@ function environmentCheck(ctx: CliContext): CheckResult | undefined {
   for (const p of allProviders()) {
     const half = halfSetEnv(p, ctx.env)
     if (!half) continue
-    const [set, missing] = [half.set.join(' and '), half.missing.join(' and ')]
     return {
       name: 'environment',
       status: 'warn',
-      detail: `${set} ${half.set.length > 1 ? 'are' : 'is'} set but ${missing} ${half.missing.length > 1 ? 'are' : 'is'} not: ${p.displayName} ignores them and uses a stored login, if any`,
-      fix: `set ${missing} too, or unset ${set}`,
+      detail: `${halfSetText(half)}: ${p.displayName} ignores them and uses a stored login, if any`,
+      fix: `set ${half.missing.join(' and ')} too, or unset ${half.set.join(' and ')}`,
     }
   }
   return found.length ? { name: 'environment', status: 'pass', detail: `credentials from the environment for ${found.join(', ')}` } : undefined

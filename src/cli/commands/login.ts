@@ -128,9 +128,8 @@ export async function runLogin(opts: LoginOptions, ctx: CliContext): Promise<voi
   for (const t of result.tokens ?? []) cache.write(ref, t.slot, material, t.token)
   ctx.info(`${result.summary}; secret stored in the ${store.backend === 'keychain' ? 'OS keychain' : `${store.backend} store`} (profile ${ref.profile}).`)
   if (envCredential(provider, ctx.env)) {
-    ctx.warn(
-      `${envHint(provider)} ${envVerb(provider)} set in this environment and take${envVerb(provider) === 'is' ? 's' : ''} precedence over the stored login`,
-    )
+    const one = envVerb(provider) === 'is'
+    ctx.warn(`${envHint(provider)} ${one ? 'is' : 'are'} set in this environment and take${one ? 's' : ''} precedence over the stored login`)
   }
   if (ctx.globals.json) {
     printJson(ctx.io, { provider: provider.id, profile: ref.profile, kind: result.kind, store: store.backend, ...publicData(result.data) })
