@@ -29,6 +29,14 @@ describe.skipIf(!hasTmux())('interactive login in a real terminal (tmux)', () =>
       TERM: 'xterm-256color',
     })
 
+  /** A file-store login made without a request; the tests then run without AUTHCTL_PASSPHRASE. */
+  const storedLogin = async () => {
+    const e = env()
+    const login = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', '--no-verify'], { env: e, input: SECRET })
+    expect(login.code).toBe(0)
+    return e
+  }
+
   it('prompts for the client id and a masked secret, then logs in', async () => {
     const e = env()
     const t = startTmux(`authctl-login-${process.pid}`, `${process.execPath} ${BIN} login lucidworks`, e)
@@ -50,9 +58,7 @@ describe.skipIf(!hasTmux())('interactive login in a real terminal (tmux)', () =>
   })
 
   it('file store, no AUTHCTL_PASSPHRASE, no fresh token: the passphrase is asked once (the light path renews itself)', async () => {
-    const e = env()
-    const login = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', '--no-verify'], { env: e, input: SECRET })
-    expect(login.code).toBe(0)
+    const e = await storedLogin()
     const before = lw.tokenRequests()
     const t = startTmux(`authctl-pass-${process.pid}`, `${process.execPath} ${BIN} token lucidworks`, { ...e, AUTHCTL_PASSPHRASE: undefined })
     try {
@@ -68,9 +74,7 @@ describe.skipIf(!hasTmux())('interactive login in a real terminal (tmux)', () =>
   })
 
   it('a mistyped passphrase is asked for again (3 tries), and the run goes on with the right one', async () => {
-    const e = env()
-    const login = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', '--no-verify'], { env: e, input: SECRET })
-    expect(login.code).toBe(0)
+    const e = await storedLogin()
     const t = startTmux(`authctl-retry-${process.pid}`, `${process.execPath} ${BIN} token lucidworks`, { ...e, AUTHCTL_PASSPHRASE: undefined })
     try {
       await t.waitFor(/Passphrase for the authctl secret file/)
@@ -110,9 +114,7 @@ describe.skipIf(!hasTmux())('interactive login in a real terminal (tmux)', () =>
   })
 
   it('with stderr (where prompts go) not a terminal, nothing prompts: exit 2 at once instead of an invisible question', async () => {
-    const e = env()
-    const login = await runCli(['login', 'lucidworks', '--client-id', 'lw-client', '--client-secret-stdin', '--no-verify'], { env: e, input: SECRET })
-    expect(login.code).toBe(0)
+    const e = await storedLogin()
     const t = startTmux(`authctl-quiet-${process.pid}`, `${process.execPath} ${BIN} token lucidworks 2>/dev/null`, { ...e, AUTHCTL_PASSPHRASE: undefined })
     try {
       const screen = await t.waitFor(/EXIT:\d+/)
